@@ -1,0 +1,27 @@
+# The README's commands. `make test` builds .venv from nothing and runs the whole suite.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+
+.PHONY: venv test lint clean
+
+$(VENV)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	# torch first, pinned: the CPU build on disk; nothing afterwards may pull a newer one.
+	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet -e ".[dev]" torch==2.13.0
+	touch $@
+
+venv: $(VENV)/.installed
+
+test: venv
+	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m pytest -q
+
+lint: venv
+	$(PY) -m ruff check src tests benchmarks
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache

@@ -1,0 +1,18 @@
+"""edgesea: Specialized Embedding Approximation (SEA) of audio embedding models for
+microcontrollers.
+
+Public API (edgel3-compatible)::
+
+    emb, ts = edgesea.get_embedding(audio, sr, model="student.safetensors", hop_size=0.1)
+    edgesea.process_file("clip.wav", output_dir="out/", model="student.safetensors")
+"""
+
+from .api import get_embedding, get_model, process_file
+from .audio import load_audio
+from .errors import EdgeSEAError, EdgeSEAWarning
+from .models import footprint, load_model, save_model
+
+__version__ = "0.1.0"
+
+__all__ = ["EdgeSEAError", "EdgeSEAWarning", "__version__", "footprint", "get_embedding",
+           "get_model", "load_audio", "load_model", "process_file", "save_model"]

@@ -1,0 +1,248 @@
+"""Audio input: decode, validate, downmix, resample and cut 1 s windows.
+
+Pure functions on NumPy arrays. Windowing follows the ``edgel3``/``openl3`` contract:
+``center=True`` puts half a window of zeros before the first sample, the tail is
+zero-padded so that every sample is covered by a window, and window ``t`` starts at
+``t * hop_size`` seconds of the (centred) signal, so ``timestamps = arange(T) * hop_size``.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import numbers
+import os
+import warnings
+from typing import BinaryIO
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from .errors import EdgeSEAError, EdgeSEAWarning
+
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "check_hop_size",
+    "check_sample_rate",
+    "frame_audio",
+    "load_audio",
+    "n_windows",
+    "preprocess_audio",
+    "resample",
+    "to_float_mono",
+]
+
+#: File extensions that :func:`load_audio` (libsndfile) reads and that directory walks pick up.
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".aifc", ".au", ".snd",
+                    ".caf", ".w64", ".rf64", ".mp3", ".opus")
+
+_INT_SCALE = {np.dtype(np.int8): 2.0**7, np.dtype(np.int16): 2.0**15,
+              np.dtype(np.int32): 2.0**31, np.dtype(np.int64): 2.0**63}
+
+
+def check_sample_rate(sr: object, name: str = "sr") -> float:
+    """Return ``sr`` as a float after checking it is a finite positive number.
+
+    Raises
+    ------
+    EdgeSEAError
+        If ``sr`` is not a real number (booleans and strings included) or is not > 0.
+    """
+    if isinstance(sr, bool | np.bool_) or not isinstance(sr, numbers.Real):
+        raise EdgeSEAError(
+            f"invalid sample rate {name}={sr!r} ({type(sr).__name__}): expected a positive "
+            "number of samples per second, e.g. 16000 or 44100.0")
+    value = float(sr)
+    if not math.isfinite(value) or value <= 0:
+        raise EdgeSEAError(
+            f"invalid sample rate {name}={sr!r}: expected a finite number > 0, e.g. 16000")
+    return value
+
+
+def check_hop_size(hop_size: object) -> float:
+    """Return ``hop_size`` (seconds) as a float after checking it is finite and > 0."""
+    if isinstance(hop_size, bool | np.bool_) or not isinstance(hop_size, numbers.Real):
+        raise EdgeSEAError(
+            f"invalid hop_size={hop_size!r}: expected a positive number of seconds, e.g. 0.1")
+    value = float(hop_size)
+    if not math.isfinite(value) or value <= 0:
+        raise EdgeSEAError(
+            f"invalid hop_size={hop_size!r}: expected a finite number of seconds > 0, e.g. 0.1")
+    return value
+
+
+def load_audio(source: str | os.PathLike | BinaryIO) -> tuple[np.ndarray, int]:
+    """Read an audio file (any format libsndfile reads: wav, flac, ogg, ...).
+
+    Parameters
+    ----------
+    source : path or binary file object
+        The file to decode.
+
+    Returns
+    -------
+    audio : np.ndarray [shape=(n_samples, n_channels), dtype=float32]
+        Samples scaled to [-1, 1], channels last.
+    sr : int
+        The file's sample rate.
+
+    Raises
+    ------
+    EdgeSEAError
+        If the file does not exist or cannot be decoded.
+    """
+    if isinstance(source, str | os.PathLike):
+        path = os.fspath(source)
+        if not os.path.exists(path):
+            raise EdgeSEAError(f"audio file not found: {path}")
+        if os.path.isdir(path):
+            raise EdgeSEAError(f"expected an audio file, got a directory: {path}")
+        name = path
+    else:
+        name = getattr(source, "name", "<file object>")
+    try:
+        audio, sr = sf.read(source, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, io.UnsupportedOperation) as e:
+        raise EdgeSEAError(
+            f"could not decode audio from {name}: {e}. Accepted: files libsndfile reads "
+            "(wav, flac, ogg/vorbis, aiff, ...)") from e
+    return audio, int(sr)
+
+
+def to_float_mono(audio: object) -> np.ndarray:
+    """Validate an audio array and return it as a mono float32 vector.
+
+    Float input is kept as is (expected in [-1, 1]); integer PCM is scaled to [-1, 1]
+    (``int16 / 2**15`` etc.; unsigned 8-bit is centred at 128). 2-D input is
+    ``(n_samples, n_channels)`` and is downmixed by the mean over channels.
+
+    Raises
+    ------
+    EdgeSEAError
+        Not an array of numbers, empty, more than 2 dimensions, channels-first layout, or
+        NaN/Inf samples.
+    """
+    try:
+        arr = np.asarray(audio)
+    except Exception as e:  # ragged lists and the like
+        raise EdgeSEAError(f"audio could not be read as an array: {e}") from e
+    if arr.dtype == np.bool_ or not (np.issubdtype(arr.dtype, np.floating)
+                                    or np.issubdtype(arr.dtype, np.integer)):
+        raise EdgeSEAError(
+            f"audio has dtype {arr.dtype}: expected float or integer PCM samples")
+    if arr.ndim == 0 or arr.ndim > 2:
+        raise EdgeSEAError(
+            f"audio has {arr.ndim} dimensions (shape {arr.shape}): expected (n_samples,) or "
+            "(n_samples, n_channels)")
+    if arr.size == 0:
+        raise EdgeSEAError(f"audio is empty (shape {arr.shape}): expected at least one sample")
+    if arr.ndim == 2 and arr.shape[1] > arr.shape[0]:
+        raise EdgeSEAError(
+            f"audio of shape {arr.shape} has more channels than samples: expected "
+            "(n_samples, n_channels); transpose channels-first arrays (audio.T)")
+    if np.issubdtype(arr.dtype, np.integer):
+        if arr.dtype == np.uint8:
+            arr = (arr.astype(np.float32) - 128.0) / 128.0
+        else:
+            scale = _INT_SCALE.get(arr.dtype)
+            if scale is None:
+                raise EdgeSEAError(
+                    f"audio has dtype {arr.dtype}: accepted integer PCM is uint8, int8, int16, "
+                    "int32 or int64")
+            arr = (arr.astype(np.float64) / scale).astype(np.float32)
+    if arr.ndim == 2:
+        arr = arr.mean(axis=1, dtype=np.float64)
+    arr = np.ascontiguousarray(arr, dtype=np.float32)
+    if not np.isfinite(arr).all():
+        raise EdgeSEAError("audio contains NaN or Inf samples: expected finite values")
+    return arr
+
+
+def resample(audio: np.ndarray, sr_in: float, sr_out: float) -> np.ndarray:
+    """Resample a mono float32 signal with soxr (high quality); a no-op if rates match."""
+    if sr_in == sr_out:
+        return audio
+    out = soxr.resample(audio, sr_in, sr_out, quality="HQ")
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def _hop_length(hop_size: float, sr: float) -> int:
+    hop_len = int(round(hop_size * sr))
+    if hop_len < 1:
+        raise EdgeSEAError(
+            f"hop_size={hop_size} s is shorter than one sample at {sr:g} Hz: expected "
+            f"hop_size >= {1.0 / sr:.3g} s")
+    return hop_len
+
+
+def n_windows(n_samples: int, sr: float, window: float = 1.0, hop_size: float = 0.1,
+              center: bool = True) -> int:
+    """Number of windows :func:`frame_audio` cuts from ``n_samples`` samples."""
+    frame_len = int(round(window * sr))
+    hop_len = _hop_length(hop_size, sr)
+    total = n_samples + (frame_len // 2 if center else 0)
+    if total <= frame_len:
+        return 1
+    return 1 + int(math.ceil((total - frame_len) / hop_len))
+
+
+def frame_audio(audio: np.ndarray, sr: float, window: float = 1.0, hop_size: float = 0.1,
+                center: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Cut a mono signal into fixed-length windows, exactly like edgel3/openl3.
+
+    Parameters
+    ----------
+    audio : np.ndarray [shape=(n,)]
+        Mono samples at ``sr``.
+    sr : float
+        Sample rate of ``audio``.
+    window : float
+        Window length in seconds (1.0 for SEA students).
+    hop_size : float
+        Hop between window starts, in seconds.
+    center : bool
+        If True, prepend ``window / 2`` of zeros so window ``t`` is centred on ``t * hop_size``.
+
+    Returns
+    -------
+    frames : np.ndarray [shape=(T, round(window * sr))]
+        A read-only strided view (no copy) of the zero-padded signal.
+    timestamps : np.ndarray [shape=(T,)]
+        ``arange(T) * hop_size`` in seconds.
+    """
+    if not isinstance(center, bool | np.bool_):
+        raise EdgeSEAError(f"invalid center={center!r}: expected True or False")
+    hop_size = check_hop_size(hop_size)
+    frame_len = int(round(window * sr))
+    hop_len = _hop_length(hop_size, sr)
+    n = n_windows(audio.shape[0], sr, window, hop_size, bool(center))
+    front = frame_len // 2 if center else 0
+    total = frame_len + (n - 1) * hop_len
+    padded = np.zeros(total, dtype=np.float32)
+    padded[front:front + audio.shape[0]] = audio
+    frames = np.lib.stride_tricks.sliding_window_view(padded, frame_len)[::hop_len]
+    assert frames.shape[0] == n
+    return frames, np.arange(n) * hop_size
+
+
+def preprocess_audio(audio: object, sr: object, target_sr: float, window: float = 1.0,
+                     hop_size: float = 0.1, center: bool = True
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Validate, downmix, resample and window one signal for a model.
+
+    Emits :class:`EdgeSEAWarning` for all-zero audio and for audio shorter than one
+    window (it is zero-padded). Returns ``(frames, timestamps)`` as :func:`frame_audio`.
+    """
+    sr = check_sample_rate(sr)
+    hop_size = check_hop_size(hop_size)
+    mono = to_float_mono(audio)
+    if not np.any(mono):
+        warnings.warn("audio is all zeros (silent): its embeddings carry no information",
+                      EdgeSEAWarning, stacklevel=3)
+    if mono.shape[0] < window * sr:
+        warnings.warn(
+            f"audio is {mono.shape[0] / sr:.3f} s long, shorter than one window ({window:g} s): "
+            "it is zero-padded", EdgeSEAWarning, stacklevel=3)
+    mono = resample(mono, sr, target_sr)
+    return frame_audio(mono, target_sr, window, hop_size, center)

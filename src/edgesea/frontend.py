@@ -1,0 +1,252 @@
+"""Log-mel front ends as ``torch.nn.Module`` objects, with explicit parameters.
+
+:class:`LogMelSpectrogram` turns a batch of waveforms ``(B, n_samples)`` into log-mel images
+``(B, n_mels, n_frames)``. Every choice is a constructor argument (sample rate, FFT size, hop,
+window, padding, mel scale and normalisation, magnitude or power, dB reference and floor), and
+:meth:`LogMelSpectrogram.config` / :meth:`LogMelSpectrogram.from_config` round-trip them as
+plain JSON. :func:`kapre_preset` reproduces the kapre 0.1.4 ``Melspectrogram`` layer used by the
+original SEA students (edgel3) and by OpenL3. The mel matrix is built here in NumPy (no
+librosa at run time).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .errors import EdgeSEAError
+
+__all__ = ["LogMelSpectrogram", "hz_to_mel", "kapre_preset", "mel_filterbank", "mel_to_hz"]
+
+
+def hz_to_mel(freqs: np.ndarray | float, scale: str = "htk") -> np.ndarray:
+    """Convert Hz to mel on the ``"htk"`` or ``"slaney"`` scale (as librosa defines them)."""
+    f = np.asarray(freqs, dtype=np.float64)
+    if scale == "htk":
+        return 2595.0 * np.log10(1.0 + f / 700.0)
+    if scale == "slaney":
+        f_sp = 200.0 / 3
+        mels = f / f_sp
+        min_log_hz, min_log_mel, logstep = 1000.0, 1000.0 / f_sp, math.log(6.4) / 27.0
+        log_t = f >= min_log_hz
+        return np.where(log_t, min_log_mel + np.log(np.maximum(f, 1e-12) / min_log_hz) / logstep,
+                        mels)
+    raise EdgeSEAError(f"unknown mel scale {scale!r}: expected 'htk' or 'slaney'")
+
+
+def mel_to_hz(mels: np.ndarray | float, scale: str = "htk") -> np.ndarray:
+    """Inverse of :func:`hz_to_mel`."""
+    m = np.asarray(mels, dtype=np.float64)
+    if scale == "htk":
+        return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
+    if scale == "slaney":
+        f_sp = 200.0 / 3
+        min_log_hz, min_log_mel, logstep = 1000.0, 1000.0 / f_sp, math.log(6.4) / 27.0
+        return np.where(m >= min_log_mel, min_log_hz * np.exp(logstep * (m - min_log_mel)),
+                        f_sp * m)
+    raise EdgeSEAError(f"unknown mel scale {scale!r}: expected 'htk' or 'slaney'")
+
+
+def mel_filterbank(sr: float, n_fft: int, n_mels: int, fmin: float = 0.0,
+                   fmax: float | None = None, scale: str = "htk",
+                   norm: str | None = "slaney") -> np.ndarray:
+    """Triangular mel filterbank of shape ``(n_mels, 1 + n_fft // 2)`` (float64).
+
+    Triangles are built in Hz between mel-spaced edges (librosa's construction). ``norm``:
+    ``"slaney"`` divides each band by its width in Hz (constant energy per band), ``None``
+    leaves peaks at 1.
+    """
+    fmax = sr / 2.0 if fmax is None else float(fmax)
+    if not 0 <= fmin < fmax <= sr / 2.0 + 1e-9:
+        raise EdgeSEAError(f"mel band edges fmin={fmin}, fmax={fmax} must satisfy "
+                           f"0 <= fmin < fmax <= sr/2 = {sr / 2}")
+    fftfreqs = np.linspace(0.0, sr / 2.0, 1 + n_fft // 2)
+    mel_pts = np.linspace(hz_to_mel(fmin, scale), hz_to_mel(fmax, scale), n_mels + 2)
+    mel_f = mel_to_hz(mel_pts, scale)
+    fdiff = np.diff(mel_f)
+    ramps = mel_f[:, None] - fftfreqs[None, :]
+    lower = -ramps[:-2] / fdiff[:-1, None]
+    upper = ramps[2:] / fdiff[1:, None]
+    weights = np.maximum(0.0, np.minimum(lower, upper))
+    if norm == "slaney":
+        weights *= (2.0 / (mel_f[2:n_mels + 2] - mel_f[:n_mels]))[:, None]
+    elif norm is not None:
+        raise EdgeSEAError(f"unknown mel norm {norm!r}: expected 'slaney' or None")
+    return weights
+
+
+_PADDINGS = ("same", "center", "valid")
+_WINDOWS = ("hann", "hamming", "ones")
+
+
+class LogMelSpectrogram(nn.Module):
+    """Batched log-mel spectrogram: ``(B, n_samples) -> (B, n_mels, n_frames)``.
+
+    Parameters
+    ----------
+    sample_rate : int
+        Rate of the input waveform.
+    n_fft : int
+        FFT size (= window length).
+    hop_length : int
+        Hop between frames, in samples.
+    n_mels : int
+        Number of mel bands.
+    window : {"hann", "hamming", "ones"}
+        Analysis window; ``periodic=True`` gives the DFT-even (periodic) form.
+    periodic : bool
+        Periodic (True, as kapre/scipy ``sym=False``) or symmetric window.
+    padding : {"same", "center", "valid"}
+        ``"same"``: TensorFlow 'SAME' convolution padding (kapre): ``ceil(n / hop)`` frames,
+        zeros split evenly (extra zero at the end). ``"center"``: ``n_fft // 2`` zeros on
+        both sides (librosa ``center=True`` with zero padding). ``"valid"``: no padding.
+    fmin, fmax : float
+        Band edges in Hz (``fmax=None`` is ``sample_rate / 2``).
+    mel_scale : {"htk", "slaney"}
+        Mel formula.
+    mel_norm : {"slaney", None}
+        Band normalisation of the filterbank.
+    power : float
+        Exponent of the magnitude: the output is ``(mel @ |X|**2) ** (power / 2)``, so
+        ``power=2`` is a mel power spectrogram and ``power=1`` its square root (kapre's
+        ``power_melgram=1.0``).
+    db : bool
+        If True, convert to ``10 * log10(max(x, amin))``.
+    ref : {"max"} or float
+        dB reference: ``"max"`` subtracts each example's maximum (0 dB peak per window); a
+        number subtracts ``10 * log10(ref)``.
+    amin : float
+        Floor applied before the logarithm.
+    top_db : float or None
+        Clip below ``max - top_db`` (per example); None disables.
+    """
+
+    def __init__(self, sample_rate: int, n_fft: int, hop_length: int, n_mels: int, *,
+                 window: str = "hann", periodic: bool = True, padding: str = "same",
+                 fmin: float = 0.0, fmax: float | None = None, mel_scale: str = "htk",
+                 mel_norm: str | None = "slaney", power: float = 1.0, db: bool = True,
+                 ref: str | float = "max", amin: float = 1e-10,
+                 top_db: float | None = 80.0) -> None:
+        super().__init__()
+        if window not in _WINDOWS:
+            raise EdgeSEAError(f"unknown window {window!r}: expected one of {_WINDOWS}")
+        if padding not in _PADDINGS:
+            raise EdgeSEAError(f"unknown padding {padding!r}: expected one of {_PADDINGS}")
+        if not (isinstance(ref, str) and ref == "max") and not (
+                isinstance(ref, int | float) and ref > 0):
+            raise EdgeSEAError(f"invalid ref={ref!r}: expected 'max' or a positive number")
+        if int(n_fft) < 2 or int(hop_length) < 1 or int(n_mels) < 1:
+            raise EdgeSEAError("n_fft must be >= 2, hop_length >= 1 and n_mels >= 1")
+        self.sample_rate = int(sample_rate)
+        self.n_fft = int(n_fft)
+        self.hop_length = int(hop_length)
+        self.n_mels = int(n_mels)
+        self.window_name = window
+        self.periodic = bool(periodic)
+        self.padding = padding
+        self.fmin = float(fmin)
+        self.fmax = None if fmax is None else float(fmax)
+        self.mel_scale = mel_scale
+        self.mel_norm = mel_norm
+        self.power = float(power)
+        self.db = bool(db)
+        self.ref = ref
+        self.amin = float(amin)
+        self.top_db = None if top_db is None else float(top_db)
+        fb = mel_filterbank(self.sample_rate, self.n_fft, self.n_mels, self.fmin, self.fmax,
+                            mel_scale, mel_norm)
+        self.register_buffer("mel_basis", torch.from_numpy(fb.T.astype(np.float32)),
+                             persistent=False)
+        if window == "hann":
+            win = torch.hann_window(self.n_fft, periodic=self.periodic, dtype=torch.float64)
+        elif window == "hamming":
+            win = torch.hamming_window(self.n_fft, periodic=self.periodic, dtype=torch.float64)
+        else:
+            win = torch.ones(self.n_fft, dtype=torch.float64)
+        self.register_buffer("window", win.float(), persistent=False)
+
+    # -- configuration -------------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        """All constructor arguments as a JSON-serialisable dict."""
+        return {"sample_rate": self.sample_rate, "n_fft": self.n_fft,
+                "hop_length": self.hop_length, "n_mels": self.n_mels,
+                "window": self.window_name, "periodic": self.periodic,
+                "padding": self.padding, "fmin": self.fmin, "fmax": self.fmax,
+                "mel_scale": self.mel_scale, "mel_norm": self.mel_norm, "power": self.power,
+                "db": self.db, "ref": self.ref, "amin": self.amin, "top_db": self.top_db}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> LogMelSpectrogram:
+        """Build from :meth:`config` output."""
+        try:
+            return cls(**config)
+        except TypeError as e:
+            raise EdgeSEAError(f"invalid front-end configuration {config}: {e}") from e
+
+    def n_frames(self, n_samples: int) -> int:
+        """Number of frames for an input of ``n_samples``."""
+        if self.padding == "same":
+            return math.ceil(n_samples / self.hop_length)
+        if self.padding == "center":
+            return 1 + n_samples // self.hop_length
+        return 1 + max(n_samples - self.n_fft, 0) // self.hop_length
+
+    def _pad(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.shape[-1]
+        if self.padding == "same":
+            n_out = math.ceil(n / self.hop_length)
+            total = max((n_out - 1) * self.hop_length + self.n_fft - n, 0)
+            left = total // 2
+            return nn.functional.pad(x, (left, total - left))
+        if self.padding == "center":
+            half = self.n_fft // 2
+            return nn.functional.pad(x, (half, half))
+        if n < self.n_fft:
+            raise EdgeSEAError(f"input of {n} samples is shorter than n_fft={self.n_fft} "
+                               "with padding='valid'")
+        return x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Waveforms ``(B, n)`` -> log-mel ``(B, n_mels, n_frames)``."""
+        if x.dim() == 1:
+            x = x.unsqueeze(0)
+        spec = torch.stft(self._pad(x), self.n_fft, self.hop_length, window=self.window,
+                          center=False, return_complex=True)
+        power = spec.real.square() + spec.imag.square()  # (B, F, T)
+        mel = torch.matmul(self.mel_basis.T, power)  # (B, n_mels, T)
+        if self.power != 2.0:
+            mel = mel.pow(self.power / 2.0)
+        if not self.db:
+            return mel
+        out = 10.0 * torch.log10(torch.clamp(mel, min=self.amin))
+        peak = out.amax(dim=(-2, -1), keepdim=True)
+        if self.ref == "max":
+            out = out - peak
+            peak = torch.zeros_like(peak)
+        else:
+            shift = 10.0 * math.log10(float(self.ref))
+            out = out - shift
+            peak = peak - shift
+        if self.top_db is not None:
+            out = torch.maximum(out, peak - self.top_db)
+        return out
+
+
+def kapre_preset(sample_rate: int = 8000, n_fft: int = 1024, hop_length: int = 160,
+                 n_mels: int = 64) -> LogMelSpectrogram:
+    """The kapre 0.1.4 ``Melspectrogram`` of edgel3 SEA students and OpenL3.
+
+    Defaults are the SEA student (8 kHz, n_fft 1024, hop 160, 64 bands); OpenL3's mel256
+    front end is ``kapre_preset(48000, 2048, 242, 256)``. Semantics: TF 'SAME' framing,
+    periodic Hann, power spectrum, HTK-scale Slaney-normalised mel matrix over 0..sr/2,
+    square root (``power_melgram=1``), ``10 log10(max(x, 1e-10))``, per-window max to 0 dB,
+    floor -80 dB.
+    """
+    return LogMelSpectrogram(sample_rate, n_fft, hop_length, n_mels, window="hann",
+                             periodic=True, padding="same", fmin=0.0, fmax=None,
+                             mel_scale="htk", mel_norm="slaney", power=1.0, db=True,
+                             ref="max", amin=1e-10, top_db=80.0)

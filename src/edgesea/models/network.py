@@ -1,0 +1,228 @@
+"""Config-driven convolutional embedding networks: SEA students and L3-Net.
+
+One class, :class:`EmbeddingModel`, covers every family: a log-mel front end, a BatchNorm on
+the one-channel spectrogram, blocks of ``[3x3 conv -> BN -> ReLU] x n`` with optional 2x2 max
+pooling, and a head. Widths, depth, pooling and head are plain data in :class:`ModelConfig`,
+so new variants need no new classes. :func:`sea_student` and :func:`l3net` build the
+published architectures.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..errors import EdgeSEAError
+from ..frontend import LogMelSpectrogram, kapre_preset
+
+__all__ = ["HEADS", "SEA_FILTERS", "EmbeddingModel", "ModelConfig", "l3net", "sea_student"]
+
+#: Filters per block of the paper's students (two convs per block), keyed by emb_dim.
+SEA_FILTERS: dict[int, tuple[int, int, int, int]] = {
+    512: (64, 128, 256, 512),
+    256: (32, 64, 128, 256),
+    128: (32, 64, 128, 128),
+    64: (32, 64, 128, 64),
+}
+#: ``"paper"``: last conv -> BN -> ReLU -> global max pool (output >= 0, width = emb_dim).
+#: ``"linear"``: the same trunk, global pooling, then a linear projection to emb_dim (the
+#: embedding can be negative, so zero-mean PCA targets are reachable).
+HEADS = ("paper", "linear")
+_POOLS = ("max", "mean", "meanmax")
+
+
+@dataclass
+class ModelConfig:
+    """Everything needed to rebuild an :class:`EmbeddingModel` (JSON-serialisable).
+
+    Attributes
+    ----------
+    family : str
+        Free-form name of the family (``"sea"``, ``"l3net"``, ...).
+    emb_dim : int
+        Output dimension.
+    sample_rate : int
+        Rate the model expects; inputs are resampled to it.
+    window : float
+        Window length in seconds.
+    frontend : dict
+        :meth:`LogMelSpectrogram.config` of the front end.
+    blocks : list of list of int
+        Conv widths per block, e.g. ``[[32, 32], [64, 64], [128, 128], [128, 128]]``.
+    pool_after : list of bool
+        Whether a 2x2 max pool follows each block.
+    head : {"paper", "linear"}
+        See :data:`HEADS`.
+    global_pool : {"max", "mean", "meanmax"}
+        Pooling of the last feature map (the paper: max). ``"meanmax"`` concatenates both
+        (linear head only).
+    kernel_size : int
+        Conv kernel size (odd; 'same' padding).
+    input_bn : bool
+        BatchNorm on the one-channel spectrogram (as in the paper).
+    bn_eps : float
+        BatchNorm epsilon (Keras default 1e-3 for ported models).
+    """
+
+    family: str
+    emb_dim: int
+    sample_rate: int
+    window: float
+    frontend: dict[str, Any]
+    blocks: list[list[int]]
+    pool_after: list[bool]
+    head: str = "paper"
+    global_pool: str = "max"
+    kernel_size: int = 3
+    input_bn: bool = True
+    bn_eps: float = 1e-3
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.head not in HEADS:
+            raise EdgeSEAError(f"unknown head {self.head!r}: expected one of {HEADS}")
+        if self.global_pool not in _POOLS:
+            raise EdgeSEAError(f"unknown global_pool {self.global_pool!r}: expected {_POOLS}")
+        if not self.blocks or any(not b for b in self.blocks):
+            raise EdgeSEAError("blocks must be a non-empty list of non-empty width lists")
+        if len(self.pool_after) != len(self.blocks):
+            raise EdgeSEAError("pool_after must have one entry per block")
+        if self.kernel_size < 1 or self.kernel_size % 2 == 0:
+            raise EdgeSEAError(f"kernel_size must be odd and >= 1, got {self.kernel_size}")
+        if int(self.emb_dim) < 1:
+            raise EdgeSEAError(f"emb_dim must be >= 1, got {self.emb_dim}")
+        if self.head == "paper":
+            if self.blocks[-1][-1] != self.emb_dim:
+                raise EdgeSEAError(
+                    f"head 'paper' outputs the last conv's {self.blocks[-1][-1]} channels, "
+                    f"which must equal emb_dim={self.emb_dim}")
+            if self.global_pool != "max":
+                raise EdgeSEAError("head 'paper' uses global max pooling")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A deep-copied plain dict."""
+        return copy.deepcopy(asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        """Inverse of :meth:`to_dict`; unknown or missing keys raise :class:`EdgeSEAError`."""
+        try:
+            return cls(**copy.deepcopy(data))
+        except TypeError as e:
+            raise EdgeSEAError(f"invalid model configuration: {e}") from e
+
+
+class EmbeddingModel(nn.Module):
+    """Front end + conv trunk + head: ``(B, n_samples) -> (B, emb_dim)``.
+
+    Attributes
+    ----------
+    config : ModelConfig
+        The architecture.
+    metadata : dict
+        Free-form JSON metadata saved with the model (provenance, reducer, metrics...).
+    """
+
+    def __init__(self, config: ModelConfig, metadata: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.metadata: dict[str, Any] = dict(metadata or {})
+        self.frontend = LogMelSpectrogram.from_config(config.frontend)
+        self.input_bn = nn.BatchNorm2d(1, eps=config.bn_eps) if config.input_bn else None
+        layers: list[nn.Module] = []
+        cin = 1
+        pad = config.kernel_size // 2
+        for widths, pool in zip(config.blocks, config.pool_after, strict=True):
+            for w in widths:
+                layers += [nn.Conv2d(cin, int(w), config.kernel_size, padding=pad),
+                           nn.BatchNorm2d(int(w), eps=config.bn_eps), nn.ReLU(inplace=True)]
+                cin = int(w)
+            if pool:
+                layers.append(nn.MaxPool2d(2))
+        self.features = nn.Sequential(*layers)
+        if config.head == "linear":
+            pooled = cin * (2 if config.global_pool == "meanmax" else 1)
+            self.projection: nn.Linear | None = nn.Linear(pooled, config.emb_dim)
+        else:
+            self.projection = None
+
+    @property
+    def sample_rate(self) -> int:
+        """Input sample rate in Hz."""
+        return self.config.sample_rate
+
+    @property
+    def window(self) -> float:
+        """Window length in seconds."""
+        return self.config.window
+
+    @property
+    def window_samples(self) -> int:
+        """Window length in samples."""
+        return int(round(self.config.window * self.config.sample_rate))
+
+    @property
+    def emb_dim(self) -> int:
+        """Embedding dimension."""
+        return self.config.emb_dim
+
+    def embed_logmel(self, logmel: torch.Tensor) -> torch.Tensor:
+        """Log-mel ``(B, n_mels, n_frames)`` -> embedding ``(B, emb_dim)`` (the part that
+        is exported to microcontrollers)."""
+        x = logmel.unsqueeze(1)
+        if self.input_bn is not None:
+            x = self.input_bn(x)
+        x = self.features(x)
+        if self.config.global_pool == "max":
+            x = x.amax(dim=(2, 3))
+        elif self.config.global_pool == "mean":
+            x = x.mean(dim=(2, 3))
+        else:
+            x = torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3))], dim=1)
+        if self.projection is not None:
+            x = self.projection(x)
+        return x
+
+    def forward(self, windows: torch.Tensor) -> torch.Tensor:
+        """Waveform windows ``(B, window_samples)`` at :attr:`sample_rate` -> ``(B, D)``."""
+        return self.embed_logmel(self.frontend(windows))
+
+
+def sea_student(emb_dim: int = 128, head: str = "paper", sample_rate: int = 8000,
+                filters: tuple[int, ...] | None = None) -> EmbeddingModel:
+    """The SEA student of the paper (edgel3 ``sea`` models), randomly initialised.
+
+    Input 1 s at 8 kHz, kapre log-mel (64 bands, 50 frames), BN, four blocks of two 3x3
+    convs with the filters of :data:`SEA_FILTERS`, 2x2 max pool after blocks 1-3.
+    ``filters`` overrides the per-block widths.
+    """
+    if filters is None:
+        if emb_dim not in SEA_FILTERS:
+            raise EdgeSEAError(f"invalid emb_dim={emb_dim!r} for the paper's student: expected "
+                               f"one of {sorted(SEA_FILTERS)} (or pass filters=...)")
+        filters = SEA_FILTERS[emb_dim]
+    if head == "paper" and filters[-1] != emb_dim:
+        raise EdgeSEAError("head 'paper' needs the last block's width to equal emb_dim")
+    cfg = ModelConfig(
+        family="sea", emb_dim=int(emb_dim), sample_rate=sample_rate, window=1.0,
+        frontend=kapre_preset(sample_rate, 1024, 160, 64).config(),
+        blocks=[[int(f), int(f)] for f in filters],
+        pool_after=[True] * (len(filters) - 1) + [False], head=head)
+    return EmbeddingModel(cfg)
+
+
+def l3net(n_mels: int = 256) -> EmbeddingModel:
+    """The L3-Net / OpenL3 audio network (48 kHz, n_fft 2048, hop 242, mel bands 128 or 256,
+    blocks 64-128-256-512, global max pool -> 512-d), randomly initialised."""
+    if n_mels not in (128, 256):
+        raise EdgeSEAError(f"invalid n_mels={n_mels!r} for L3-Net: expected 128 or 256")
+    cfg = ModelConfig(
+        family="l3net", emb_dim=512, sample_rate=48000, window=1.0,
+        frontend=kapre_preset(48000, 2048, 242, n_mels).config(),
+        blocks=[[64, 64], [128, 128], [256, 256], [512, 512]],
+        pool_after=[True, True, True, False], head="paper")
+    return EmbeddingModel(cfg)
