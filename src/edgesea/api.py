@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from tqdm.auto import tqdm
 from .audio import check_hop_size, load_audio, preprocess_audio
 from .errors import EdgeSEAError
 from .models import EmbeddingModel, load_model
+from .models.io import chmod_like_new_file
 from .zoo import pretrained_path
 
 __all__ = ["FileResult", "get_embedding", "get_model", "iter_process_files", "output_path",
@@ -72,6 +74,22 @@ def get_model(model: ModelLike = None, model_type: str = "sea",
     return loaded
 
 
+_FAST: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _inference_net(model: EmbeddingModel) -> torch.nn.Module:
+    """The BN-folded, channels-last copy of ``model``, rebuilt when its weights change."""
+    signature = tuple((t.data_ptr(), t._version) for t in model.state_dict().values())
+    with _LOCK:
+        cached = _FAST.get(model)
+    if cached is not None and cached[0] == signature:
+        return cached[1]
+    fast = model.for_inference()
+    with _LOCK:
+        _FAST[model] = (signature, fast)
+    return fast
+
+
 def _check_batch_size(batch_size: object) -> int:
     if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) \
             or batch_size < 1:
@@ -84,6 +102,7 @@ def _embed_frames(model: EmbeddingModel, frames: Sequence[np.ndarray], batch_siz
     """Embed lists of window arrays, batching across lists, in order."""
     total = sum(f.shape[0] for f in frames)
     out = np.empty((total, model.emb_dim), dtype=np.float32)
+    net = _inference_net(model)
     pos = 0
     buf = np.empty((batch_size, model.window_samples), dtype=np.float32)
     fill = 0
@@ -97,12 +116,13 @@ def _embed_frames(model: EmbeddingModel, frames: Sequence[np.ndarray], batch_siz
                 fill += take
                 start += take
                 if fill == batch_size:
-                    out[pos:pos + fill] = model(torch.from_numpy(buf)).numpy()
+                    out[pos:pos + fill] = net(torch.from_numpy(buf)).numpy()
                     pos += fill
                     bar.update(fill)
                     fill = 0
-        if fill:
-            out[pos:pos + fill] = model(torch.from_numpy(buf[:fill])).numpy()
+        if fill:  # a full-size, zero-filled batch: results never depend on batch composition
+            buf[fill:] = 0.0
+            out[pos:pos + fill] = net(torch.from_numpy(buf)).numpy()[:fill]
             pos += fill
             bar.update(fill)
     bar.close()
@@ -192,6 +212,7 @@ def _save_npz_atomic(path: str, embedding: np.ndarray, timestamps: np.ndarray) -
     try:
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, embedding=embedding, timestamps=timestamps)
+        chmod_like_new_file(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -222,32 +243,38 @@ def iter_process_files(paths: Sequence[str | os.PathLike], output_dir=None,
     """
     hop_size = check_hop_size(hop_size)
     batch_size = _check_batch_size(batch_size)
+    if not isinstance(center, bool | np.bool_):
+        raise EdgeSEAError(f"invalid center={center!r}: expected True or False")
     net = get_model(model, model_type, emb_dim)
-    pending: list[tuple[str, str, np.ndarray, int]] = []
+    # Results in input order; decoded files wait in `pending` (indices into `slots`).
+    slots: list[FileResult] = []
+    pending: list[tuple[int, np.ndarray, np.ndarray]] = []
 
     def flush() -> Iterator[FileResult]:
-        if not pending:
-            return
-        embs, stamps = get_embedding([p[2] for p in pending], [p[3] for p in pending],
-                                     model=net, center=center, hop_size=hop_size,
-                                     batch_size=batch_size)
-        for (src, out, _, _), e, t in zip(pending, embs, stamps, strict=True):
-            _save_npz_atomic(out, e, t)
-            yield FileResult(src, out, "written", n_windows=e.shape[0])
-        pending.clear()
+        if pending:
+            embs = _embed_frames(net, [p[1] for p in pending], batch_size, False)
+            for (i, _, stamps), emb in zip(pending, embs, strict=True):
+                _save_npz_atomic(slots[i].output, emb, stamps)
+                slots[i].status, slots[i].n_windows = "written", emb.shape[0]
+            pending.clear()
+        yield from slots
+        slots.clear()
 
     for path in paths:
         src = os.fspath(path)
         out = output_path(src, output_dir, suffix)
         if os.path.exists(out) and not overwrite:
-            yield FileResult(src, out, "skipped")
+            slots.append(FileResult(src, out, "skipped"))
             continue
         try:
             audio, sr = load_audio(src)
+            frames, stamps = preprocess_audio(audio, sr, net.sample_rate, net.window,
+                                              hop_size, bool(center))
         except EdgeSEAError as e:
-            yield FileResult(src, out, "failed", error=str(e))
+            slots.append(FileResult(src, out, "failed", error=str(e)))
             continue
-        pending.append((src, out, audio, sr))
+        pending.append((len(slots), frames, stamps))
+        slots.append(FileResult(src, out, "pending"))
         if len(pending) >= files_per_batch:
             yield from flush()
     yield from flush()

@@ -64,7 +64,7 @@ def mel_filterbank(sr: float, n_fft: int, n_mels: int, fmin: float = 0.0,
     if not 0 <= fmin < fmax <= sr / 2.0 + 1e-9:
         raise EdgeSEAError(f"mel band edges fmin={fmin}, fmax={fmax} must satisfy "
                            f"0 <= fmin < fmax <= sr/2 = {sr / 2}")
-    fftfreqs = np.linspace(0.0, sr / 2.0, 1 + n_fft // 2)
+    fftfreqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
     mel_pts = np.linspace(hz_to_mel(fmin, scale), hz_to_mel(fmax, scale), n_mels + 2)
     mel_f = mel_to_hz(mel_pts, scale)
     fdiff = np.diff(mel_f)

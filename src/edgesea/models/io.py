@@ -44,6 +44,13 @@ def _digest(tensors: dict[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
+def chmod_like_new_file(path: str) -> None:
+    """Give a ``mkstemp`` file (mode 0600) the mode a plain ``open()`` would: 0666 & ~umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
 def save_model(model: EmbeddingModel, path: str | os.PathLike,
                extras: dict[str, np.ndarray] | None = None) -> str:
     """Write ``model`` (weights, config, ``model.metadata``) to ``path`` atomically.
@@ -84,6 +91,7 @@ def save_model(model: EmbeddingModel, path: str | os.PathLike,
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata={"edgesea": json.dumps(header)})
+        chmod_like_new_file(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -15,11 +15,13 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from ..errors import EdgeSEAError
 from ..frontend import LogMelSpectrogram, kapre_preset
 
-__all__ = ["HEADS", "SEA_FILTERS", "EmbeddingModel", "ModelConfig", "l3net", "sea_student"]
+__all__ = ["HEADS", "SEA_FILTERS", "EmbeddingModel", "InferenceEmbedder", "ModelConfig", "l3net",
+           "sea_student"]
 
 #: Filters per block of the paper's students (two convs per block), keyed by emb_dim.
 SEA_FILTERS: dict[int, tuple[int, int, int, int]] = {
@@ -173,23 +175,75 @@ class EmbeddingModel(nn.Module):
     def embed_logmel(self, logmel: torch.Tensor) -> torch.Tensor:
         """Log-mel ``(B, n_mels, n_frames)`` -> embedding ``(B, emb_dim)`` (the part that
         is exported to microcontrollers)."""
-        x = logmel.unsqueeze(1)
-        if self.input_bn is not None:
-            x = self.input_bn(x)
-        x = self.features(x)
-        if self.config.global_pool == "max":
-            x = x.amax(dim=(2, 3))
-        elif self.config.global_pool == "mean":
-            x = x.mean(dim=(2, 3))
-        else:
-            x = torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3))], dim=1)
-        if self.projection is not None:
-            x = self.projection(x)
-        return x
+        return _trunk_and_head(self, logmel)
 
     def forward(self, windows: torch.Tensor) -> torch.Tensor:
         """Waveform windows ``(B, window_samples)`` at :attr:`sample_rate` -> ``(B, D)``."""
         return self.embed_logmel(self.frontend(windows))
+
+    def for_inference(self) -> InferenceEmbedder:
+        """A frozen copy for fast CPU inference: each conv's BatchNorm folded into its
+        weights and channels-last memory layout (about 2x faster on CPU; equal to
+        :meth:`forward` in eval mode up to float rounding, ~1e-6 relative)."""
+        return InferenceEmbedder(self)
+
+
+class InferenceEmbedder(nn.Module):
+    """Inference-only view of an :class:`EmbeddingModel` built by
+    :meth:`EmbeddingModel.for_inference` (a snapshot: later weight changes are not seen)."""
+
+    def __init__(self, model: EmbeddingModel) -> None:
+        super().__init__()
+        was_training = model.training
+        model.eval()
+        self.config = model.config
+        self.frontend = copy.deepcopy(model.frontend)
+        self.input_bn = copy.deepcopy(model.input_bn)
+        layers: list[nn.Module] = []
+        mods = list(model.features)
+        i = 0
+        while i < len(mods):
+            if isinstance(mods[i], nn.Conv2d) and i + 1 < len(mods) and isinstance(
+                    mods[i + 1], nn.BatchNorm2d):
+                layers.append(fuse_conv_bn_eval(mods[i], mods[i + 1]))
+                i += 2
+            else:
+                layers.append(copy.deepcopy(mods[i]))
+                i += 1
+        self.features = nn.Sequential(*layers).to(memory_format=torch.channels_last)
+        self.projection = copy.deepcopy(model.projection)
+        model.train(was_training)
+        self.eval()
+        self.requires_grad_(False)
+
+    @property
+    def emb_dim(self) -> int:
+        """Embedding dimension."""
+        return self.config.emb_dim
+
+    def forward(self, windows: torch.Tensor) -> torch.Tensor:
+        """Waveform windows ``(B, window_samples)`` -> ``(B, emb_dim)``."""
+        return _trunk_and_head(self, self.frontend(windows), channels_last=True)
+
+
+def _trunk_and_head(net: EmbeddingModel | InferenceEmbedder, logmel: torch.Tensor,
+                    channels_last: bool = False) -> torch.Tensor:
+    x = logmel.unsqueeze(1)
+    if net.input_bn is not None:
+        x = net.input_bn(x)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    x = net.features(x)
+    pool = net.config.global_pool
+    if pool == "max":
+        x = x.amax(dim=(2, 3))
+    elif pool == "mean":
+        x = x.mean(dim=(2, 3))
+    else:
+        x = torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3))], dim=1)
+    if net.projection is not None:
+        x = net.projection(x)
+    return x
 
 
 def sea_student(emb_dim: int = 128, head: str = "paper", sample_rate: int = 8000,

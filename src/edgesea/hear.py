@@ -1,0 +1,147 @@
+"""HEAR 2021 API adapter: expose an edgesea embedding model to the HEAR benchmark harness.
+
+HEAR accepts only 16, 22.05, 44.1 or 48 kHz, so the model declares 16 kHz and every sound is
+resampled to the model's own rate (8 kHz) inside, with the same preprocessing, windowing
+(``center=True``: window ``t`` is centred at ``t * hop_size``) and batching as
+:func:`edgesea.get_embedding`, so both give the same numbers. Timestamps are in milliseconds.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+
+from .api import _embed_frames, get_model
+from .audio import check_hop_size, preprocess_audio
+from .errors import EdgeSEAError
+from .models import EmbeddingModel
+
+__all__ = ["HEARModel", "get_scene_embeddings", "get_timestamp_embeddings", "load_model"]
+
+_BATCH_SIZE = 64  # windows per forward pass, as get_embedding's default
+
+
+class HEARModel(torch.nn.Module):
+    """An edgesea :class:`EmbeddingModel` wrapped with the attributes HEAR requires.
+
+    Attributes
+    ----------
+    sample_rate : int
+        Declared input rate (16000 Hz); input is resampled to ``model.sample_rate`` inside.
+    scene_embedding_size, timestamp_embedding_size : int
+        The model's embedding dimension.
+    hop_size : float
+        Hop between timestamp embeddings, in seconds.
+    model : EmbeddingModel
+        The wrapped network (a private copy: moving it to a device leaves edgesea's cache
+        untouched).
+    """
+
+    sample_rate = 16000
+
+    def __init__(self, model: EmbeddingModel, hop_size: float = 0.05) -> None:
+        super().__init__()
+        self.model = model.eval()
+        self.hop_size = check_hop_size(hop_size)
+        self.scene_embedding_size = int(model.emb_dim)
+        self.timestamp_embedding_size = int(model.emb_dim)
+
+    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        """Timestamp embeddings ``[n_sounds, T, D]`` of 16 kHz audio ``[n_sounds, n_samples]``."""
+        return get_timestamp_embeddings(audio, self)[0]
+
+
+def load_model(model_file_path: str = "", model_type: str = "sea", emb_dim: int = 128,
+               hop_size: float = 0.05) -> HEARModel:
+    """Load an edgesea model for HEAR.
+
+    Parameters
+    ----------
+    model_file_path : str
+        Path to an edgesea model file; ``""`` uses the packaged ``(model_type, emb_dim)``.
+    model_type, emb_dim
+        Which packaged model to use when no path is given.
+    hop_size : float
+        Hop between timestamp embeddings, in seconds.
+
+    Returns
+    -------
+    HEARModel
+
+    Raises
+    ------
+    EdgeSEAError
+        The file is missing or invalid, or the packaged model is not installed.
+    """
+    net = get_model(model_file_path or None, model_type, emb_dim)
+    return HEARModel(copy.deepcopy(net), hop_size)
+
+
+def _check_audio(audio: object) -> np.ndarray:
+    if not isinstance(audio, torch.Tensor):
+        raise EdgeSEAError(f"audio must be a torch.Tensor [n_sounds, n_samples], got "
+                           f"{type(audio).__name__}")
+    if audio.ndim != 2:
+        raise EdgeSEAError(f"audio has {audio.ndim} dimensions (shape {tuple(audio.shape)}): "
+                           "expected a 2-D tensor [n_sounds, n_samples] at 16 kHz")
+    if not audio.is_floating_point():
+        raise EdgeSEAError(f"audio has dtype {audio.dtype}: expected floating point samples "
+                           "in [-1, 1]")
+    if audio.shape[0] == 0 or audio.shape[1] == 0:
+        raise EdgeSEAError(f"audio of shape {tuple(audio.shape)} is empty: expected at least "
+                           "one sound of at least one sample")
+    return audio.detach().to("cpu", torch.float32).numpy()
+
+
+def get_timestamp_embeddings(audio: torch.Tensor, model: HEARModel
+                             ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Embeddings of 1 s windows centred every ``model.hop_size`` seconds.
+
+    Parameters
+    ----------
+    audio : torch.Tensor [shape=(n_sounds, n_samples)]
+        Float audio at 16 kHz; all sounds have the same length.
+    model : HEARModel
+        From :func:`load_model`.
+
+    Returns
+    -------
+    embeddings : torch.Tensor [shape=(n_sounds, T, D), dtype=float32]
+    timestamps : torch.Tensor [shape=(n_sounds, T), dtype=float64]
+        Window centres in milliseconds, ``arange(T) * hop_size * 1000``.
+    """
+    if not isinstance(model, HEARModel):
+        raise EdgeSEAError(f"model must be a HEARModel from load_model, got "
+                           f"{type(model).__name__}")
+    sounds = _check_audio(audio)
+    net = model.model
+    frames = [preprocess_audio(s, model.sample_rate, net.sample_rate, net.window,
+                               model.hop_size, True)[0] for s in sounds]
+    n_frames = frames[0].shape[0]
+    device = next(net.parameters()).device
+    if device.type == "cpu":  # the fast shared path of get_embedding
+        emb = torch.from_numpy(np.stack(_embed_frames(net, frames, _BATCH_SIZE, False)))
+    else:
+        flat = np.concatenate(frames)
+        out = []
+        with torch.inference_mode():
+            for start in range(0, flat.shape[0], _BATCH_SIZE):
+                batch = torch.from_numpy(np.ascontiguousarray(flat[start:start + _BATCH_SIZE]))
+                out.append(net(batch.to(device)).float().cpu())
+        emb = torch.cat(out).reshape(len(frames), n_frames, net.emb_dim)
+    emb = emb.to(audio.device)
+    stamps = torch.arange(n_frames, dtype=torch.float64) * model.hop_size * 1000.0
+    return emb, stamps.expand(len(frames), n_frames).contiguous().to(audio.device)
+
+
+def get_scene_embeddings(audio: torch.Tensor, model: HEARModel) -> torch.Tensor:
+    """One embedding per sound: the mean over time of its timestamp embeddings.
+
+    Returns
+    -------
+    torch.Tensor [shape=(n_sounds, D), dtype=float32]
+    """
+    emb, _ = get_timestamp_embeddings(audio, model)
+    return emb.mean(dim=1)

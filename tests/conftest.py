@@ -1,0 +1,40 @@
+"""Shared fixtures: the ../shared oracle folder, a tiny saved student, one real clip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+import edgesea
+from edgesea.models import save_model, sea_student
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The read-only ``../shared`` folder (models, oracles, data); skip if absent."""
+    if not SHARED.is_dir():
+        pytest.skip("../shared not present")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory) -> str:
+    """A randomly initialised (seed 0) 128-d SEA student saved as an edgesea model file."""
+    torch.manual_seed(0)
+    model = sea_student(128).eval()
+    path = tmp_path_factory.mktemp("models") / "tiny_sea128.safetensors"
+    return save_model(model, path)
+
+
+@pytest.fixture(scope="session")
+def real_clip():
+    """``(audio, sr)`` of one real UrbanSound8K clip from ../shared; skip if absent."""
+    folder = SHARED / "data" / "urbansound8k_subset" / "audio" / "fold1"
+    files = sorted(folder.glob("*.*")) if folder.is_dir() else []
+    if not files:
+        pytest.skip("../shared UrbanSound8K subset not present")
+    return edgesea.load_audio(files[0])
