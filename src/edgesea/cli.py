@@ -255,6 +255,28 @@ def info(
     typer.echo(json.dumps(d, indent=2, default=str) if as_json else _format_info(d))
 
 
+@app.command("convert-edgel3")
+def convert_edgel3(
+    h5_file: Annotated[Path, typer.Argument(show_default=False, metavar="FILE.h5",
+                                            help="An original edgel3 Keras model (.h5).")],
+    out: Annotated[Path, typer.Argument(show_default=False, metavar="OUT",
+                                        help="The edgesea model file to write.")],
+) -> None:
+    """Convert an original edgel3 Keras .h5 model into an edgesea model file."""
+    from .models import save_model
+    from .models.edgel3 import load_edgel3_h5
+
+    try:
+        net = load_edgel3_h5(h5_file)
+        save_model(net, out)
+        fp = footprint(net)
+    except (EdgeSEAError, OSError) as e:
+        _fail(str(e))
+    typer.echo(f"wrote {out} ({net.emb_dim}-d, from {h5_file.name})\n"
+               f"footprint: {fp.params:,} params, {fp.size_mb:.2f} MB (fp32), activation "
+               f"{fp.activation_mb:.2f} MB (largest layer {fp.largest_layer})")
+
+
 def main() -> None:
     """Entry point of the ``edgesea`` script."""
     app(prog_name="edgesea")
