@@ -10,6 +10,7 @@ published architectures.
 from __future__ import annotations
 
 import copy
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -183,7 +184,7 @@ class EmbeddingModel(nn.Module):
 
     def for_inference(self) -> InferenceEmbedder:
         """A frozen copy for fast CPU inference: each conv's BatchNorm folded into its
-        weights and channels-last memory layout (about 2x faster on CPU; equal to
+        weights, the trunk frozen for oneDNN (about 3x faster on CPU; equal to
         :meth:`forward` in eval mode up to float rounding, ~1e-6 relative)."""
         return InferenceEmbedder(self)
 
@@ -210,7 +211,9 @@ class InferenceEmbedder(nn.Module):
             else:
                 layers.append(copy.deepcopy(mods[i]))
                 i += 1
-        self.features = nn.Sequential(*layers).to(memory_format=torch.channels_last)
+        fused = nn.Sequential(*layers).eval()
+        n_frames = self.frontend.n_frames(model.window_samples)
+        self.features, self.channels_last = _compile_trunk(fused, self.frontend.n_mels, n_frames)
         self.projection = copy.deepcopy(model.projection)
         model.train(was_training)
         self.eval()
@@ -223,7 +226,22 @@ class InferenceEmbedder(nn.Module):
 
     def forward(self, windows: torch.Tensor) -> torch.Tensor:
         """Waveform windows ``(B, window_samples)`` -> ``(B, emb_dim)``."""
-        return _trunk_and_head(self, self.frontend(windows), channels_last=True)
+        return _trunk_and_head(self, self.frontend(windows), channels_last=self.channels_last)
+
+
+def _compile_trunk(fused: nn.Sequential, n_mels: int, n_frames: int
+                   ) -> tuple[nn.Module, bool]:
+    """Freeze the BN-folded trunk with TorchScript's oneDNN inference passes (tensors stay in
+    oneDNN's blocked layout between layers; ~1.7x faster than eager on 2 cores). Falls back to
+    eager channels-last where tracing is unavailable. Returns (module, wants_channels_last)."""
+    example = torch.zeros(2, 1, n_mels, n_frames)
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            frozen = torch.jit.freeze(torch.jit.trace(fused, example))
+            return torch.jit.optimize_for_inference(frozen), False
+    except Exception:  # pragma: no cover - depends on the torch build
+        return fused.to(memory_format=torch.channels_last), True
 
 
 def _trunk_and_head(net: EmbeddingModel | InferenceEmbedder, logmel: torch.Tensor,
