@@ -69,6 +69,9 @@ class ModelConfig:
         BatchNorm on the one-channel spectrogram (as in the paper).
     bn_eps : float
         BatchNorm epsilon (Keras default 1e-3 for ported models).
+    final_bn_relu : bool
+        Whether the last conv is followed by BN + ReLU (True for SEA students; OpenL3 ends
+        at its last conv, ``audio_embedding_layer``, so its embedding can be negative).
     """
 
     family: str
@@ -83,6 +86,7 @@ class ModelConfig:
     kernel_size: int = 3
     input_bn: bool = True
     bn_eps: float = 1e-3
+    final_bn_relu: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -139,10 +143,14 @@ class EmbeddingModel(nn.Module):
         layers: list[nn.Module] = []
         cin = 1
         pad = config.kernel_size // 2
+        n_convs = sum(len(b) for b in config.blocks)
+        k = 0
         for widths, pool in zip(config.blocks, config.pool_after, strict=True):
             for w in widths:
-                layers += [nn.Conv2d(cin, int(w), config.kernel_size, padding=pad),
-                           nn.BatchNorm2d(int(w), eps=config.bn_eps), nn.ReLU(inplace=True)]
+                k += 1
+                layers.append(nn.Conv2d(cin, int(w), config.kernel_size, padding=pad))
+                if k < n_convs or config.final_bn_relu:
+                    layers += [nn.BatchNorm2d(int(w), eps=config.bn_eps), nn.ReLU(inplace=True)]
                 cin = int(w)
             if pool:
                 layers.append(nn.MaxPool2d(2))
@@ -289,12 +297,13 @@ def sea_student(emb_dim: int = 128, head: str = "paper", sample_rate: int = 8000
 
 def l3net(n_mels: int = 256) -> EmbeddingModel:
     """The L3-Net / OpenL3 audio network (48 kHz, n_fft 2048, hop 242, mel bands 128 or 256,
-    blocks 64-128-256-512, global max pool -> 512-d), randomly initialised."""
+    blocks 64-128-256-512, global max pool -> 512-d), randomly initialised. As in OpenL3, the
+    last conv (``audio_embedding_layer``) has no BN/ReLU after it."""
     if n_mels not in (128, 256):
         raise EdgeSEAError(f"invalid n_mels={n_mels!r} for L3-Net: expected 128 or 256")
     cfg = ModelConfig(
         family="l3net", emb_dim=512, sample_rate=48000, window=1.0,
         frontend=kapre_preset(48000, 2048, 242, n_mels).config(),
         blocks=[[64, 64], [128, 128], [256, 256], [512, 512]],
-        pool_after=[True, True, True, False], head="paper")
+        pool_after=[True, True, True, False], head="paper", final_bn_relu=False)
     return EmbeddingModel(cfg)

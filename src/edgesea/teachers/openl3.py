@@ -1,0 +1,245 @@
+"""OpenL3 (L3-Net audio, mel128/mel256) as a teacher, imported from its Keras ``.h5`` files.
+
+OpenL3's audio model: 1 s at 48 kHz -> kapre 0.1.4 log-mel (n_fft 2048, hop 242, 128 or 256
+bands; :func:`~edgesea.frontend.kapre_preset`) -> BatchNorm -> four blocks of
+``[3x3 conv -> BN -> ReLU] x 2`` (64, 128, 256, 512 filters; 2x2 max pool after blocks 1-3),
+except that the model ends at the last conv, ``audio_embedding_layer``: no BN and no ReLU
+follow it, so the global max pool (the 512-d embedding) can be negative. :func:`load_openl3_h5`
+reads the weights with h5py (no TensorFlow) into :func:`~edgesea.models.l3net` with the last
+BN and ReLU replaced by identities; :class:`OpenL3Teacher` puts it behind the
+:class:`~edgesea.teachers.base.Teacher` protocol.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+import re
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import EdgeSEAError, EdgeSEAWarning
+from ..frontend import mel_filterbank
+from ..models.network import EmbeddingModel, l3net
+from .base import identity_hash
+
+__all__ = ["OpenL3Teacher", "load_openl3_h5"]
+
+_SR, _N_FFT = 48000, 2048
+_FILTERS = (64, 64, 128, 128, 256, 256, 512, 512)
+_BN_KEYS = ("gamma", "beta", "moving_mean", "moving_variance")
+
+
+def _get(layers: Any, name: str, key: str, path: str) -> np.ndarray:
+    """Array ``key`` of Keras layer ``name`` (stored as ``name/name/key:0``)."""
+    try:
+        return np.asarray(layers[name][name][f"{key}:0"][()], dtype=np.float32)
+    except (KeyError, TypeError, ValueError) as e:
+        raise EdgeSEAError(f"{path}: layer {name!r} lacks the weight {key!r} ({e})") from e
+
+
+def _numbered(layers: Any, prefix: str) -> list[str]:
+    """Layer names ``<prefix>_<k>`` sorted by the number k (not alphabetically)."""
+    found = [(int(m.group(1)), n) for n in layers if (m := re.fullmatch(rf"{prefix}_(\d+)", n))]
+    return [n for _, n in sorted(found)]
+
+
+def _n_mels(layers: Any, path: str, n_mels: int | None) -> tuple[int, str, float]:
+    """Band count, where it came from, and max |stored - ours| of the mel matrix (or NaN)."""
+    if _numbered(layers, "spectrogram") or "_linear" in os.path.basename(path):
+        raise EdgeSEAError(f"{path}: a linear-spectrogram OpenL3 model; only mel128/mel256 "
+                           "are supported")
+    for name in _numbered(layers, "melspectrogram")[:1]:
+        for key in ("real_kernels", "imag_kernels"):
+            if f"{key}:0" in layers[name].get(name, {}):
+                shape = _get(layers, name, key, path).shape
+                if shape != (_N_FFT, 1, 1, _N_FFT // 2 + 1):
+                    raise EdgeSEAError(f"{path}: {key} of shape {shape} is not the OpenL3 mel "
+                                       f"front end's ({_N_FFT}, 1, 1, {_N_FFT // 2 + 1})")
+        if "Variable:0" in layers[name].get(name, {}):
+            mel = _get(layers, name, "Variable", path)
+            if mel.ndim != 2 or mel.shape[0] != _N_FFT // 2 + 1 or mel.shape[1] not in (128, 256):
+                raise EdgeSEAError(f"{path}: mel matrix of shape {mel.shape}; OpenL3 uses "
+                                   f"({_N_FFT // 2 + 1}, 128) or ({_N_FFT // 2 + 1}, 256)")
+            found = int(mel.shape[1])
+            if n_mels is not None and n_mels != found:
+                raise EdgeSEAError(f"{path}: n_mels={n_mels} given but the file has {found}")
+            diff = float(np.abs(mel - mel_filterbank(_SR, _N_FFT, found).T).max())
+            return found, "mel_matrix", diff
+    m = re.search(r"mel(128|256)", os.path.basename(path))
+    if n_mels is None and m is None:
+        raise EdgeSEAError(f"{path}: cannot tell 128 from 256 mel bands (no mel matrix in the "
+                           "file, no 'mel128'/'mel256' in its name); pass n_mels")
+    source, found = ("argument", n_mels) if n_mels is not None else ("filename", int(m[1]))
+    if found not in (128, 256):
+        raise EdgeSEAError(f"{path}: unsupported n_mels={found}: OpenL3 uses 128 or 256")
+    return found, source, float("nan")
+
+
+def load_openl3_h5(path: str | os.PathLike, n_mels: int | None = None) -> EmbeddingModel:
+    """Load an OpenL3 audio model file (``openl3_audio_mel256_env.h5``, ...).
+
+    Parameters
+    ----------
+    path : str or PathLike
+        A Keras 2 ``.h5`` file of an OpenL3 mel128/mel256 audio network.
+    n_mels : {128, 256}, optional
+        Mel bands; inferred from the kapre mel matrix when the file stores one (then it must
+        agree), else from the file name (``mel128`` / ``mel256``).
+
+    Returns
+    -------
+    EmbeddingModel
+        ``l3net(n_mels)`` (which, like OpenL3, ends at ``audio_embedding_layer`` with no BN/ReLU
+        after it) with the file's weights, in eval mode; ``metadata`` records the provenance.
+
+    Raises
+    ------
+    EdgeSEAError
+        h5py missing; the file missing, not HDF5, without Keras weights, with layers of other
+        shapes, or with an unsupported front end (n_mels not 128/256, linear spectrogram).
+    """
+    try:
+        import h5py
+    except ImportError as e:
+        raise EdgeSEAError("reading Keras .h5 files needs h5py: pip install edgesea[h5]") from e
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise EdgeSEAError(f"OpenL3 model file not found: {path}")
+    if not h5py.is_hdf5(path):
+        raise EdgeSEAError(f"{path} is not an HDF5 (.h5) file: expected an OpenL3 Keras model")
+    try:
+        with h5py.File(path, "r") as f:
+            if "model_weights" in f:
+                layers = f["model_weights"]
+            elif "layer_names" in f.attrs:  # a save_weights() file: layers at the root
+                layers = f
+            else:
+                raise EdgeSEAError(f"{path} is an HDF5 file without a 'model_weights' group: "
+                                   "not a Keras model file saved with its weights")
+            bands, source, diff = _n_mels(layers, path, n_mels)
+            conv_names = _numbered(layers, "conv2d") + (
+                ["audio_embedding_layer"] if "audio_embedding_layer" in layers else [])
+            bn_names = _numbered(layers, "batch_normalization")
+            if len(conv_names) != len(_FILTERS) or len(bn_names) != len(_FILTERS):
+                raise EdgeSEAError(
+                    f"{path}: found convs {conv_names} and {len(bn_names)} BatchNorm layers; "
+                    f"OpenL3 has {len(_FILTERS) - 1} 'conv2d_k' + 'audio_embedding_layer' and "
+                    f"{len(_FILTERS)} BatchNorms")
+            convs = [(_get(layers, n, "kernel", path), _get(layers, n, "bias", path))
+                     for n in conv_names]
+            bns = [[_get(layers, n, k, path) for k in _BN_KEYS] for n in bn_names]
+            version = f.attrs.get("keras_version", layers.attrs.get("keras_version"))
+    except OSError as e:
+        raise EdgeSEAError(f"{path}: cannot read the HDF5 file ({e})") from e
+    for name, (kernel, bias), cin, cout in zip(conv_names, convs, (1, *_FILTERS[:-1]),
+                                               _FILTERS, strict=True):
+        if kernel.shape != (3, 3, cin, cout) or bias.shape != (cout,):
+            raise EdgeSEAError(f"{path}: layer {name!r} has kernel {kernel.shape} and bias "
+                               f"{bias.shape}; OpenL3 expects (3, 3, {cin}, {cout}) and "
+                               f"({cout},)")
+    for name, stats, width in zip(bn_names, bns, (1, *_FILTERS[:-1]), strict=True):
+        if any(s.shape != (width,) for s in stats):
+            raise EdgeSEAError(f"{path}: BatchNorm layer {name!r} has shapes "
+                               f"{[s.shape for s in stats]}, expected ({width},)")
+    if not np.isnan(diff) and diff > 1e-5:
+        warnings.warn(f"{path}: the stored mel matrix differs from edgesea's HTK/Slaney "
+                      f"filterbank by up to {diff:.3g}; embeddings may not match OpenL3",
+                      EdgeSEAWarning, stacklevel=2)
+    model = l3net(bands)
+    model.config.family = "openl3"  # l3net(): no BN/ReLU after audio_embedding_layer
+    torch_convs = [m for m in model.features if isinstance(m, nn.Conv2d)]
+    torch_bns = [model.input_bn] + [m for m in model.features if isinstance(m, nn.BatchNorm2d)]
+    with torch.no_grad():
+        for conv, (kernel, bias) in zip(torch_convs, convs, strict=True):
+            conv.weight.copy_(torch.from_numpy(kernel.transpose(3, 2, 0, 1).copy()))  # HWIO->OIHW
+            conv.bias.copy_(torch.from_numpy(bias))
+        for bn, (gamma, beta, mean, var) in zip(torch_bns, bns, strict=True):
+            bn.weight.copy_(torch.from_numpy(gamma))
+            bn.bias.copy_(torch.from_numpy(beta))
+            bn.running_mean.copy_(torch.from_numpy(mean))
+            bn.running_var.copy_(torch.from_numpy(var))
+    with open(path, "rb") as fh:
+        digest = hashlib.file_digest(fh, "sha256").hexdigest()
+    if isinstance(version, bytes):
+        version = version.decode("utf-8", "replace")
+    model.metadata = {
+        "source": "openl3", "file": os.path.basename(path), "file_sha256": digest,
+        "keras_version": None if version is None else str(version), "n_mels": bands,
+        "n_mels_from": source, "mel_matrix_max_abs_diff": None if np.isnan(diff) else diff,
+        "imported_by": "edgesea.teachers.openl3"}
+    return model.eval()
+
+
+class OpenL3Teacher:
+    """OpenL3 audio embeddings (512-d, 1 s windows at 48 kHz) as a SEA teacher.
+
+    Parameters
+    ----------
+    model : EmbeddingModel
+        An OpenL3 network from :func:`load_openl3_h5`; the teacher keeps a private copy
+        (:attr:`model`), so later changes to ``model`` are not seen.
+    batch_size : int
+        Windows per forward pass in :meth:`embed`.
+    device : str or torch.device, optional
+        Where to run (default CPU, with the BN-folded :meth:`EmbeddingModel.for_inference`
+        copy, built on the first :meth:`embed`).
+
+    Attributes
+    ----------
+    name, sample_rate, window, emb_dim : str, int, float, int
+        ``"openl3"``, 48000, 1.0 and 512.
+    identity : str
+        :func:`~edgesea.teachers.base.identity_hash` of the weights and front-end settings.
+    """
+
+    name = "openl3"
+
+    def __init__(self, model: EmbeddingModel, batch_size: int = 32,
+                 device: str | torch.device | None = None) -> None:
+        if not isinstance(model, EmbeddingModel) or model.sample_rate != _SR \
+                or model.window != 1.0 or model.emb_dim != 512:
+            raise EdgeSEAError("OpenL3Teacher expects a 48 kHz, 1 s, 512-d EmbeddingModel "
+                               "from load_openl3_h5")
+        if int(batch_size) < 1:
+            raise EdgeSEAError(f"batch_size must be >= 1, got {batch_size}")
+        self.model = copy.deepcopy(model).eval().requires_grad_(False)
+        self.sample_rate, self.window, self.emb_dim = _SR, 1.0, 512
+        self.window_samples = model.window_samples
+        self.batch_size = int(batch_size)
+        self.device = torch.device(device or "cpu")
+        self._net: torch.nn.Module | None = None
+        self.identity = identity_hash(self.model.state_dict(), {
+            "teacher": "openl3", "frontend": model.config.frontend,
+            "bn_eps": model.config.bn_eps, "extra": model.config.extra})
+
+    @classmethod
+    def from_h5(cls, path: str | os.PathLike, n_mels: int | None = None,
+                **kwargs: Any) -> OpenL3Teacher:
+        """:func:`load_openl3_h5` then the constructor (``kwargs``: batch_size, device)."""
+        return cls(load_openl3_h5(path, n_mels=n_mels), **kwargs)
+
+    def __repr__(self) -> str:
+        return (f"OpenL3Teacher(n_mels={self.model.config.frontend['n_mels']}, "
+                f"identity={self.identity!r})")
+
+    def embed(self, windows: np.ndarray) -> np.ndarray:
+        """Embed ``(B, 48000)`` windows at 48 kHz -> ``(B, 512)`` float32."""
+        arr = np.asarray(windows)
+        if arr.ndim != 2 or arr.shape[1] != self.window_samples:
+            raise EdgeSEAError(f"openl3 teacher expects windows of shape "
+                               f"(B, {self.window_samples}) (1 s at 48000 Hz), got {arr.shape}")
+        out = np.zeros((arr.shape[0], self.emb_dim), dtype=np.float32)
+        if self._net is None and arr.shape[0]:
+            self._net = (self.model.for_inference() if self.device.type == "cpu"
+                         else copy.deepcopy(self.model).to(self.device))
+        with torch.inference_mode():
+            for i in range(0, arr.shape[0], self.batch_size):
+                x = torch.tensor(arr[i:i + self.batch_size], dtype=torch.float32)
+                out[i:i + self.batch_size] = self._net(x.to(self.device)).cpu().numpy()
+        return out
