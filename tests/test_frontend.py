@@ -227,3 +227,28 @@ def test_bad_sizes():
         LogMelSpectrogram(8000, 1, 160, 64)
     with pytest.raises(EdgeSEAError):
         LogMelSpectrogram(8000, 1024, 0, 64)
+
+
+def test_openl3_v04_preset_matches_numpy_reference():
+    """openl3 0.4 (kapre 0.3, pad_end, magnitude mel on the Slaney scale, 0.1.4 dB rule)
+    against an independent numpy + librosa-filterbank computation."""
+    import librosa
+
+    from edgesea.frontend import openl3_v04_preset
+
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal((2, 48000)) * np.linspace(0.01, 0.5, 48000)).astype(np.float32)
+    fe = openl3_v04_preset(n_mels=256)
+    got = fe(torch.from_numpy(x)).numpy()
+    n_frames = -(-48000 // 242)
+    assert got.shape == (2, 256, n_frames) == (2, 256, 199)
+    padded = np.pad(x.astype(np.float64), ((0, 0), (0, (n_frames - 1) * 242 + 2048 - 48000)))
+    win = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(2048) / 2048)  # periodic Hann
+    frames = np.stack([padded[:, t * 242:t * 242 + 2048] for t in range(n_frames)], axis=1)
+    mag = np.abs(np.fft.rfft(frames * win, axis=-1))  # (2, T, 1025)
+    fb = librosa.filters.mel(sr=48000, n_fft=2048, n_mels=256, htk=False, norm="slaney")
+    mel = np.einsum("mf,btf->bmt", fb, mag)
+    ref = 10 * np.log10(np.maximum(mel, 1e-10))
+    ref = np.maximum(ref - ref.max(axis=(1, 2), keepdims=True), -80.0)
+    assert np.abs(got - ref).max() < 0.01
+    assert fe.config()["padding"] == "end" and fe.config()["spectrum"] == "magnitude"

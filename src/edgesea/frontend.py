@@ -20,7 +20,8 @@ from torch import nn
 
 from .errors import EdgeSEAError
 
-__all__ = ["LogMelSpectrogram", "hz_to_mel", "kapre_preset", "mel_filterbank", "mel_to_hz"]
+__all__ = ["LogMelSpectrogram", "hz_to_mel", "kapre_preset", "mel_filterbank", "mel_to_hz",
+           "openl3_v04_preset"]
 
 
 def hz_to_mel(freqs: np.ndarray | float, scale: str = "htk") -> np.ndarray:
@@ -79,7 +80,8 @@ def mel_filterbank(sr: float, n_fft: int, n_mels: int, fmin: float = 0.0,
     return weights
 
 
-_PADDINGS = ("same", "center", "valid")
+_PADDINGS = ("same", "end", "center", "valid")
+_SPECTRA = ("power", "magnitude")
 _WINDOWS = ("hann", "hamming", "ones")
 
 
@@ -102,7 +104,9 @@ class LogMelSpectrogram(nn.Module):
         Periodic (True, as kapre/scipy ``sym=False``) or symmetric window.
     padding : {"same", "center", "valid"}
         ``"same"``: TensorFlow 'SAME' convolution padding (kapre): ``ceil(n / hop)`` frames,
-        zeros split evenly (extra zero at the end). ``"center"``: ``n_fft // 2`` zeros on
+        zeros split evenly (extra zero at the end). ``"end"``: ``ceil(n / hop)`` frames starting
+        at sample 0, zeros only at the end (``tf.signal.stft(pad_end=True)``, kapre 0.3).
+        ``"center"``: ``n_fft // 2`` zeros on
         both sides (librosa ``center=True`` with zero padding). ``"valid"``: no padding.
     fmin, fmax : float
         Band edges in Hz (``fmax=None`` is ``sample_rate / 2``).
@@ -110,10 +114,14 @@ class LogMelSpectrogram(nn.Module):
         Mel formula.
     mel_norm : {"slaney", None}
         Band normalisation of the filterbank.
+    spectrum : {"power", "magnitude"}
+        What the mel matrix is applied to: ``"power"`` (``|X|**2``, kapre 0.1.4, librosa) or
+        ``"magnitude"`` (``|X|``, kapre 0.3 as used by openl3 0.4).
     power : float
-        Exponent of the magnitude: the output is ``(mel @ |X|**2) ** (power / 2)``, so
-        ``power=2`` is a mel power spectrogram and ``power=1`` its square root (kapre's
-        ``power_melgram=1.0``).
+        Exponent applied after the mel matrix, relative to the spectrum: with
+        ``spectrum="power"`` the output is ``(mel @ |X|**2) ** (power / 2)`` (``power=2``: mel
+        power spectrogram; ``power=1``: its square root, kapre 0.1.4's ``power_melgram=1``);
+        with ``"magnitude"`` it is ``(mel @ |X|) ** power``.
     db : bool
         If True, convert to ``10 * log10(max(x, amin))``.
     ref : {"max"} or float
@@ -128,7 +136,8 @@ class LogMelSpectrogram(nn.Module):
     def __init__(self, sample_rate: int, n_fft: int, hop_length: int, n_mels: int, *,
                  window: str = "hann", periodic: bool = True, padding: str = "same",
                  fmin: float = 0.0, fmax: float | None = None, mel_scale: str = "htk",
-                 mel_norm: str | None = "slaney", power: float = 1.0, db: bool = True,
+                 mel_norm: str | None = "slaney", spectrum: str = "power",
+                 power: float = 1.0, db: bool = True,
                  ref: str | float = "max", amin: float = 1e-10,
                  top_db: float | None = 80.0) -> None:
         super().__init__()
@@ -139,6 +148,8 @@ class LogMelSpectrogram(nn.Module):
         if not (isinstance(ref, str) and ref == "max") and not (
                 isinstance(ref, int | float) and ref > 0):
             raise EdgeSEAError(f"invalid ref={ref!r}: expected 'max' or a positive number")
+        if spectrum not in _SPECTRA:
+            raise EdgeSEAError(f"unknown spectrum {spectrum!r}: expected one of {_SPECTRA}")
         if int(n_fft) < 2 or int(hop_length) < 1 or int(n_mels) < 1:
             raise EdgeSEAError("n_fft must be >= 2, hop_length >= 1 and n_mels >= 1")
         self.sample_rate = int(sample_rate)
@@ -152,6 +163,7 @@ class LogMelSpectrogram(nn.Module):
         self.fmax = None if fmax is None else float(fmax)
         self.mel_scale = mel_scale
         self.mel_norm = mel_norm
+        self.spectrum = spectrum
         self.power = float(power)
         self.db = bool(db)
         self.ref = ref
@@ -176,7 +188,8 @@ class LogMelSpectrogram(nn.Module):
                 "hop_length": self.hop_length, "n_mels": self.n_mels,
                 "window": self.window_name, "periodic": self.periodic,
                 "padding": self.padding, "fmin": self.fmin, "fmax": self.fmax,
-                "mel_scale": self.mel_scale, "mel_norm": self.mel_norm, "power": self.power,
+                "mel_scale": self.mel_scale, "mel_norm": self.mel_norm,
+                "spectrum": self.spectrum, "power": self.power,
                 "db": self.db, "ref": self.ref, "amin": self.amin, "top_db": self.top_db}
 
     @classmethod
@@ -189,7 +202,7 @@ class LogMelSpectrogram(nn.Module):
 
     def n_frames(self, n_samples: int) -> int:
         """Number of frames for an input of ``n_samples``."""
-        if self.padding == "same":
+        if self.padding in ("same", "end"):
             return math.ceil(n_samples / self.hop_length)
         if self.padding == "center":
             return 1 + n_samples // self.hop_length
@@ -202,6 +215,10 @@ class LogMelSpectrogram(nn.Module):
             total = max((n_out - 1) * self.hop_length + self.n_fft - n, 0)
             left = total // 2
             return nn.functional.pad(x, (left, total - left))
+        if self.padding == "end":
+            n_out = math.ceil(n / self.hop_length)
+            return nn.functional.pad(x, (0, max((n_out - 1) * self.hop_length + self.n_fft - n,
+                                                0)))
         if self.padding == "center":
             half = self.n_fft // 2
             return nn.functional.pad(x, (half, half))
@@ -217,9 +234,14 @@ class LogMelSpectrogram(nn.Module):
         spec = torch.stft(self._pad(x), self.n_fft, self.hop_length, window=self.window,
                           center=False, return_complex=True)
         power = spec.real.square() + spec.imag.square()  # (B, F, T)
-        mel = torch.matmul(self.mel_basis.T, power)  # (B, n_mels, T)
-        if self.power != 2.0:
-            mel = mel.pow(self.power / 2.0)
+        if self.spectrum == "power":
+            mel = torch.matmul(self.mel_basis.T, power)  # (B, n_mels, T)
+            if self.power != 2.0:
+                mel = mel.pow(self.power / 2.0)
+        else:
+            mel = torch.matmul(self.mel_basis.T, power.sqrt())
+            if self.power != 1.0:
+                mel = mel.pow(self.power)
         if not self.db:
             return mel
         out = 10.0 * torch.log10(torch.clamp(mel, min=self.amin))
@@ -250,3 +272,19 @@ def kapre_preset(sample_rate: int = 8000, n_fft: int = 1024, hop_length: int = 1
                              periodic=True, padding="same", fmin=0.0, fmax=None,
                              mel_scale="htk", mel_norm="slaney", power=1.0, db=True,
                              ref="max", amin=1e-10, top_db=80.0)
+
+
+def openl3_v04_preset(n_mels: int = 256, sample_rate: int = 48000, n_fft: int = 2048,
+                      hop_length: int = 242) -> LogMelSpectrogram:
+    """The front end of openl3 0.4.x (kapre 0.3 ``get_melspectrogram_layer`` with
+    ``pad_end=True`` and openl3's ``kapre_v0_1_4_magnitude_to_decibel``).
+
+    Differences from :func:`kapre_preset` (the kapre 0.1.4 layer the weights were trained
+    with): frames start at sample 0 and only the end is zero-padded; the mel matrix (Slaney
+    scale, Slaney norm) is applied to the magnitude ``|X|``. The dB rule is the same:
+    ``10 log10(max(x, 1e-10))``, per-window max to 0 dB, floor -80 dB.
+    """
+    return LogMelSpectrogram(sample_rate, n_fft, hop_length, n_mels, window="hann",
+                             periodic=True, padding="end", fmin=0.0, fmax=None,
+                             mel_scale="slaney", mel_norm="slaney", spectrum="magnitude",
+                             power=1.0, db=True, ref="max", amin=1e-10, top_db=80.0)

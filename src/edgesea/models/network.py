@@ -19,7 +19,7 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from ..errors import EdgeSEAError
-from ..frontend import LogMelSpectrogram, kapre_preset
+from ..frontend import LogMelSpectrogram, kapre_preset, openl3_v04_preset
 
 __all__ = ["HEADS", "SEA_FILTERS", "EmbeddingModel", "InferenceEmbedder", "ModelConfig", "l3net",
            "sea_student"]
@@ -295,15 +295,24 @@ def sea_student(emb_dim: int = 128, head: str = "paper", sample_rate: int = 8000
     return EmbeddingModel(cfg)
 
 
-def l3net(n_mels: int = 256) -> EmbeddingModel:
+def l3net(n_mels: int = 256, frontend: str = "openl3-0.4") -> EmbeddingModel:
     """The L3-Net / OpenL3 audio network (48 kHz, n_fft 2048, hop 242, mel bands 128 or 256,
     blocks 64-128-256-512, global max pool -> 512-d), randomly initialised. As in OpenL3, the
-    last conv (``audio_embedding_layer``) has no BN/ReLU after it."""
+    last conv (``audio_embedding_layer``) has no BN/ReLU after it.
+
+    ``frontend``: ``"openl3-0.4"`` (:func:`~edgesea.frontend.openl3_v04_preset`, what openl3
+    0.4 computes today) or ``"kapre-0.1.4"`` (:func:`~edgesea.frontend.kapre_preset`, the
+    layer of openl3 < 0.4 that the published weights were trained with).
+    """
     if n_mels not in (128, 256):
         raise EdgeSEAError(f"invalid n_mels={n_mels!r} for L3-Net: expected 128 or 256")
+    presets = {"openl3-0.4": openl3_v04_preset, "kapre-0.1.4": kapre_preset}
+    if frontend not in presets:
+        raise EdgeSEAError(f"unknown L3-Net frontend {frontend!r}: expected {sorted(presets)}")
     cfg = ModelConfig(
         family="l3net", emb_dim=512, sample_rate=48000, window=1.0,
-        frontend=kapre_preset(48000, 2048, 242, n_mels).config(),
+        frontend=presets[frontend](n_mels=n_mels, sample_rate=48000, n_fft=2048,
+                                   hop_length=242).config(),
         blocks=[[64, 64], [128, 128], [256, 256], [512, 512]],
         pool_after=[True, True, True, False], head="paper", final_bn_relu=False)
     return EmbeddingModel(cfg)

@@ -1,12 +1,13 @@
 """OpenL3 (L3-Net audio, mel128/mel256) as a teacher, imported from its Keras ``.h5`` files.
 
-OpenL3's audio model: 1 s at 48 kHz -> kapre 0.1.4 log-mel (n_fft 2048, hop 242, 128 or 256
-bands; :func:`~edgesea.frontend.kapre_preset`) -> BatchNorm -> four blocks of
+OpenL3's audio model: 1 s at 48 kHz -> log-mel (n_fft 2048, hop 242, 128 or 256 bands; the
+openl3 0.4 front end by default, :func:`~edgesea.frontend.openl3_v04_preset`, or the kapre 0.1.4
+layer, :func:`~edgesea.frontend.kapre_preset`) -> BatchNorm -> four blocks of
 ``[3x3 conv -> BN -> ReLU] x 2`` (64, 128, 256, 512 filters; 2x2 max pool after blocks 1-3),
 except that the model ends at the last conv, ``audio_embedding_layer``: no BN and no ReLU
 follow it, so the global max pool (the 512-d embedding) can be negative. :func:`load_openl3_h5`
-reads the weights with h5py (no TensorFlow) into :func:`~edgesea.models.l3net` with the last
-BN and ReLU replaced by identities; :class:`OpenL3Teacher` puts it behind the
+reads the weights with h5py (no TensorFlow) into :func:`~edgesea.models.l3net`;
+:class:`OpenL3Teacher` puts it behind the
 :class:`~edgesea.teachers.base.Teacher` protocol.
 """
 
@@ -81,7 +82,8 @@ def _n_mels(layers: Any, path: str, n_mels: int | None) -> tuple[int, str, float
     return found, source, float("nan")
 
 
-def load_openl3_h5(path: str | os.PathLike, n_mels: int | None = None) -> EmbeddingModel:
+def load_openl3_h5(path: str | os.PathLike, n_mels: int | None = None,
+                   frontend: str = "openl3-0.4") -> EmbeddingModel:
     """Load an OpenL3 audio model file (``openl3_audio_mel256_env.h5``, ...).
 
     Parameters
@@ -92,11 +94,18 @@ def load_openl3_h5(path: str | os.PathLike, n_mels: int | None = None) -> Embedd
         Mel bands; inferred from the kapre mel matrix when the file stores one (then it must
         agree), else from the file name (``mel128`` / ``mel256``).
 
+    frontend : {"openl3-0.4", "kapre-0.1.4"}
+        Log-mel front end: what openl3 0.4 computes (kapre 0.3 with its 0.1.4 dB rule:
+        frames from sample 0, magnitude mel, Slaney scale) or the kapre 0.1.4 layer the
+        weights were trained with (TF 'SAME' framing, sqrt of power mel, HTK scale). The
+        stored mel matrix, where present, is checked against the kapre 0.1.4 filterbank.
+
     Returns
     -------
     EmbeddingModel
-        ``l3net(n_mels)`` (which, like OpenL3, ends at ``audio_embedding_layer`` with no BN/ReLU
-        after it) with the file's weights, in eval mode; ``metadata`` records the provenance.
+        ``l3net(n_mels, frontend)`` (which, like OpenL3, ends at ``audio_embedding_layer``
+        with no BN/ReLU after it) with the file's weights, in eval mode; ``metadata`` records
+        the provenance.
 
     Raises
     ------
@@ -151,7 +160,7 @@ def load_openl3_h5(path: str | os.PathLike, n_mels: int | None = None) -> Embedd
         warnings.warn(f"{path}: the stored mel matrix differs from edgesea's HTK/Slaney "
                       f"filterbank by up to {diff:.3g}; embeddings may not match OpenL3",
                       EdgeSEAWarning, stacklevel=2)
-    model = l3net(bands)
+    model = l3net(bands, frontend=frontend)
     model.config.family = "openl3"  # l3net(): no BN/ReLU after audio_embedding_layer
     torch_convs = [m for m in model.features if isinstance(m, nn.Conv2d)]
     torch_bns = [model.input_bn] + [m for m in model.features if isinstance(m, nn.BatchNorm2d)]
@@ -172,7 +181,7 @@ def load_openl3_h5(path: str | os.PathLike, n_mels: int | None = None) -> Embedd
         "source": "openl3", "file": os.path.basename(path), "file_sha256": digest,
         "keras_version": None if version is None else str(version), "n_mels": bands,
         "n_mels_from": source, "mel_matrix_max_abs_diff": None if np.isnan(diff) else diff,
-        "imported_by": "edgesea.teachers.openl3"}
+        "frontend": frontend, "imported_by": "edgesea.teachers.openl3"}
     return model.eval()
 
 
@@ -220,9 +229,9 @@ class OpenL3Teacher:
 
     @classmethod
     def from_h5(cls, path: str | os.PathLike, n_mels: int | None = None,
-                **kwargs: Any) -> OpenL3Teacher:
+                frontend: str = "openl3-0.4", **kwargs: Any) -> OpenL3Teacher:
         """:func:`load_openl3_h5` then the constructor (``kwargs``: batch_size, device)."""
-        return cls(load_openl3_h5(path, n_mels=n_mels), **kwargs)
+        return cls(load_openl3_h5(path, n_mels=n_mels, frontend=frontend), **kwargs)
 
     def __repr__(self) -> str:
         return (f"OpenL3Teacher(n_mels={self.model.config.frontend['n_mels']}, "
