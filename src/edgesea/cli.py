@@ -277,6 +277,51 @@ def convert_edgel3(
                f"{fp.activation_mb:.2f} MB (largest layer {fp.largest_layer})")
 
 
+@app.command("teacher-embed")
+def teacher_embed(
+    audio_dir: Annotated[Path, typer.Argument(
+        exists=True, file_okay=False, show_default=False, metavar="AUDIO_DIR",
+        help="Folder of audio files (walked recursively).")],
+    out: Annotated[Path, typer.Option("--out", "-o", file_okay=False, show_default=False,
+                                      help="The embedding store folder to write.")],
+    teacher: Annotated[str, typer.Option(
+        "--teacher", help="aisfx, openl3:PATH.h5 or model:PATH.safetensors.")] = "aisfx",
+    window: Annotated[float | None, typer.Option(
+        "--window", show_default=False, help="Window in seconds (aisfx; default 1.0).")] = None,
+    hop_size: Annotated[float, typer.Option("--hop-size", help="Hop between windows, in "
+                                            "seconds.")] = 0.5,
+    workers: Annotated[int, typer.Option("--workers", help="Decoding processes.")] = 1,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Windows per forward "
+                                            "pass.")] = 64,
+    files_per_shard: Annotated[int, typer.Option("--files-per-shard", help="Files per "
+                                                 "shard (the unit of resuming).")] = 64,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a store made with "
+                                            "other settings.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Embed a folder of audio with a teacher into a resumable embedding store (+ LAeq)."""
+    from .extract import extract, resolve_teacher
+
+    try:
+        report = extract(audio_dir, out, resolve_teacher(teacher, window), hop_size=hop_size,
+                         workers=workers, batch_size=batch_size,
+                         files_per_shard=files_per_shard, progress=not quiet,
+                         overwrite=overwrite)
+    except EdgeSEAError as e:
+        _fail(str(e))
+    except OSError as e:
+        _fail(f"writing {out} failed: {e} (rerun to resume)", EXIT_FAILED)
+    failed = [f for f in report.store.files if f.status == "failed"]
+    typer.echo(f"files: {report.n_ok} ok, {report.n_failed} failed (of {report.n_files}); "
+               f"windows: {report.n_windows}; shards: {report.shards_computed} computed, "
+               f"{report.shards_skipped} already done\nwall time {report.wall_s:.1f} s, "
+               f"{report.audio_s:.1f} s of audio, {report.throughput:.1f} s of audio per s")
+    for f in failed:
+        typer.echo(f"  failed: {f.path}: {f.error}", err=True)
+    if failed:
+        raise typer.Exit(EXIT_FAILED)
+
+
 def main() -> None:
     """Entry point of the ``edgesea`` script."""
     app(prog_name="edgesea")

@@ -246,7 +246,7 @@ def _compile_trunk(fused: nn.Sequential, n_mels: int, n_frames: int
     try:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
-            frozen = torch.jit.freeze(torch.jit.trace(fused, example))
+            frozen = torch.jit.freeze(torch.jit.trace(fused, example, check_trace=False))
             return torch.jit.optimize_for_inference(frozen), False
     except Exception:  # pragma: no cover - depends on the torch build
         return fused.to(memory_format=torch.channels_last), True

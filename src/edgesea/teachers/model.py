@@ -2,12 +2,16 @@
 
 A large student (or a ported L3-Net) can teach a smaller one: :class:`ModelTeacher` wraps the
 model behind the :class:`~edgesea.teachers.base.Teacher` interface. It embeds with the
-model's BatchNorm-folded :meth:`~edgesea.models.EmbeddingModel.for_inference` copy, taken
-when the teacher is built, so later changes to the model's weights are not seen (build a new
-teacher instead; its :attr:`identity` changes with the weights).
+model's BatchNorm-folded :meth:`~edgesea.models.EmbeddingModel.for_inference` copy of a
+snapshot taken when the teacher is built, so later changes to the model's weights are not
+seen (build a new teacher instead; its :attr:`identity` changes with the weights). The
+inference copy is made on the first :meth:`ModelTeacher.embed` call, so building a teacher
+(e.g. to check a store's settings) is cheap.
 """
 
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 import torch
@@ -41,7 +45,7 @@ class ModelTeacher:
     identity : str
         :func:`~edgesea.teachers.base.identity_hash` of the weights and configuration.
     model : EmbeddingModel
-        The wrapped model.
+        The wrapped model (as passed; embeddings come from a snapshot of it).
     """
 
     def __init__(self, model: EmbeddingModel) -> None:
@@ -54,7 +58,8 @@ class ModelTeacher:
         self.window = float(model.window)
         self.emb_dim = int(model.emb_dim)
         self.window_samples = int(model.window_samples)
-        self._net = model.for_inference()
+        self._snapshot: EmbeddingModel | None = copy.deepcopy(model).eval()
+        self._net: torch.nn.Module | None = None
         self.identity = identity_hash(model.state_dict(), {"teacher": "model",
                                                            "config": model.config.to_dict()})
 
@@ -85,6 +90,9 @@ class ModelTeacher:
         if not arr.flags.writeable:  # e.g. frame_audio's read-only views
             arr = arr.copy()
         x = torch.from_numpy(arr)
+        if self._net is None:
+            assert self._snapshot is not None
+            self._net, self._snapshot = self._snapshot.for_inference(), None
         with torch.inference_mode():
             out = self._net(x)
         return np.ascontiguousarray(out.numpy(), dtype=np.float32)
