@@ -1,0 +1,69 @@
+"""Teacher speed: aisfx and L3-Net (random weights) vs the 128-d SEA student, on the same 60 s
+of real audio, in one run.
+
+Teachers run as extraction does (``edgesea teacher-embed``): resample to the teacher's rate,
+1 s windows at hop 0.5 s, batches of 64. The student runs through ``edgesea.get_embedding``
+at the same hop. Prints seconds of audio per second of wall time and the ratio of each
+teacher to the student.
+
+Usage: python benchmarks/teacher_speed.py [--seconds 60] [--hop-size 0.5] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+from embed_speed import real_audio
+
+import edgesea
+from edgesea.audio import preprocess_audio
+from edgesea.models import l3net, sea_student
+from edgesea.teachers import AisfxTeacher, OpenL3Teacher
+
+
+def teacher_speed(teacher, audio: np.ndarray, sr: int, hop: float, batch: int) -> float:
+    """Seconds of audio per second for one teacher, end to end from the array."""
+    def run() -> None:
+        frames, _ = preprocess_audio(audio, sr, teacher.sample_rate, teacher.window, hop, True)
+        for i in range(0, len(frames), batch):
+            teacher.embed(np.ascontiguousarray(frames[i:i + batch]))
+
+    run()  # warm-up (builds the inference copy)
+    t0 = time.perf_counter()
+    run()
+    return len(audio) / sr / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--hop-size", type=float, default=0.5)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch-size", type=int, default=64)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    audio, sr = real_audio(args.seconds)
+    student = sea_student(128).eval()
+    edgesea.get_embedding(audio, sr, model=student, hop_size=args.hop_size)  # warm-up
+    t0 = time.perf_counter()
+    edgesea.get_embedding(audio, sr, model=student, hop_size=args.hop_size,
+                          batch_size=args.batch_size)
+    s = len(audio) / sr / (time.perf_counter() - t0)
+    rows = [("student-128 (8 kHz)", s)]
+    rows.append(("aisfx (44.1 kHz)", teacher_speed(AisfxTeacher(window=1.0), audio, sr,
+                                                    args.hop_size, args.batch_size)))
+    rows.append(("L3-Net (48 kHz)", teacher_speed(OpenL3Teacher(l3net().eval()), audio, sr,
+                                                   args.hop_size, args.batch_size)))
+    print(f"{len(audio) / sr:.1f} s of real audio, hop {args.hop_size} s, "
+          f"{torch.get_num_threads()} threads")
+    print(f"{'model':22s} {'x real time':>12s} {'student / model':>16s}")
+    for name, v in rows:
+        print(f"{name:22s} {v:>12.1f} {s / v:>16.1f}")
+
+
+if __name__ == "__main__":
+    main()
