@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from typing import Any
 
 import numpy as np
@@ -22,6 +21,7 @@ from torch import nn
 
 from ..errors import EdgeSEAError
 from ..frontend import kapre_preset, mel_filterbank
+from .keras_h5 import conv_bn_names, copy_conv_bn_weights, keras_version, layer_array, open_keras_h5
 from .network import EmbeddingModel, ModelConfig
 
 __all__ = ["load_edgel3_h5"]
@@ -31,12 +31,7 @@ _SR, _N_FFT, _HOP, _N_MELS = 8000, 1024, 160, 64
 
 def _weights(layers: Any, name: str, keys: tuple[str, ...], path: str) -> list[np.ndarray]:
     """Arrays ``keys`` of Keras layer ``name`` (stored as ``name/name/key:0``)."""
-    try:
-        group = layers[name][name]
-        return [np.asarray(group[f"{k}:0"][()], dtype=np.float32) for k in keys]
-    except (KeyError, TypeError, ValueError) as e:
-        raise EdgeSEAError(f"{path}: layer {name!r} lacks the weights {list(keys)} of an edgel3 "
-                           f"model ({e})") from e
+    return [layer_array(layers, name, k, path) for k in keys]
 
 
 def _check_frontend(layers: Any, attrs: Any, path: str) -> None:
@@ -68,19 +63,6 @@ def _check_frontend(layers: Any, attrs: Any, path: str) -> None:
                            f"ones {expected}")
 
 
-def _layer_names(layers: Any) -> tuple[list[str], list[str]]:
-    """Conv layer names (``conv2d_k`` by k, then ``audio_embedding_layer``) and BN names."""
-    def numbered(prefix: str) -> list[str]:
-        found = [(int(m.group(1)), n) for n in layers
-                 if (m := re.fullmatch(rf"{prefix}_(\d+)", n))]
-        return [n for _, n in sorted(found)]
-
-    convs = numbered("conv2d")
-    if "audio_embedding_layer" in layers:
-        convs.append("audio_embedding_layer")
-    return convs, numbered("batch_normalization")
-
-
 def load_edgel3_h5(path: str | os.PathLike) -> EmbeddingModel:
     """Load an original edgel3 Keras ``.h5`` SEA student as an :class:`EmbeddingModel`.
 
@@ -101,31 +83,14 @@ def load_edgel3_h5(path: str | os.PathLike) -> EmbeddingModel:
         h5py missing (``pip install edgesea[h5]``); the file missing, not HDF5, without
         ``model_weights``, with layers of unexpected shapes, or with another front end.
     """
-    try:
-        import h5py
-    except ImportError as e:
-        raise EdgeSEAError("reading Keras .h5 files needs h5py: pip install edgesea[h5]") from e
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise EdgeSEAError(f"edgel3 model file not found: {path}")
-    if not h5py.is_hdf5(path):
-        raise EdgeSEAError(f"{path} is not an HDF5 (.h5) file: expected an edgel3 Keras model")
-    try:
-        with h5py.File(path, "r") as f:
-            if "model_weights" not in f:
-                raise EdgeSEAError(f"{path} is an HDF5 file without a 'model_weights' group: "
-                                   "not a Keras model file saved with its weights")
-            layers = f["model_weights"]
-            _check_frontend(layers, f.attrs, path)
-            conv_names, bn_names = _layer_names(layers)
-            convs = [_weights(layers, n, ("kernel", "bias"), path) for n in conv_names]
-            bns = [_weights(layers, n, ("gamma", "beta", "moving_mean", "moving_variance"),
-                            path) for n in bn_names]
-            version = f.attrs.get("keras_version", layers.attrs.get("keras_version"))
-    except OSError as e:
-        raise EdgeSEAError(f"{path}: cannot read the HDF5 file ({e})") from e
-    if isinstance(version, bytes):
-        version = version.decode("utf-8", "replace")
+    with open_keras_h5(path, "edgel3") as (f, layers):
+        _check_frontend(layers, f.attrs, path)
+        conv_names, bn_names = conv_bn_names(layers)
+        convs = [_weights(layers, n, ("kernel", "bias"), path) for n in conv_names]
+        bns = [_weights(layers, n, ("gamma", "beta", "moving_mean", "moving_variance"), path)
+               for n in bn_names]
+        version = keras_version(f, layers)
     if not convs or len(convs) % 2 or len(bns) != len(convs) + 1:
         raise EdgeSEAError(f"{path}: found {len(convs)} conv and {len(bns)} BatchNorm layers; "
                            "an edgel3 SEA student has an even number of convs, each followed "
@@ -152,17 +117,9 @@ def load_edgel3_h5(path: str | os.PathLike) -> EmbeddingModel:
         kernel_size=int(convs[0][0].shape[0]), bn_eps=1e-3)
     model = EmbeddingModel(config, metadata={
         "source": "edgel3", "file": os.path.basename(path),
-        "keras_version": None if version is None else str(version),
+        "keras_version": version,
         "imported_by": "edgesea.models.edgel3"})
     torch_convs = [m for m in model.features if isinstance(m, nn.Conv2d)]
     torch_bns = [model.input_bn] + [m for m in model.features if isinstance(m, nn.BatchNorm2d)]
-    with torch.no_grad():
-        for conv, (kernel, bias) in zip(torch_convs, convs, strict=True):
-            conv.weight.copy_(torch.from_numpy(kernel.transpose(3, 2, 0, 1).copy()))
-            conv.bias.copy_(torch.from_numpy(bias))
-        for bn, (gamma, beta, mean, var) in zip(torch_bns, bns, strict=True):
-            bn.weight.copy_(torch.from_numpy(gamma))
-            bn.bias.copy_(torch.from_numpy(beta))
-            bn.running_mean.copy_(torch.from_numpy(mean))
-            bn.running_var.copy_(torch.from_numpy(var))
+    copy_conv_bn_weights(torch_convs, torch_bns, convs, bns)
     return model.eval()

@@ -26,6 +26,14 @@ from torch import nn
 
 from ..errors import EdgeSEAError, EdgeSEAWarning
 from ..frontend import mel_filterbank
+from ..models.keras_h5 import (
+    conv_bn_names,
+    copy_conv_bn_weights,
+    keras_version,
+    layer_array,
+    numbered_layers,
+    open_keras_h5,
+)
 from ..models.network import EmbeddingModel, l3net
 from .base import identity_hash
 
@@ -36,34 +44,20 @@ _FILTERS = (64, 64, 128, 128, 256, 256, 512, 512)
 _BN_KEYS = ("gamma", "beta", "moving_mean", "moving_variance")
 
 
-def _get(layers: Any, name: str, key: str, path: str) -> np.ndarray:
-    """Array ``key`` of Keras layer ``name`` (stored as ``name/name/key:0``)."""
-    try:
-        return np.asarray(layers[name][name][f"{key}:0"][()], dtype=np.float32)
-    except (KeyError, TypeError, ValueError) as e:
-        raise EdgeSEAError(f"{path}: layer {name!r} lacks the weight {key!r} ({e})") from e
-
-
-def _numbered(layers: Any, prefix: str) -> list[str]:
-    """Layer names ``<prefix>_<k>`` sorted by the number k (not alphabetically)."""
-    found = [(int(m.group(1)), n) for n in layers if (m := re.fullmatch(rf"{prefix}_(\d+)", n))]
-    return [n for _, n in sorted(found)]
-
-
 def _n_mels(layers: Any, path: str, n_mels: int | None) -> tuple[int, str, float]:
     """Band count, where it came from, and max |stored - ours| of the mel matrix (or NaN)."""
-    if _numbered(layers, "spectrogram") or "_linear" in os.path.basename(path):
+    if numbered_layers(layers, "spectrogram") or "_linear" in os.path.basename(path):
         raise EdgeSEAError(f"{path}: a linear-spectrogram OpenL3 model; only mel128/mel256 "
                            "are supported")
-    for name in _numbered(layers, "melspectrogram")[:1]:
+    for name in numbered_layers(layers, "melspectrogram")[:1]:
         for key in ("real_kernels", "imag_kernels"):
             if f"{key}:0" in layers[name].get(name, {}):
-                shape = _get(layers, name, key, path).shape
+                shape = layer_array(layers, name, key, path).shape
                 if shape != (_N_FFT, 1, 1, _N_FFT // 2 + 1):
                     raise EdgeSEAError(f"{path}: {key} of shape {shape} is not the OpenL3 mel "
                                        f"front end's ({_N_FFT}, 1, 1, {_N_FFT // 2 + 1})")
         if "Variable:0" in layers[name].get(name, {}):
-            mel = _get(layers, name, "Variable", path)
+            mel = layer_array(layers, name, "Variable", path)
             if mel.ndim != 2 or mel.shape[0] != _N_FFT // 2 + 1 or mel.shape[1] not in (128, 256):
                 raise EdgeSEAError(f"{path}: mel matrix of shape {mel.shape}; OpenL3 uses "
                                    f"({_N_FFT // 2 + 1}, 128) or ({_N_FFT // 2 + 1}, 256)")
@@ -113,39 +107,20 @@ def load_openl3_h5(path: str | os.PathLike, n_mels: int | None = None,
         h5py missing; the file missing, not HDF5, without Keras weights, with layers of other
         shapes, or with an unsupported front end (n_mels not 128/256, linear spectrogram).
     """
-    try:
-        import h5py
-    except ImportError as e:
-        raise EdgeSEAError("reading Keras .h5 files needs h5py: pip install edgesea[h5]") from e
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise EdgeSEAError(f"OpenL3 model file not found: {path}")
-    if not h5py.is_hdf5(path):
-        raise EdgeSEAError(f"{path} is not an HDF5 (.h5) file: expected an OpenL3 Keras model")
-    try:
-        with h5py.File(path, "r") as f:
-            if "model_weights" in f:
-                layers = f["model_weights"]
-            elif "layer_names" in f.attrs:  # a save_weights() file: layers at the root
-                layers = f
-            else:
-                raise EdgeSEAError(f"{path} is an HDF5 file without a 'model_weights' group: "
-                                   "not a Keras model file saved with its weights")
-            bands, source, diff = _n_mels(layers, path, n_mels)
-            conv_names = _numbered(layers, "conv2d") + (
-                ["audio_embedding_layer"] if "audio_embedding_layer" in layers else [])
-            bn_names = _numbered(layers, "batch_normalization")
-            if len(conv_names) != len(_FILTERS) or len(bn_names) != len(_FILTERS):
-                raise EdgeSEAError(
-                    f"{path}: found convs {conv_names} and {len(bn_names)} BatchNorm layers; "
-                    f"OpenL3 has {len(_FILTERS) - 1} 'conv2d_k' + 'audio_embedding_layer' and "
-                    f"{len(_FILTERS)} BatchNorms")
-            convs = [(_get(layers, n, "kernel", path), _get(layers, n, "bias", path))
-                     for n in conv_names]
-            bns = [[_get(layers, n, k, path) for k in _BN_KEYS] for n in bn_names]
-            version = f.attrs.get("keras_version", layers.attrs.get("keras_version"))
-    except OSError as e:
-        raise EdgeSEAError(f"{path}: cannot read the HDF5 file ({e})") from e
+    # root_layers: also a save_weights() file, with the layers at the root
+    with open_keras_h5(path, "OpenL3", root_layers=True) as (f, layers):
+        bands, source, diff = _n_mels(layers, path, n_mels)
+        conv_names, bn_names = conv_bn_names(layers)
+        if len(conv_names) != len(_FILTERS) or len(bn_names) != len(_FILTERS):
+            raise EdgeSEAError(
+                f"{path}: found convs {conv_names} and {len(bn_names)} BatchNorm layers; "
+                f"OpenL3 has {len(_FILTERS) - 1} 'conv2d_k' + 'audio_embedding_layer' and "
+                f"{len(_FILTERS)} BatchNorms")
+        convs = [[layer_array(layers, n, k, path) for k in ("kernel", "bias")]
+                 for n in conv_names]
+        bns = [[layer_array(layers, n, k, path) for k in _BN_KEYS] for n in bn_names]
+        version = keras_version(f, layers)
     for name, (kernel, bias), cin, cout in zip(conv_names, convs, (1, *_FILTERS[:-1]),
                                                _FILTERS, strict=True):
         if kernel.shape != (3, 3, cin, cout) or bias.shape != (cout,):
@@ -164,22 +139,12 @@ def load_openl3_h5(path: str | os.PathLike, n_mels: int | None = None,
     model.config.family = "openl3"  # l3net(): no BN/ReLU after audio_embedding_layer
     torch_convs = [m for m in model.features if isinstance(m, nn.Conv2d)]
     torch_bns = [model.input_bn] + [m for m in model.features if isinstance(m, nn.BatchNorm2d)]
-    with torch.no_grad():
-        for conv, (kernel, bias) in zip(torch_convs, convs, strict=True):
-            conv.weight.copy_(torch.from_numpy(kernel.transpose(3, 2, 0, 1).copy()))  # HWIO->OIHW
-            conv.bias.copy_(torch.from_numpy(bias))
-        for bn, (gamma, beta, mean, var) in zip(torch_bns, bns, strict=True):
-            bn.weight.copy_(torch.from_numpy(gamma))
-            bn.bias.copy_(torch.from_numpy(beta))
-            bn.running_mean.copy_(torch.from_numpy(mean))
-            bn.running_var.copy_(torch.from_numpy(var))
+    copy_conv_bn_weights(torch_convs, torch_bns, convs, bns)
     with open(path, "rb") as fh:
         digest = hashlib.file_digest(fh, "sha256").hexdigest()
-    if isinstance(version, bytes):
-        version = version.decode("utf-8", "replace")
     model.metadata = {
         "source": "openl3", "file": os.path.basename(path), "file_sha256": digest,
-        "keras_version": None if version is None else str(version), "n_mels": bands,
+        "keras_version": version, "n_mels": bands,
         "n_mels_from": source, "mel_matrix_max_abs_diff": None if np.isnan(diff) else diff,
         "frontend": frontend, "imported_by": "edgesea.teachers.openl3"}
     return model.eval()
