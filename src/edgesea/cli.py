@@ -322,6 +322,55 @@ def teacher_embed(
         raise typer.Exit(EXIT_FAILED)
 
 
+@app.command("sample")
+def sample(
+    store: Annotated[Path, typer.Argument(exists=True, file_okay=False, show_default=False,
+                                          metavar="STORE", help="An embedding store folder.")],
+    mode: Annotated[str, typer.Option("--mode", help="random, relevance, diversity or "
+                                      "diversity+relevance.")] = "diversity+relevance",
+    k: Annotated[int, typer.Option("--k", help="Number of windows to pick.")] = 1000,
+    group_by: Annotated[str, typer.Option("--group-by", help="Relevance = LAeq percentile "
+                                          "within each file, or over all windows (none).")
+                        ] = "file",
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", show_default=False, help="Output .npz "
+                                      "(window_ids + info JSON) or .json.")] = Path("x.npz"),
+) -> None:
+    """Pick K windows of an embedding store (ids = store rows) and write them + settings."""
+    import os
+    import tempfile
+
+    import numpy as np
+
+    from .sampling import make_sampler, relevance_percentile
+    from .store import EmbeddingStore
+
+    try:
+        if group_by not in ("file", "none"):
+            raise EdgeSEAError(f"--group-by must be file or none, got {group_by!r}")
+        sampler = make_sampler(mode, k, random_state=seed)
+        cols = (["embedding"] if "diversity" in mode else []) + ["laeq_db", "file_index"]
+        data = EmbeddingStore.open(store).load(columns=cols)
+        rel = relevance_percentile(data["laeq_db"],
+                                   data["file_index"] if group_by == "file" else None)
+        ids = sampler.sample(X=data.get("embedding"), relevance=rel)
+        info = sampler.info_ | {"store": str(store), "group_by": group_by,
+                                "relevance": "laeq_percentile"}
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            if out.suffix == ".json":
+                f.write(json.dumps({"window_ids": ids.tolist(), "info": info}).encode())
+            else:
+                np.savez(f, window_ids=ids, info=np.array(json.dumps(info)))
+        os.replace(tmp, out)
+    except EdgeSEAError as e:
+        _fail(str(e))
+    except OSError as e:
+        _fail(f"writing {out} failed: {e}", EXIT_FAILED)
+    typer.echo(f"wrote {out}: {len(ids)} window ids ({mode}); {json.dumps(info)}")
+
+
 def main() -> None:
     """Entry point of the ``edgesea`` script."""
     app(prog_name="edgesea")
