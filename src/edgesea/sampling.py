@@ -16,10 +16,11 @@ returning ``k`` distinct, sorted row indices:
   greedy MAP set instead (Chen et al. 2018, deterministic).
 
 **Chunks.** A kernel of rank ``r`` (at most ``d``) cannot give more than ``r`` items, and one
-kernel over a million rows is slow. When ``k`` exceeds ``max_k_per_chunk`` (default ``d``, the
-rank bound) or ``N`` exceeds ``max_rows_per_chunk``, the rows are split by a random partition
-into chunks of (almost) equal size, ``k`` is split proportionally, and an exact k-DPP is drawn
-in each chunk: the result is then a union of independent k-DPPs, not one k-DPP over all rows.
+kernel over a million rows is slow. When ``k`` exceeds ``max_k_per_chunk`` (default 128, at
+most the rank bound ``d``) or ``N`` exceeds ``max_rows_per_chunk``, the rows are split by a
+random partition into chunks of (almost) equal size, ``k`` is split proportionally, and an
+exact k-DPP is drawn in each chunk: the result is then a union of independent k-DPPs, not one
+k-DPP over all rows.
 ``ridge > 0`` is handled exactly by the primal ``N_c x N_c`` kernel, so chunks are then capped at
 ``max_primal`` rows (greedy mode handles the ridge at any size). The chunk size used is in
 ``info_``. If a chunk's kernel has rank below its share of ``k`` (duplicate rows), the missing
@@ -219,8 +220,13 @@ class DPPSampler(_Sampler):
     chunk_size : int, optional
         Rows per chunk; default: chosen from ``k``, ``D``, ``max_k_per_chunk`` and
         ``max_rows_per_chunk`` (see the module docstring).
-    max_k_per_chunk : int, optional
-        Most items drawn from one kernel (default ``D``, the largest possible rank).
+    max_k_per_chunk : int or None
+        Most items drawn from one kernel; None means ``D`` (the largest possible rank). The
+        default, 128, bounds the sequential ``O(N_c k_c^2)`` projection phase of a chunk:
+        N = 1,000,000, k = 50,000, D = 512 then runs in chunks of ~2,560 rows in well under a
+        minute on 2 cores (``benchmarks/sampling_scale.py``), where chunks of D items took
+        several minutes. Smaller problems (``k <= 128``, ``N <= max_rows_per_chunk``) are
+        one exact k-DPP.
     max_rows_per_chunk, max_primal : int
         Row caps of one chunk (any kernel / primal kernel, used when ``ridge > 0``).
     form : {"auto", "dual", "primal"}
@@ -231,7 +237,7 @@ class DPPSampler(_Sampler):
 
     def __init__(self, k: int, kernel: str = "l2", ridge: float = 0.0,
                  quality: str | None = None, mode: str = "sample",
-                 chunk_size: int | None = None, max_k_per_chunk: int | None = None,
+                 chunk_size: int | None = None, max_k_per_chunk: int | None = 128,
                  max_rows_per_chunk: int = 100_000, max_primal: int = 2000,
                  form: str = "auto",
                  random_state: int | np.random.Generator | None = None) -> None:
