@@ -16,8 +16,8 @@ returning ``k`` distinct, sorted row indices:
   greedy MAP set instead (Chen et al. 2018, deterministic).
 
 **Chunks.** A kernel of rank ``r`` (at most ``d``) cannot give more than ``r`` items, and one
-kernel over a million rows is slow. When ``k`` exceeds ``max_k_per_chunk`` (default 128, at
-most the rank bound ``d``) or ``N`` exceeds ``max_rows_per_chunk``, the rows are split by a
+kernel over a million rows is slow. When ``k`` exceeds ``max_k_per_chunk`` (default ``min(128,
+d)``, ``d`` being the rank bound) or ``N`` exceeds ``max_rows_per_chunk``, the rows are split by a
 random partition into chunks of (almost) equal size, ``k`` is split proportionally, and an
 exact k-DPP is drawn in each chunk: the result is then a union of independent k-DPPs, not one
 k-DPP over all rows.
@@ -221,10 +221,10 @@ class DPPSampler(_Sampler):
         Rows per chunk; default: chosen from ``k``, ``D``, ``max_k_per_chunk`` and
         ``max_rows_per_chunk`` (see the module docstring).
     max_k_per_chunk : int or None
-        Most items drawn from one kernel; None means ``D`` (the largest possible rank). The
-        default, 128, bounds the sequential ``O(N_c k_c^2)`` projection phase of a chunk:
-        N = 1,000,000, k = 50,000, D = 512 then runs in chunks of ~2,560 rows in well under a
-        minute on 2 cores (``benchmarks/sampling_scale.py``), where chunks of D items took
+        Most items drawn from one kernel; None (default) means ``min(128, D)`` (``D`` is the
+        largest possible rank). 128 bounds the sequential ``O(N_c k_c^2)`` projection phase of
+        a chunk: N = 1,000,000, k = 50,000, D = 512 then runs in chunks of ~2,560 rows in well
+        under a minute on 2 cores (``benchmarks/sampling_scale.py``), where chunks of D items took
         several minutes. Smaller problems (``k <= 128``, ``N <= max_rows_per_chunk``) are
         one exact k-DPP.
     max_rows_per_chunk, max_primal : int
@@ -237,7 +237,7 @@ class DPPSampler(_Sampler):
 
     def __init__(self, k: int, kernel: str = "l2", ridge: float = 0.0,
                  quality: str | None = None, mode: str = "sample",
-                 chunk_size: int | None = None, max_k_per_chunk: int | None = 128,
+                 chunk_size: int | None = None, max_k_per_chunk: int | None = None,
                  max_rows_per_chunk: int = 100_000, max_primal: int = 2000,
                  form: str = "auto",
                  random_state: int | np.random.Generator | None = None) -> None:
@@ -266,7 +266,7 @@ class DPPSampler(_Sampler):
         if self.quality and rel is None:
             raise EdgeSEAError(f"mode {self.mode!r} needs relevance")
         n, d = len(idx), X.shape[1]
-        kcap = self.max_k_per_chunk or d
+        kcap = self.max_k_per_chunk or min(128, d)
         rows = self.max_rows_per_chunk
         if self.ridge > 0 and self.dpp_mode == "sample":
             rows = min(rows, self.max_primal)
