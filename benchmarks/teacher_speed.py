@@ -3,7 +3,7 @@ of real audio, in one run.
 
 Teachers run as extraction does (``edgesea teacher-embed``): resample to the teacher's rate,
 1 s windows at hop 0.5 s, batches of 64. The student runs through ``edgesea.get_embedding``
-at the same hop. Prints seconds of audio per second of wall time and the ratio of each
+at the same hop (best of 3). Prints seconds of audio per second of wall time and the ratio of each
 teacher to the student.
 
 Usage: python benchmarks/teacher_speed.py [--seconds 60] [--hop-size 0.5] [--threads 2]
@@ -16,9 +16,8 @@ import time
 
 import numpy as np
 import torch
-from embed_speed import real_audio
+from embed_speed import real_audio, speed
 
-import edgesea
 from edgesea.audio import preprocess_audio
 from edgesea.models import l3net, sea_student
 from edgesea.teachers import AisfxTeacher, OpenL3Teacher
@@ -47,12 +46,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     audio, sr = real_audio(args.seconds)
-    student = sea_student(128).eval()
-    edgesea.get_embedding(audio, sr, model=student, hop_size=args.hop_size)  # warm-up
-    t0 = time.perf_counter()
-    edgesea.get_embedding(audio, sr, model=student, hop_size=args.hop_size,
-                          batch_size=args.batch_size)
-    s = len(audio) / sr / (time.perf_counter() - t0)
+    s = speed(sea_student(128).eval(), audio, sr, args.hop_size, 3, args.batch_size)
     rows = [("student-128 (8 kHz)", s)]
     rows.append(("aisfx (44.1 kHz)", teacher_speed(AisfxTeacher(window=1.0), audio, sr,
                                                     args.hop_size, args.batch_size)))
