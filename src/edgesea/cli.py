@@ -1,10 +1,14 @@
-"""The ``edgesea`` command line: embed audio files to ``.npz`` and describe model files.
+"""The ``edgesea`` command line (typer): a thin layer over the library.
 
-``edgesea embed`` walks files and folders for audio, embeds every file with one model
-(loaded once, windows of several files batched together) and writes
-``<base>[_<suffix>].npz`` files holding ``embedding`` (T, D) and ``timestamps`` (T,), as
-:func:`edgesea.process_file` does. ``edgesea info`` prints a model's configuration,
-metadata and footprint.
+- ``edgesea embed`` walks files and folders for audio, embeds every file with one model
+  (loaded once, windows of several files batched together) and writes
+  ``<base>[_<suffix>].npz`` files holding ``embedding`` (T, D) and ``timestamps`` (T,), as
+  :func:`edgesea.process_file` does.
+- ``edgesea info`` prints a model's configuration, metadata and footprint.
+- ``edgesea convert-edgel3`` turns an original edgel3 Keras ``.h5`` into an edgesea model.
+- ``edgesea teacher-embed`` writes a resumable teacher-embedding store
+  (:func:`edgesea.extract.extract`).
+- ``edgesea sample`` picks window ids from a store (:mod:`edgesea.sampling`).
 
 Exit status: 0 success, 1 some files failed, 2 bad arguments (paths, model, settings).
 """
