@@ -78,7 +78,8 @@ _FAST: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _inference_net(model: EmbeddingModel) -> torch.nn.Module:
-    """The BN-folded, channels-last copy of ``model``, rebuilt when its weights change."""
+    """The BN-folded, oneDNN-frozen copy of ``model`` (``model.for_inference()``), rebuilt
+    when its weights change."""
     signature = tuple((t.data_ptr(), t._version) for t in model.state_dict().values())
     with _LOCK:
         cached = _FAST.get(model)
