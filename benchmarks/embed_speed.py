@@ -50,16 +50,23 @@ def speed(model, audio, sr, hop, repeats, batch_size) -> float:
     return len(audio) / sr / best
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def setup(ap: argparse.ArgumentParser) -> tuple[argparse.Namespace, np.ndarray, int]:
+    """Add the shared options (--seconds, --threads, --batch-size), parse them, set torch's
+    threads and seed, and load the real audio. Shared by the speed benchmarks."""
     ap.add_argument("--seconds", type=float, default=60.0)
-    ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=64)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     audio, sr = real_audio(args.seconds)
+    return args, audio, sr
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=3)
+    args, audio, sr = setup(ap)
     student, teacher = sea_student(128).eval(), l3net().eval()
     print(f"audio: {len(audio) / sr:.1f} s of real UrbanSound8K fold-1 audio at {sr} Hz; "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads")

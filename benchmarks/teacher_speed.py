@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 import torch
-from embed_speed import real_audio, speed
+from embed_speed import setup, speed
 
 from edgesea.audio import preprocess_audio
 from edgesea.models import l3net, sea_student
@@ -38,14 +38,8 @@ def teacher_speed(teacher, audio: np.ndarray, sr: int, hop: float, batch: int) -
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--hop-size", type=float, default=0.5)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--batch-size", type=int, default=64)
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    audio, sr = real_audio(args.seconds)
+    args, audio, sr = setup(ap)
     s = speed(sea_student(128).eval(), audio, sr, args.hop_size, 3, args.batch_size)
     rows = [("student-128 (8 kHz)", s)]
     rows.append(("aisfx (44.1 kHz)", teacher_speed(AisfxTeacher(window=1.0), audio, sr,
