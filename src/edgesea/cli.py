@@ -9,6 +9,8 @@
 - ``edgesea teacher-embed`` writes a resumable teacher-embedding store
   (:func:`edgesea.extract.extract`).
 - ``edgesea sample`` picks window ids from a store (:mod:`edgesea.sampling`).
+- ``edgesea specialize`` runs the whole SEA pipeline into a run directory
+  (:mod:`edgesea.cli_specialize`, :mod:`edgesea.pipeline`).
 
 Exit status: 0 success, 1 some files failed, 2 bad arguments (paths, model, settings).
 """
@@ -373,6 +375,15 @@ def sample(
     except OSError as e:
         _fail(f"writing {out} failed: {e}", EXIT_FAILED)
     typer.echo(f"wrote {out}: {len(ids)} window ids ({mode}); {json.dumps(info)}")
+
+
+def _register() -> None:
+    from .cli_specialize import specialize_command
+
+    app.command("specialize")(specialize_command)
+
+
+_register()
 
 
 def main() -> None:

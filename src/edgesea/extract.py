@@ -107,17 +107,28 @@ def list_audio_files(audio_dir: str | os.PathLike) -> list[str]:
     """Audio files under ``audio_dir`` (recursively), as sorted ``/``-separated relative paths.
 
     Files are picked by extension (:data:`edgesea.audio.AUDIO_EXTENSIONS`, any case);
-    hidden files and folders (names starting with ``.``) are skipped.
+    hidden files and folders (names starting with ``.``) are skipped. Symbolic links to
+    folders are followed (each real folder is visited once), so an upstream set can be a
+    folder of links to other folders.
     """
     root = Path(audio_dir)
     if not root.is_dir():
         raise EdgeSEAError(f"audio folder not found (or not a folder): {audio_dir}")
     found = []
-    for p in root.rglob("*"):
-        rel = p.relative_to(root)
-        if (p.suffix.lower() in AUDIO_EXTENSIONS and not any(s.startswith(".") for s in rel.parts)
-                and p.is_file()):
-            found.append(rel.as_posix())
+    seen: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:
+            dirnames[:] = []
+            continue
+        seen.add(real)
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        rel_dir = Path(dirpath).relative_to(root)
+        for name in filenames:
+            p = Path(dirpath) / name
+            if (not name.startswith(".") and p.suffix.lower() in AUDIO_EXTENSIONS
+                    and p.is_file()):
+                found.append((rel_dir / name).as_posix())
     return sorted(found)
 
 

@@ -1,0 +1,401 @@
+"""Distillation: train a student to regress (reduced) teacher embeddings from log-mels.
+
+:func:`train_student` fits an :class:`~edgesea.models.EmbeddingModel` on cached student
+inputs (log-mel spectrograms, ``(N, n_mels, n_frames)``, any float dtype, memory-mapped is
+fine) and targets ``(N, emb_dim)``: MSE loss (optionally plus a cosine term), Adam, early
+stopping on the validation loss and learning-rate decay on plateaus (or cosine decay). Each
+epoch writes ``latest.pt`` (and ``best.pt`` on improvement) atomically, so a killed run
+continues exactly with ``resume=True``; batches are drawn from a generator seeded by
+``(seed, epoch)`` and every random state is checkpointed, so the same seed on the same
+machine gives the same weights. Per-epoch metrics (MSE, MAE, cosine similarity, R^2) go to
+``history.json`` and ``curves.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .errors import EdgeSEAError, EdgeSEAWarning
+from .fileio import atomic_path, write_json
+from .models.network import EmbeddingModel, _trunk_and_head
+
+__all__ = ["LOSSES", "SCHEDULES", "TrainConfig", "TrainResult", "plot_curves", "predict",
+           "regression_metrics", "train_student"]
+
+LOSSES = ("mse", "mse+cosine")
+SCHEDULES = ("plateau", "cosine")
+_CKPT_VERSION = 1
+
+
+@dataclass
+class TrainConfig:
+    """Settings of :func:`train_student` (defaults: the paper's PCA recipe).
+
+    Attributes
+    ----------
+    epochs : int
+        Maximum number of epochs.
+    batch_size : int
+        Windows per step.
+    lr : float
+        Adam learning rate at the start.
+    weight_decay : float
+        Adam L2 penalty.
+    loss : {"mse", "mse+cosine"}
+        ``"mse+cosine"`` adds ``cosine_weight * (1 - cos(pred, target))``.
+    cosine_weight : float
+        Weight of the cosine term.
+    schedule : {"plateau", "cosine"}
+        ``"plateau"``: multiply the lr by ``lr_factor`` after ``lr_patience`` epochs without
+        a validation improvement of ``min_delta``; ``"cosine"``: cosine decay to 0 over
+        ``epochs``.
+    lr_patience, lr_factor : int, float
+        Plateau schedule settings.
+    patience : int
+        Stop after this many epochs without a validation improvement of ``min_delta``
+        (0 disables early stopping).
+    min_delta : float
+        Smallest decrease of the validation loss that counts as an improvement.
+    spec_mask : int
+        Training-time masking of the student input (0: off): up to this many mel bands and
+        this many frames are set to the window's minimum in each window (SpecAugment-style,
+        the target stays clean).
+    seed : int
+        Seed of batch order and augmentation (the caller seeds the initial weights).
+    """
+
+    epochs: int = 100
+    batch_size: int = 64
+    lr: float = 1e-4
+    weight_decay: float = 0.0
+    loss: str = "mse"
+    cosine_weight: float = 0.1
+    schedule: str = "plateau"
+    lr_patience: int = 5
+    lr_factor: float = 0.1
+    patience: int = 10
+    min_delta: float = 1e-4
+    spec_mask: int = 0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise EdgeSEAError(f"invalid {name}={v!r}: expected an integer >= 1")
+        for name in ("patience", "lr_patience", "spec_mask", "seed"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise EdgeSEAError(f"invalid {name}={v!r}: expected an integer >= 0")
+        if not (isinstance(self.lr, int | float) and math.isfinite(self.lr) and self.lr > 0):
+            raise EdgeSEAError(f"invalid lr={self.lr!r}: expected a number > 0")
+        for name in ("weight_decay", "cosine_weight", "min_delta"):
+            v = getattr(self, name)
+            if not (isinstance(v, int | float) and math.isfinite(v) and v >= 0):
+                raise EdgeSEAError(f"invalid {name}={v!r}: expected a number >= 0")
+        if not 0 < self.lr_factor < 1:
+            raise EdgeSEAError(f"invalid lr_factor={self.lr_factor!r}: expected 0 < f < 1")
+        if self.loss not in LOSSES:
+            raise EdgeSEAError(f"unknown loss {self.loss!r}: expected one of {list(LOSSES)}")
+        if self.schedule not in SCHEDULES:
+            raise EdgeSEAError(f"unknown schedule {self.schedule!r}: expected one of "
+                               f"{list(SCHEDULES)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able settings."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Inverse of :meth:`to_dict` (unknown keys are an error)."""
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise EdgeSEAError(f"unknown training settings {unknown}: expected {sorted(names)}")
+        return cls(**data)
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train_student` did: the model holds the best epoch's weights."""
+
+    model: EmbeddingModel
+    history: list[dict[str, float]]
+    best_epoch: int
+    stopped_early: bool
+    epochs_run_now: int
+    wall_s: float
+
+    @property
+    def best(self) -> dict[str, float]:
+        """The metrics of the best epoch."""
+        return self.history[self.best_epoch - 1]
+
+
+def regression_metrics(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    """MSE, MAE, mean cosine similarity and R^2 of ``pred`` against targets ``y`` (N, D).
+
+    R^2 is ``1 - sum((y - pred)^2) / sum((y - mean(y))^2)``, column means over the rows of
+    ``y`` (the fraction of the targets' total variance explained)."""
+    y = np.asarray(y, dtype=np.float64)
+    pred = np.asarray(pred, dtype=np.float64)
+    if y.shape != pred.shape or y.ndim != 2 or y.shape[0] < 1:
+        raise EdgeSEAError(f"targets and predictions must be equal 2-D shapes, got {y.shape} "
+                           f"and {pred.shape}")
+    err = pred - y
+    sst = float(((y - y.mean(axis=0)) ** 2).sum())
+    cos = (y * pred).sum(1) / np.maximum(np.linalg.norm(y, axis=1)
+                                         * np.linalg.norm(pred, axis=1), 1e-12)
+    return {"mse": float((err ** 2).mean()), "mae": float(np.abs(err).mean()),
+            "cosine": float(cos.mean()),
+            "r2": 1.0 - float((err ** 2).sum()) / sst if sst > 0 else float("nan")}
+
+
+def _check_data(x: Any, y: Any, name: str) -> None:
+    if np.ndim(x) != 3 or np.ndim(y) != 2 or len(x) != len(y) or len(x) < 1:
+        raise EdgeSEAError(f"{name} data must be inputs (N, n_mels, n_frames) and targets "
+                           f"(N, emb_dim) with the same N >= 1, got shapes {np.shape(x)} and "
+                           f"{np.shape(y)}")
+
+
+def _batch(x: np.ndarray, idx: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.asarray(x[idx], dtype=np.float32))
+
+
+def _mask(xb: torch.Tensor, width: int, gen: torch.Generator) -> torch.Tensor:
+    """SpecAugment-style: one band of up to ``width`` mels and one of up to ``width``
+    frames per window set to the window's minimum."""
+    b, n_mels, n_frames = xb.shape
+    lo = xb.amin(dim=(1, 2), keepdim=True)
+    keep = torch.ones_like(xb, dtype=torch.bool)
+    for axis, size in ((1, n_mels), (2, n_frames)):
+        w = torch.randint(0, width + 1, (b,), generator=gen)
+        start = (torch.rand(b, generator=gen) * (size - w + 1).float()).long()
+        pos = torch.arange(size)
+        band = (pos[None] >= start[:, None]) & (pos[None] < (start + w)[:, None])
+        keep &= ~(band[:, :, None] if axis == 1 else band[:, None, :])
+    return torch.where(keep, xb, lo)
+
+
+def _forward(model: EmbeddingModel, xb: torch.Tensor) -> torch.Tensor:
+    # channels-last activations: ~25% faster convolutions on CPU (same maths)
+    return _trunk_and_head(model, xb, channels_last=True)
+
+
+def _loss(pred: torch.Tensor, yb: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
+    loss = torch.mean((pred - yb) ** 2)
+    if cfg.loss == "mse+cosine":
+        loss = loss + cfg.cosine_weight * (1 - torch.cosine_similarity(pred, yb, dim=1)).mean()
+    return loss
+
+
+@torch.no_grad()
+def predict(model: EmbeddingModel, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Student outputs for cached inputs ``x`` (eval mode, batched)."""
+    was = model.training
+    model.eval()
+    out = [_forward(model, _batch(x, np.arange(i, min(i + batch_size, len(x))))).numpy()
+           for i in range(0, len(x), batch_size)]
+    model.train(was)
+    return np.concatenate(out).astype(np.float32)
+
+
+def _save_atomic(obj: Any, path: Path) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        torch.save(obj, f)
+
+
+def _improved(loss: float, best: float, cfg: TrainConfig) -> bool:
+    return loss < best - cfg.min_delta
+
+
+def train_student(model: EmbeddingModel, x_train: np.ndarray, y_train: np.ndarray,
+                  x_val: np.ndarray, y_val: np.ndarray, out_dir: str | os.PathLike,
+                  config: TrainConfig | None = None, resume: bool = False,
+                  progress: bool = True,
+                  on_epoch: Callable[[dict[str, float]], None] | None = None) -> TrainResult:
+    """Train ``model`` to map cached inputs to targets, checkpointing into ``out_dir``.
+
+    Parameters
+    ----------
+    model : EmbeddingModel
+        The student (its initial weights are the caller's: seed torch before building it).
+    x_train, y_train : ndarray
+        Inputs ``(N, n_mels, n_frames)`` (log-mels of the model's front end) and targets
+        ``(N, emb_dim)``.
+    x_val, y_val : ndarray
+        Validation data (other recordings than the training data).
+    out_dir : path
+        Checkpoint folder: ``latest.pt``, ``best.pt``, ``history.json``, ``curves.png``.
+    config : TrainConfig
+        Settings (default :class:`TrainConfig()`).
+    resume : bool
+        Continue from ``out_dir/latest.pt`` (the same data and settings are required).
+        Without it, existing checkpoints are replaced.
+    progress : bool
+        Show a progress bar per epoch on stderr.
+    on_epoch : callable, optional
+        Called with each epoch's metrics.
+
+    Returns
+    -------
+    TrainResult
+        With ``model`` holding the best epoch's weights (eval mode).
+    """
+    cfg = config or TrainConfig()
+    _check_data(x_train, y_train, "training")
+    _check_data(x_val, y_val, "validation")
+    if y_train.shape[1] != model.emb_dim or y_val.shape[1] != model.emb_dim:
+        raise EdgeSEAError(f"targets have {y_train.shape[1]} dimensions; the model outputs "
+                           f"{model.emb_dim}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    latest, best_path = out / "latest.pt", out / "best.pt"
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    data_id = [len(x_train), len(x_val), int(model.emb_dim)]
+    model.to(memory_format=torch.channels_last)
+    state: dict[str, Any] = {"epoch": 0, "best_loss": math.inf, "best_epoch": 0,
+                             "since_best": 0, "since_lr": 0, "history": [], "done": False}
+    if resume and latest.is_file():
+        ckpt = torch.load(latest, weights_only=True)
+        if ckpt.get("version") != _CKPT_VERSION or ckpt.get("config") != cfg.to_dict() \
+                or ckpt.get("data") != data_id:
+            raise EdgeSEAError(f"{latest} was written with other settings or data; rerun "
+                               "without resume to start again")
+        if ckpt.get("threads") != torch.get_num_threads():
+            warnings.warn(f"resuming with {torch.get_num_threads()} torch threads; the run "
+                          f"started with {ckpt.get('threads')}: results may differ from an "
+                          "uninterrupted run in the last bits", EdgeSEAWarning, stacklevel=2)
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        gen.set_state(ckpt["generator"])
+        torch.set_rng_state(ckpt["torch_rng"])
+        state = json.loads(ckpt["state"])
+    elif not resume:
+        for p in (latest, best_path, out / "history.json"):
+            p.unlink(missing_ok=True)
+    y_tr = np.asarray(y_train, dtype=np.float32)
+    sst = float(((y_tr - y_tr.mean(0)) ** 2).sum())
+    t0 = time.perf_counter()
+    start_epoch = state["epoch"]
+    model.train()
+    while not state["done"] and state["epoch"] < cfg.epochs:
+        epoch = state["epoch"] + 1
+        if cfg.schedule == "cosine":
+            lr = 0.5 * cfg.lr * (1 + math.cos(math.pi * (epoch - 1) / cfg.epochs))
+            for g in opt.param_groups:
+                g["lr"] = lr
+        lr = opt.param_groups[0]["lr"]
+        te = time.perf_counter()
+        order = np.random.default_rng([cfg.seed, epoch]).permutation(len(x_train))
+        sums = np.zeros(4)
+        bar = tqdm(range(0, len(order), cfg.batch_size), desc=f"epoch {epoch}/{cfg.epochs}",
+                   unit="batch", leave=False, disable=not progress)
+        for i in bar:
+            idx = np.sort(order[i:i + cfg.batch_size])  # sorted: cheap memmap reads
+            xb = _batch(x_train, idx)
+            yb = torch.from_numpy(y_tr[idx])
+            if cfg.spec_mask:
+                xb = _mask(xb, cfg.spec_mask, gen)
+            pred = _forward(model, xb)
+            loss = _loss(pred, yb, cfg)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            with torch.no_grad():
+                err = pred - yb
+                sums += [float((err ** 2).sum()), float(err.abs().sum()),
+                         float(torch.cosine_similarity(pred, yb, dim=1).sum()),
+                         loss.item() * len(idx)]
+            if not math.isfinite(sums[3]):
+                raise EdgeSEAError(f"training diverged at epoch {epoch} (loss {sums[3]}); "
+                                   "lower the learning rate")
+        n, d = len(x_train), y_tr.shape[1]
+        val = regression_metrics(y_val, predict(model, x_val))
+        row = {"epoch": epoch, "lr": lr, "train_loss": sums[3] / n,
+               "train_mse": sums[0] / (n * d), "train_mae": sums[1] / (n * d),
+               "train_cosine": sums[2] / n,
+               "train_r2": float(1 - sums[0] / sst) if sst else math.nan}
+        row |= {f"val_{k}": v for k, v in val.items()}
+        row["val_loss"] = val["mse"] + (cfg.cosine_weight * (1 - val["cosine"])
+                                        if cfg.loss == "mse+cosine" else 0.0)
+        row["epoch_s"] = time.perf_counter() - te
+        state["history"].append(row)
+        state["epoch"] = epoch
+        if _improved(row["val_loss"], state["best_loss"], cfg):
+            state.update(best_loss=row["val_loss"], best_epoch=epoch, since_best=0, since_lr=0)
+            _save_atomic({"model": model.state_dict(), "epoch": epoch}, best_path)
+        else:
+            state["since_best"] += 1
+            state["since_lr"] += 1
+            if cfg.schedule == "plateau" and state["since_lr"] >= cfg.lr_patience:
+                for g in opt.param_groups:
+                    g["lr"] *= cfg.lr_factor
+                state["since_lr"] = 0
+        if cfg.patience and state["since_best"] >= cfg.patience:
+            state["done"] = True
+        state["stopped_early"] = bool(state["done"])
+        _save_atomic({"version": _CKPT_VERSION, "config": cfg.to_dict(), "data": data_id,
+                      "model": model.state_dict(), "optimizer": opt.state_dict(),
+                      "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
+                      "threads": torch.get_num_threads(), "state": json.dumps(state)}, latest)
+        write_json(out / "history.json", state["history"])
+        if on_epoch is not None:
+            on_epoch(row)
+    state["done"] = True
+    if state["best_epoch"] == 0:
+        raise EdgeSEAError("no epoch improved on the initial validation loss (loss not finite?)")
+    plot_curves(state["history"], out / "curves.png", best_epoch=state["best_epoch"])
+    model.load_state_dict(torch.load(best_path, weights_only=True)["model"])
+    model.to(memory_format=torch.contiguous_format)
+    model.eval()
+    return TrainResult(model=model, history=state["history"], best_epoch=state["best_epoch"],
+                       stopped_early=bool(state.get("stopped_early")),
+                       epochs_run_now=state["epoch"] - start_epoch,
+                       wall_s=time.perf_counter() - t0)
+
+
+def plot_curves(history: list[dict[str, float]], path: str | os.PathLike,
+                best_epoch: int | None = None) -> str:
+    """Training curves (loss, R^2, cosine, learning rate per epoch) as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ep = [h["epoch"] for h in history]
+    fig, axes = plt.subplots(1, 4, figsize=(16, 3.6))
+    panels = [("mse", "MSE", True), ("r2", "R$^2$", False), ("cosine", "cosine", False)]
+    for ax, (key, title, log) in zip(axes, panels, strict=False):
+        ax.plot(ep, [h[f"train_{key}"] for h in history], label="train")
+        ax.plot(ep, [h[f"val_{key}"] for h in history], label="validation")
+        if log:
+            ax.set_yscale("log")
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+    axes[3].plot(ep, [h["lr"] for h in history], color="k")
+    axes[3].set_yscale("log")
+    axes[3].set_title("learning rate")
+    axes[3].set_xlabel("epoch")
+    for ax in axes[:3]:
+        if best_epoch:
+            ax.axvline(best_epoch, color="grey", ls=":", lw=1)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=90)
+    plt.close(fig)
+    return os.fspath(path)

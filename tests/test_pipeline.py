@@ -1,0 +1,254 @@
+"""Tests of ``specialize`` (:mod:`edgesea.pipeline`, ``edgesea specialize``): the produced
+student, stage caching and invalidation, resume, refusals and error cases. A small saved
+student stands in as the teacher (``model:PATH``) so no download or ../shared is needed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from typer.testing import CliRunner
+
+import edgesea
+from edgesea.audio import frame_audio, load_audio, resample, to_float_mono
+from edgesea.cli import app
+from edgesea.errors import EdgeSEAError
+from edgesea.models import load_model, save_model, sea_student
+from edgesea.pipeline import SpecializeConfig, _windows, recording_groups, specialize
+from edgesea.reduce import reducer_from_arrays
+from edgesea.store import EmbeddingStore
+
+
+@pytest.fixture(scope="module")
+def teacher_spec(tmp_path_factory) -> str:
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("teacher") / "teacher.safetensors"
+    save_model(sea_student(32, head="linear", filters=(8, 8, 16, 16)).eval(), path)
+    return f"model:{path}"
+
+
+def write_audio(root: Path, n_files: int = 12, seed: int = 0) -> Path:
+    """UrbanSound8K-style names: 6 recordings of 2 slices, tones + noise, 2 s at 16 kHz."""
+    rng = np.random.default_rng(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    sr = 16000
+    t = np.arange(2 * sr) / sr
+    for i in range(n_files):
+        f0 = rng.uniform(100, 3000)
+        audio = (rng.uniform(0.05, 0.5) * np.sin(2 * np.pi * f0 * t)
+                 + rng.uniform(0.001, 0.2) * rng.standard_normal(t.size)).astype(np.float32)
+        sf.write(root / f"{1000 + i // 2}-{i % 10}-0-{i % 2}.wav", audio, sr)
+    return root
+
+
+@pytest.fixture(scope="module")
+def audio_dir(tmp_path_factory) -> Path:
+    return write_audio(tmp_path_factory.mktemp("upstream"))
+
+
+def config(teacher_spec: str, **kw) -> SpecializeConfig:
+    base = dict(teacher=teacher_spec, emb_dim=8, arch="sea:4,4,8,8", sample_size="24",
+                val_fraction=0.34, train={"epochs": 2, "lr": 1e-3})
+    return SpecializeConfig(**(base | kw))
+
+
+@pytest.fixture(scope="module")
+def finished(audio_dir: Path, teacher_spec: str, tmp_path_factory):
+    run = tmp_path_factory.mktemp("run") / "run"
+    return specialize(audio_dir, run, config(teacher_spec), progress=False)
+
+
+def test_run_directory_and_student(finished, audio_dir: Path) -> None:
+    run = finished.run_dir
+    for name in ("config.json", "stages.json", "report.md", "student.safetensors",
+                 "sample.npz", "reduce/reducer.npz", "reduce/targets.npy",
+                 "inputs/logmel.npy", "store/manifest.json", "distill/best.pt",
+                 "distill/latest.pt", "distill/curves.png"):
+        assert (run / name).is_file(), name
+    assert set(finished.ran.values()) == {"computed"}
+    model = load_model(finished.student_path)
+    meta = model.metadata
+    assert meta["teacher"]["spec"].startswith("model:")
+    assert meta["sampling"]["mode"] == "diversity+relevance"
+    assert meta["sampling"]["n_sample"] == 24
+    assert meta["reducer"]["name"] == "pca" and 0 < meta["reducer"]["explained_variance"] <= 1
+    assert {"best_epoch", "val_r2", "val_cosine"} <= set(meta["training"])
+    # the stored reducer reproduces the training targets from the teacher embeddings
+    red = reducer_from_arrays(model.extras, meta["reducer"])
+    emb = EmbeddingStore.open(run / "store").load(["embedding"])["embedding"]
+    np.testing.assert_allclose(red.transform(emb), np.load(run / "reduce/targets.npy"),
+                               rtol=1e-4, atol=1e-4)
+    # loadable by get_embedding and the CLI
+    audio, sr = load_audio(audio_dir / "1000-0-0-0.wav")
+    emb, ts = edgesea.get_embedding(audio, sr, model=str(finished.student_path), hop_size=0.5)
+    assert emb.shape == (len(ts), 8) and np.all(np.isfinite(emb))
+    report = (run / "report.md").read_text()
+    assert "explained variance" in report and "distill/curves.png" in report
+
+
+def test_validation_recordings_are_held_out(finished) -> None:
+    split = np.load(finished.run_dir / "sample.npz")
+    store = EmbeddingStore.open(finished.run_dir / "store")
+    fi = store.load(["file_index"])["file_index"]
+    rec = recording_groups([f.path for f in store.files])
+    val_recs = set(rec[fi[split["val"]]])
+    assert val_recs and not val_recs & set(rec[fi[split["train_all"]]])
+    assert set(split["sample"]) <= set(split["train_all"])
+
+
+def test_recording_groups() -> None:
+    paths = ["a/100-1-0-0.wav", "100-3-0-1.flac", "200-1-0-0.wav"]
+    assert list(recording_groups(paths)) == [0, 0, 1]
+    assert list(recording_groups(paths, "file")) == [2, 0, 1]
+    assert list(recording_groups(["x.wav", "100-1-0-0.wav"])) == [1, 0]  # auto -> by file
+    with pytest.raises(EdgeSEAError):
+        recording_groups(["x.wav"], "urbansound8k")
+
+
+def test_student_inputs_align_with_teacher_windows(finished, audio_dir: Path) -> None:
+    store = EmbeddingStore.open(finished.run_dir / "store")
+    x = np.load(finished.run_dir / "inputs/logmel.npy")
+    model = load_model(finished.student_path)
+    f = store.files[3]
+    start = sum(g.n_windows for g in store.files[:3])
+    audio, sr = load_audio(audio_dir / f.path)
+    mono = resample(to_float_mono(audio), sr, 8000)
+    frames, _ = frame_audio(mono, 8000, 1.0, 0.5, True)
+    np.testing.assert_array_equal(_windows(mono, 8000, len(frames), 0.5, 1.0, True), frames)
+    with torch.no_grad():
+        want = model.frontend(torch.from_numpy(np.ascontiguousarray(frames))).numpy()
+    np.testing.assert_allclose(x[start:start + f.n_windows], want, atol=0.05)  # float16
+
+
+def test_rerun_is_cached_and_changes_invalidate(finished, audio_dir: Path, teacher_spec: str,
+                                                tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(finished.run_dir, run)
+    again = specialize(audio_dir, run, config(teacher_spec), progress=False)
+    assert set(again.ran.values()) == {"cached"}
+    # a changed setting is refused without force ...
+    with pytest.raises(EdgeSEAError, match="other settings.*train"):
+        specialize(audio_dir, run, config(teacher_spec, train={"epochs": 3, "lr": 1e-3}),
+                   progress=False)
+    # ... and with it only the affected stages are redone
+    r = specialize(audio_dir, run, config(teacher_spec, train={"epochs": 3, "lr": 1e-3}),
+                   force=True, progress=False)
+    assert r.ran == {"embed": "cached", "inputs": "cached", "sample": "cached",
+                     "reduce": "cached", "distill": "computed"}
+    assert load_model(r.student_path).metadata["training"]["epochs_run"] == 3
+    r = specialize(audio_dir, run, config(teacher_spec, sampling="random",
+                                          train={"epochs": 3, "lr": 1e-3}),
+                   force=True, progress=False)
+    assert r.ran == {"embed": "cached", "inputs": "cached", "sample": "computed",
+                     "reduce": "computed", "distill": "computed"}
+    r = specialize(audio_dir, run, config(teacher_spec, sampling="random", emb_dim=6,
+                                          train={"epochs": 3, "lr": 1e-3}),
+                   force=True, progress=False)
+    assert [r.ran[k] for k in ("sample", "reduce", "distill")] == ["cached", "computed",
+                                                                   "computed"]
+    assert load_model(r.student_path).emb_dim == 6
+
+
+def test_changed_audio_recomputes_everything(finished, teacher_spec: str,
+                                             tmp_path: Path) -> None:
+    audio = write_audio(tmp_path / "audio")
+    run = tmp_path / "run"
+    specialize(audio, run, config(teacher_spec), progress=False)
+    write_audio(tmp_path / "audio", n_files=13, seed=1)  # new content and one more file
+    r = specialize(audio, run, config(teacher_spec), progress=False)
+    assert set(r.ran.values()) == {"computed"}
+    assert r.stages["embed"]["n_files"] == 13
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_interrupted_distillation_needs_resume(finished, audio_dir: Path, teacher_spec: str,
+                                               tmp_path: Path, monkeypatch) -> None:
+    import edgesea.pipeline as pl
+
+    cfg = config(teacher_spec, train={"epochs": 4, "lr": 1e-3})
+    run = tmp_path / "run"
+    shutil.copytree(finished.run_dir, run)
+    full = specialize(audio_dir, tmp_path / "full", cfg, progress=False)
+    real = pl.train_student
+
+    def crash_after_2(*args, **kw):
+        inner = kw["on_epoch"]
+
+        def on_epoch(row):
+            inner(row)
+            if row["epoch"] == 2:
+                raise Interrupt
+
+        return real(*args, **(kw | {"on_epoch": on_epoch}))
+
+    monkeypatch.setattr(pl, "train_student", crash_after_2)
+    with pytest.raises(Interrupt):
+        specialize(audio_dir, run, cfg, force=True, progress=False)
+    monkeypatch.setattr(pl, "train_student", real)
+    with pytest.raises(EdgeSEAError, match="--resume"):
+        specialize(audio_dir, run, cfg, progress=False)
+    r = specialize(audio_dir, run, cfg, resume=True, progress=False)
+    assert r.stages["distill"]["val_loss"] == full.stages["distill"]["val_loss"]
+    a, b = load_model(r.student_path), load_model(full.student_path)
+    for va, vb in zip(a.state_dict().values(), b.state_dict().values(), strict=True):
+        assert torch.equal(va, vb)
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"sample_size": "500"}, "asks for 500 windows"),
+    ({"sample_size": "6", "emb_dim": 8}, "emb_dim=8 needs a sample"),
+    ({"reduction": "identity"}, "identity reduction needs emb_dim"),
+])
+def test_too_few_windows(kw, match, audio_dir: Path, teacher_spec: str,
+                         tmp_path: Path) -> None:
+    with pytest.raises(EdgeSEAError, match=match):
+        specialize(audio_dir, tmp_path / "run", config(teacher_spec, **kw), progress=False)
+
+
+@pytest.mark.parametrize("kw", [{"sampling": "dpp"}, {"reduction": "tsne"}, {"head": "mlp"},
+                                {"sample_size": "lots"}, {"sample_size": "0"},
+                                {"emb_dim": 0}, {"arch": "resnet"}, {"val_fraction": 1.0},
+                                {"train": {"epochs": 0}}, {"group_by": "folder"},
+                                {"head": "paper", "emb_dim": 8}, {"train_on": "val"}])
+def test_bad_settings(kw) -> None:
+    with pytest.raises(EdgeSEAError):
+        SpecializeConfig(**kw)
+
+
+def test_errors(audio_dir: Path, teacher_spec: str, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(EdgeSEAError, match="no audio files"):
+        specialize(tmp_path / "empty", tmp_path / "r1", config(teacher_spec), progress=False)
+    with pytest.raises(EdgeSEAError, match="unknown teacher"):
+        specialize(audio_dir, tmp_path / "r2", config("vggish"), progress=False)
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "thesis.tex").write_text("keep me")
+    with pytest.raises(EdgeSEAError, match="not an edgesea run directory"):
+        specialize(audio_dir, tmp_path / "busy", config(teacher_spec), progress=False)
+    assert (tmp_path / "busy" / "thesis.tex").read_text() == "keep me"
+
+
+def test_cli_specialize(audio_dir: Path, teacher_spec: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    args = ["specialize", str(audio_dir), "--out", str(tmp_path / "run"), "--teacher",
+            teacher_spec, "--emb-dim", "8", "--arch", "sea:4,4,8,8", "--sample-size", "50%",
+            "--epochs", "1", "--lr", "1e-3", "--val-fraction", "0.34", "-q"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "val R2" in res.output
+    cfg = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert cfg["sample_size"] == "50%" and cfg["train"]["lr"] == 1e-3
+    res = runner.invoke(app, [*args[:-1], "--seed", "1", "-q"])
+    assert res.exit_code == 2 and "--force" in res.output
+    res = runner.invoke(app, [*args, "--reduction-options", "[1]"])
+    assert res.exit_code == 2 and "JSON object" in res.output
+    res = runner.invoke(app, [*args, "--sampling", "dpp"])
+    assert res.exit_code == 2 and "unknown sampling" in res.output
