@@ -132,7 +132,7 @@ def test_rerun_is_cached_and_changes_invalidate(finished, audio_dir: Path, teach
     again = specialize(audio_dir, run, config(teacher_spec), progress=False)
     assert set(again.ran.values()) == {"cached"}
     # a changed setting is refused without force ...
-    with pytest.raises(EdgeSEAError, match="other settings.*train"):
+    with pytest.raises(EdgeSEAError, match=r"other settings.*train"):
         specialize(audio_dir, run, config(teacher_spec, train={"epochs": 3, "lr": 1e-3}),
                    progress=False)
     # ... and with it only the affected stages are redone
