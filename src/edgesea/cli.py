@@ -11,6 +11,8 @@
 - ``edgesea sample`` picks window ids from a store (:mod:`edgesea.sampling`).
 - ``edgesea specialize`` runs the whole SEA pipeline into a run directory
   (:mod:`edgesea.cli_specialize`, :mod:`edgesea.pipeline`).
+- ``edgesea evaluate`` scores embedders on a labelled dataset's held-out fold
+  (:mod:`edgesea.cli_evaluate`, :mod:`edgesea.evaluate`).
 
 Exit status: 0 success, 1 some files failed, 2 bad arguments (paths, model, settings).
 """
@@ -378,9 +380,11 @@ def sample(
 
 
 def _register() -> None:
+    from .cli_evaluate import evaluate_command
     from .cli_specialize import specialize_command
 
     app.command("specialize")(specialize_command)
+    app.command("evaluate")(evaluate_command)
 
 
 _register()
