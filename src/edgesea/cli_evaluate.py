@@ -42,10 +42,12 @@ def run_evaluation(dataset: Path, models: list[Path], teachers: list[str],
     embedders: list[tuple[str, Any, dict[str, Any]]] = []
     for spec in teachers:
         embedders.append((f"teacher:{spec}", resolve_teacher(spec), {}))
+    stems = [p.stem for p in models]
     for path in models:
         model = load_model(path)
         fp = footprint(model)
-        embedders.append((path.stem, ModelTeacher(model),
+        name = path.stem if stems.count(path.stem) == 1 else f"{path.parent.name}/{path.stem}"
+        embedders.append((name, ModelTeacher(model),
                           {"path": str(path), "params": fp.params, "size_mb": fp.size_mb,
                            "activation_mb": fp.activation_mb}))
     if not embedders:
