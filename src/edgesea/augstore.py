@@ -1,0 +1,166 @@
+"""Augmented windows labelled by the teacher, on disk (resumable, deterministic).
+
+:func:`make_augmented` renders ``n`` :class:`~edgesea.augment.Augmenter` windows from a set
+of source files, embeds each with the teacher (at the teacher's rate: the targets are the
+teacher's embeddings of the *augmented* audio, never of the original) and keeps the same
+audio at the student's rate for its input. Layout::
+
+    AUG/
+      manifest.json        format "edgesea-augmented-store", version 1; teacher; sources
+                           (paths relative to the audio folder); seed; augment config;
+                           student_rate; shard_size; shards [{file, status, n_rows}]
+      shards/aug-NNNNN.npz index int64 (augmented window number), source int32 (main source
+                           file), embedding float32 (B, D), laeq_db float32, recipe (JSON
+                           provenance: sources, offsets, transform parameters; unicode),
+                           student_audio int16 (B, window * student_rate)
+
+Shards are written atomically and the manifest after each, so a killed run resumes at the
+first incomplete shard and produces the same bytes as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .audio import load_audio, resample, to_float_mono
+from .augment import AugmentConfig, Augmenter
+from .errors import EdgeSEAError
+from .extract import _teacher_info
+from .fileio import atomic_path, write_json
+from .loudness import laeq
+
+__all__ = ["AUG_FORMAT", "load_augmented", "make_augmented"]
+
+AUG_FORMAT = "edgesea-augmented-store"
+
+
+def _settings(teacher: Any, sources: list[str], durations: list[float], n: int, seed: int,
+              config: AugmentConfig, student_rate: int, shard_size: int) -> dict[str, Any]:
+    return {"format": AUG_FORMAT, "format_version": 1, "teacher": _teacher_info(teacher),
+            "sources": sources, "durations": durations, "n_windows": int(n),
+            "seed": int(seed), "config": config.to_dict(), "student_rate": int(student_rate),
+            "shard_size": int(shard_size)}
+
+
+def make_augmented(audio_dir: str | os.PathLike, sources: list[str], durations: list[float],
+                   out_dir: str | os.PathLike, teacher: Any, n: int, seed: int = 0,
+                   config: AugmentConfig | None = None, student_rate: int = 8000,
+                   shard_size: int = 512, batch_size: int = 64, progress: bool = True,
+                   forbidden: list[str | os.PathLike] | None = None) -> dict[str, Any]:
+    """Write ``n`` augmented, teacher-embedded windows made from ``sources`` to ``out_dir``.
+
+    Parameters
+    ----------
+    audio_dir : path
+        Folder the ``sources`` paths are relative to.
+    sources, durations : list
+        Source files (only these are ever read: pass training recordings only) and their
+        durations in seconds.
+    out_dir : path
+        The augmented store (resumed when its settings match; replaced otherwise).
+    teacher : Teacher
+        Labels the augmented audio.
+    n : int
+        Number of augmented windows.
+    forbidden : list of path, optional
+        Folders whose audio must never be used (e.g. an evaluation test fold): a source
+        inside one is refused.
+
+    Returns
+    -------
+    dict
+        The manifest.
+    """
+    config = config or AugmentConfig()
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise EdgeSEAError(f"invalid number of augmented windows {n!r}: expected >= 1")
+    if not sources or len(sources) != len(durations):
+        raise EdgeSEAError("make_augmented needs source files with their durations")
+    audio_dir = Path(audio_dir)
+    for bad in forbidden or []:
+        bad_real = os.path.realpath(bad)
+        for s in sources:
+            real = os.path.realpath(audio_dir / s)
+            if real == bad_real or real.startswith(bad_real.rstrip(os.sep) + os.sep):
+                raise EdgeSEAError(f"augmentation source {s} lies in the forbidden folder "
+                                   f"{bad} (evaluation audio must never be augmented from)")
+    out = Path(out_dir)
+    settings = _settings(teacher, list(sources), [float(d) for d in durations], int(n), seed,
+                         config, student_rate, shard_size)
+    manifest_path = out / "manifest.json"
+    manifest = None
+    if manifest_path.is_file():
+        old = json.loads(manifest_path.read_text())
+        if {k: old.get(k) for k in settings} == settings:
+            manifest = old
+    if manifest is None:
+        n_shards = -(-int(n) // shard_size)
+        manifest = settings | {"shards": [
+            {"file": f"shards/aug-{k:05d}.npz", "status": "pending",
+             "n_rows": min(shard_size, int(n) - k * shard_size)} for k in range(n_shards)]}
+        (out / "shards").mkdir(parents=True, exist_ok=True)
+        for old_shard in (out / "shards").glob("*.npz"):
+            old_shard.unlink()
+        write_json(manifest_path, manifest)
+    aug = Augmenter(durations, config, seed, teacher.window)
+    rate_t = int(teacher.sample_rate)
+
+    @lru_cache(maxsize=64)
+    def source_audio(k: int, sr: int) -> np.ndarray:
+        audio, file_sr = load_audio(audio_dir / sources[k])
+        return resample(to_float_mono(audio), file_sr, sr)
+
+    todo = [k for k, s in enumerate(manifest["shards"]) if s["status"] != "complete"]
+    bar = tqdm(total=int(n), initial=int(n) - sum(manifest["shards"][k]["n_rows"]
+                                                  for k in todo),
+               unit="win", desc="augment", disable=not progress)
+    for k in todo:
+        shard = manifest["shards"][k]
+        idx = np.arange(k * shard_size, k * shard_size + shard["n_rows"])
+        recipes = [aug.recipe(int(i)) for i in idx]
+        wave_t = np.stack([aug.render(r, lambda s: source_audio(s, rate_t), rate_t)
+                           for r in recipes])
+        wave_s = np.stack([aug.render(r, lambda s: source_audio(s, student_rate),
+                                      student_rate) for r in recipes])
+        emb = np.concatenate([np.asarray(teacher.embed(wave_t[i:i + batch_size]), np.float32)
+                              for i in range(0, len(wave_t), batch_size)])
+        cols = {"index": idx.astype(np.int64),
+                "source": np.array([r["main"]["source"] for r in recipes], np.int32),
+                "embedding": emb, "laeq_db": np.asarray(laeq(wave_t, rate_t), np.float32),
+                "recipe": np.array([Augmenter.dumps(r) for r in recipes]),
+                "student_audio": np.round(wave_s * 32767).astype(np.int16)}
+        with atomic_path(out / shard["file"], suffix=".npz") as tmp:
+            np.savez(tmp, **cols)
+        shard["status"] = "complete"
+        write_json(manifest_path, manifest)
+        bar.update(len(idx))
+    bar.close()
+    return manifest
+
+
+def load_augmented(out_dir: str | os.PathLike, columns: list[str] | None = None
+                   ) -> dict[str, np.ndarray]:
+    """Concatenate the shards of a complete augmented store (all columns by default)."""
+    out = Path(out_dir)
+    try:
+        manifest = json.loads((out / "manifest.json").read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise EdgeSEAError(f"{out} is not a readable augmented store: {e}") from e
+    if manifest.get("format") != AUG_FORMAT:
+        raise EdgeSEAError(f"{out} is not an edgesea augmented store")
+    if any(s["status"] != "complete" for s in manifest["shards"]):
+        raise EdgeSEAError(f"{out} is incomplete: rerun the augmentation to finish it")
+    cols = columns or ["index", "source", "embedding", "laeq_db", "recipe", "student_audio"]
+    parts: dict[str, list[np.ndarray]] = {c: [] for c in cols}
+    for s in manifest["shards"]:
+        with np.load(out / s["file"], allow_pickle=False) as z:
+            for c in cols:
+                parts[c].append(z[c])
+    return {c: np.concatenate(v) for c, v in parts.items()}
