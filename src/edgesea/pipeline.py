@@ -21,9 +21,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,141 +31,32 @@ import torch
 from tqdm.auto import tqdm
 
 from . import __version__
-from .audio import _hop_length, load_audio, resample, to_float_mono
 from .distill import TrainConfig, train_student
 from .errors import EdgeSEAError
 from .extract import _teacher_info, extract, list_audio_files, resolve_teacher
-from .fileio import atomic_path, write_json
+from .fileio import write_json
 from .models.io import save_model
-from .models.network import HEADS, SEA_FILTERS, EmbeddingModel, sea_student
-from .reduce import REDUCERS, make_reducer
-from .sampling import make_sampler, relevance_percentile
+from .models.network import sea_student
+from .specialize_config import SpecializeConfig
+from .stages import (
+    _windows,
+    fit_reduce,
+    recording_groups,
+    split_and_sample,
+    student_inputs,
+)
 from .store import EmbeddingStore
 
-__all__ = ["STAGES", "SpecializeConfig", "SpecializeResult", "specialize"]
+__all__ = [
+    "STAGES",
+    "SpecializeConfig",
+    "SpecializeResult",
+    "_windows",
+    "recording_groups",
+    "specialize",
+]
 
-STAGES = ("embed", "inputs", "sample", "reduce", "distill", "report")
-_SAMPLING = ("random", "relevance", "diversity", "diversity+relevance")
-_US8K = re.compile(r"^(\d+)-\d+-\d+-\d+$")
-
-
-@dataclass
-class SpecializeConfig:
-    """Settings of :func:`specialize` (JSON-able; saved as ``RUN_DIR/config.json``).
-
-    Attributes
-    ----------
-    teacher : str
-        ``"aisfx"``, ``"openl3:PATH"`` or ``"model:PATH"`` (see ``resolve_teacher``).
-    hop_size : float
-        Seconds between upstream windows.
-    emb_dim : int
-        Student output dimension (= reducer components).
-    sampling : str
-        ``random``, ``relevance``, ``diversity`` or ``diversity+relevance``.
-    sample_size : str
-        Windows in the sample: an integer (``"5000"``) or a percentage of the training
-        recordings' windows (``"50%"``).
-    train_on : {"sample", "all"}
-        ``"sample"`` (the paper): the student trains on the sample; ``"all"``: on every
-        window of the training recordings (the reducer is fitted on the sample either way).
-    reduction : str
-        ``pca``, ``umap`` or ``identity``; ``reduction_options`` go to its constructor.
-    arch : str
-        ``"sea"`` (the paper's filters for ``emb_dim``) or ``"sea:32,64,128,128"``.
-    head : {"linear", "paper"}
-        Student head (see :data:`edgesea.models.HEADS`).
-    val_fraction : float
-        Fraction of recordings held out for validation (never sampled nor trained on).
-    group_by : {"auto", "file", "urbansound8k"}
-        What a recording is: ``file``, or UrbanSound8K's Freesound id (``FSID-C-O-S.wav``:
-        slices of one recording stay together); ``auto`` picks ``urbansound8k`` when every
-        file name matches it.
-    seed : int
-        Seeds the split, the sample, the reducer, the initial weights and the batch order.
-    train : dict
-        :class:`~edgesea.distill.TrainConfig` settings (its ``seed`` is set from ``seed``).
-    """
-
-    teacher: str = "aisfx"
-    hop_size: float = 0.5
-    emb_dim: int = 128
-    sampling: str = "diversity+relevance"
-    sample_size: str = "50%"
-    train_on: str = "sample"
-    reduction: str = "pca"
-    reduction_options: dict[str, Any] = field(default_factory=dict)
-    arch: str = "sea"
-    head: str = "linear"
-    val_fraction: float = 0.1
-    group_by: str = "auto"
-    seed: int = 0
-    train: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.sample_size = str(self.sample_size).strip()
-        if self.sampling not in _SAMPLING:
-            raise EdgeSEAError(f"unknown sampling {self.sampling!r}: expected one of "
-                               f"{list(_SAMPLING)}")
-        if self.reduction not in REDUCERS:
-            raise EdgeSEAError(f"unknown reduction {self.reduction!r}: expected one of "
-                               f"{list(REDUCERS)}")
-        if self.head not in HEADS:
-            raise EdgeSEAError(f"unknown head {self.head!r}: expected one of {list(HEADS)}")
-        if self.train_on not in ("sample", "all"):
-            raise EdgeSEAError(f"invalid train_on={self.train_on!r}: expected 'sample' or 'all'")
-        if self.group_by not in ("auto", "file", "urbansound8k"):
-            raise EdgeSEAError(f"invalid group_by={self.group_by!r}: expected 'auto', 'file' "
-                               "or 'urbansound8k'")
-        if isinstance(self.emb_dim, bool) or not isinstance(self.emb_dim, int) \
-                or self.emb_dim < 1:
-            raise EdgeSEAError(f"invalid emb_dim={self.emb_dim!r}: expected an integer >= 1")
-        if not 0 < float(self.val_fraction) < 1:
-            raise EdgeSEAError(f"invalid val_fraction={self.val_fraction!r}: expected 0 < f < 1")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise EdgeSEAError(f"invalid seed={self.seed!r}: expected an integer >= 0")
-        if not re.fullmatch(r"\d+|\d+(\.\d+)?%", self.sample_size) or float(
-                self.sample_size.rstrip("%")) <= 0:
-            raise EdgeSEAError(f"invalid sample_size={self.sample_size!r}: expected a number "
-                               "of windows (e.g. 5000) or a percentage (e.g. 50%)")
-        self.train = TrainConfig.from_dict({**self.train, "seed": self.seed}).to_dict()
-        self.filters()
-        if self.reduction == "identity" and self.reduction_options:
-            raise EdgeSEAError("the identity reduction takes no options")
-
-    def filters(self) -> tuple[int, ...]:
-        """Per-block widths of the student (validated)."""
-        if self.arch == "sea":
-            if self.emb_dim in SEA_FILTERS:
-                return SEA_FILTERS[self.emb_dim]
-            if self.head == "paper":
-                raise EdgeSEAError(f"the paper head has no filters for emb_dim={self.emb_dim}: "
-                                   f"use one of {sorted(SEA_FILTERS)}, the linear head, or "
-                                   "arch 'sea:W1,W2,W3,W4'")
-            return SEA_FILTERS[128]
-        m = re.fullmatch(r"sea:(\d+(?:,\d+)*)", self.arch)
-        if not m:
-            raise EdgeSEAError(f"invalid arch {self.arch!r}: expected 'sea' or "
-                               "'sea:W1,W2,...' (conv widths per block)")
-        widths = tuple(int(w) for w in m.group(1).split(","))
-        if min(widths) < 1 or len(widths) > 5:
-            raise EdgeSEAError(f"invalid arch {self.arch!r}: 1 to 5 positive widths")
-        if self.head == "paper" and widths[-1] != self.emb_dim:
-            raise EdgeSEAError("head 'paper' needs the last width to equal emb_dim")
-        return widths
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able settings."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SpecializeConfig:
-        """Inverse of :meth:`to_dict`."""
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise EdgeSEAError(f"unknown specialize settings {unknown}")
-        return cls(**data)
+STAGES = ("embed", "inputs", "sample", "augment", "reduce", "distill", "report")
 
 
 @dataclass
@@ -183,75 +73,6 @@ class SpecializeResult:
 def _key(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[
         :16]
-
-
-def _save_npz(path: Path, **arrays: np.ndarray) -> None:
-    with atomic_path(path, suffix=".npz") as tmp:
-        np.savez(tmp, **arrays)
-
-
-def recording_groups(paths: list[str], group_by: str = "auto") -> np.ndarray:
-    """Recording id (int) of each file: see :attr:`SpecializeConfig.group_by`."""
-    stems = [Path(p).stem for p in paths]
-    if group_by == "auto":
-        group_by = "urbansound8k" if stems and all(_US8K.match(s) for s in stems) else "file"
-    if group_by == "urbansound8k":
-        bad = [p for p, s in zip(paths, stems, strict=True) if not _US8K.match(s)]
-        if bad:
-            raise EdgeSEAError(f"group_by='urbansound8k' needs FSID-CLASS-OCC-SLICE file names; "
-                               f"not: {bad[:3]}")
-        names = [_US8K.match(s).group(1) for s in stems]
-    else:
-        names = list(paths)
-    _, ids = np.unique(np.array(names), return_inverse=True)
-    return ids.astype(np.int64)
-
-
-def _windows(mono: np.ndarray, sr: int, n: int, hop_size: float, window: float,
-             center: bool) -> np.ndarray:
-    """The ``n`` windows of ``mono`` framed as edgel3 does (same starts as the teacher's)."""
-    frame_len = int(round(window * sr))
-    hop_len = _hop_length(hop_size, sr)
-    front = frame_len // 2 if center else 0
-    total = frame_len + (n - 1) * hop_len
-    padded = np.zeros(max(total, front + len(mono)), dtype=np.float32)
-    padded[front:front + len(mono)] = mono
-    return np.lib.stride_tricks.sliding_window_view(padded[:total], frame_len)[::hop_len][:n]
-
-
-def student_inputs(store: EmbeddingStore, audio_dir: Path, model: EmbeddingModel,
-                   out_path: Path, progress: bool = True) -> np.ndarray:
-    """Log-mel input (float16, ``(N, n_mels, n_frames)``) of every window of ``store``, in
-    store order, at the student's rate; written atomically to ``out_path`` (``.npy``)."""
-    files = [f for f in store.files if f.status == "ok"]
-    n_total = sum(f.n_windows for f in files)
-    index = store.load(["file_index"])["file_index"]
-    if len(index) != n_total or np.any(np.diff(index) < 0):
-        raise EdgeSEAError(f"{store.root}: windows are not in file order; re-extract the store")
-    sr = model.sample_rate
-    n_frames = model.frontend.n_frames(model.window_samples)
-    with atomic_path(out_path, suffix=".npy") as tmp:
-        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16,
-                                        shape=(n_total, model.frontend.n_mels, n_frames))
-        row = 0
-        for f in tqdm(files, desc="student inputs", unit="file", disable=not progress):
-            audio, file_sr = load_audio(audio_dir / f.path)
-            mono = resample(to_float_mono(audio), file_sr, sr)
-            frames = _windows(mono, sr, f.n_windows, store.manifest["hop_size"], model.window,
-                              store.manifest["center"])
-            with torch.no_grad():
-                out[row:row + len(frames)] = model.frontend(
-                    torch.from_numpy(np.ascontiguousarray(frames))).numpy()
-            row += len(frames)
-        out.flush()
-        del out
-    return np.load(out_path)
-
-
-def _sample_count(spec: str, n: int) -> int:
-    if spec.endswith("%"):
-        return max(1, int(round(n * float(spec[:-1]) / 100)))
-    return int(spec)
 
 
 class _Run:
@@ -384,7 +205,7 @@ def specialize(audio_dir: str | os.PathLike, run_dir: str | os.PathLike,
     if not state.cached("sample", k_sample) or not sample_path.is_file():
         state.say(f"[sample] {config.sampling}")
         t = time.perf_counter()
-        info = _sample(store, cols, config, sample_path)
+        info = split_and_sample(store, cols, config, sample_path)
         state.done("sample", k_sample, time.perf_counter() - t, **info)
     split = dict(np.load(sample_path))
 
@@ -396,7 +217,7 @@ def specialize(audio_dir: str | os.PathLike, run_dir: str | os.PathLike,
         state.say(f"[reduce] {config.reduction} to {config.emb_dim}")
         t = time.perf_counter()
         red_dir.mkdir(exist_ok=True)
-        info = _reduce(cols["embedding"], split["sample"], config, red_dir)
+        info = fit_reduce(cols["embedding"], split["sample"], config, red_dir)
         state.done("reduce", k_reduce, time.perf_counter() - t, **info)
     targets = np.load(red_dir / "targets.npy")
     reducer = np.load(red_dir / "reducer.npz")
@@ -450,65 +271,5 @@ def specialize(audio_dir: str | os.PathLike, run_dir: str | os.PathLike,
     del state.stages["total_s_this_call"]
     return SpecializeResult(run_dir=run, student_path=student_path, report_path=report,
                             stages=state.stages, ran=dict(state.ran))
-
-
-def _sample(store: EmbeddingStore, cols: dict[str, np.ndarray], config: SpecializeConfig,
-            path: Path) -> dict[str, Any]:
-    """Split recordings into train / validation, then sample the training windows."""
-    files = store.files
-    groups_of_file = recording_groups([f.path for f in files], config.group_by)
-    rec = groups_of_file[cols["file_index"]]
-    ids = np.unique(rec)
-    if len(ids) < 2:
-        raise EdgeSEAError(f"need at least 2 recordings to hold one out for validation, "
-                           f"found {len(ids)}")
-    rng = np.random.default_rng([config.seed, 1])
-    n_val = min(len(ids) - 1, max(1, int(round(config.val_fraction * len(ids)))))
-    val_ids = rng.choice(ids, n_val, replace=False)
-    is_val = np.isin(rec, val_ids)
-    train_all, val = np.flatnonzero(~is_val), np.flatnonzero(is_val)
-    k = _sample_count(config.sample_size, len(train_all))
-    if k > len(train_all):
-        raise EdgeSEAError(f"sample_size={config.sample_size} asks for {k} windows but the "
-                           f"training recordings have only {len(train_all)} (of {len(rec)} "
-                           "windows; the rest are held out for validation): give a smaller "
-                           "sample size or more audio")
-    if config.reduction == "pca" and config.emb_dim > min(k, cols["embedding"].shape[1]):
-        raise EdgeSEAError(f"emb_dim={config.emb_dim} needs a sample of at least that many "
-                           f"windows and a teacher of at least that dimension (sample {k}, "
-                           f"teacher {cols['embedding'].shape[1]})")
-    if config.reduction == "identity" and config.emb_dim != cols["embedding"].shape[1]:
-        raise EdgeSEAError(f"the identity reduction needs emb_dim = the teacher's dimension "
-                           f"({cols['embedding'].shape[1]}), got {config.emb_dim}")
-    rel = relevance_percentile(cols["laeq_db"][train_all], groups=rec[train_all])
-    sampler = make_sampler(config.sampling, k, random_state=config.seed)
-    pick = sampler.sample(X=cols["embedding"][train_all], relevance=rel)
-    _save_npz(path, sample=train_all[pick], train_all=train_all, val=val)
-    return {"n_windows": int(len(rec)), "n_recordings": int(len(ids)),
-            "n_val_recordings": int(n_val), "n_train_windows": int(len(train_all)),
-            "n_val_windows": int(len(val)), "n_sample": int(k)}
-
-
-def _reduce(emb: np.ndarray, sample: np.ndarray, config: SpecializeConfig,
-            out: Path) -> dict[str, Any]:
-    """Fit the reducer on the sample; targets for every window."""
-    n_comp = None if config.reduction == "identity" else config.emb_dim
-    kw = dict(config.reduction_options)
-    if config.reduction != "identity":
-        kw.setdefault("random_state", config.seed)
-    red = make_reducer(config.reduction, n_comp, **kw)
-    red.fit(emb[sample])
-    targets = red.transform(emb).astype(np.float32)
-    if config.reduction == "umap":
-        arrays, settings = {}, {"name": "umap", "n_components": config.emb_dim,
-                                **config.reduction_options}
-    else:
-        arrays, settings = red.to_arrays()
-    ev = getattr(red, "explained_variance_total_", None)
-    settings = {**settings, "explained_variance": ev, "n_fit": int(len(sample))}
-    _save_npz(out / "reducer.npz", settings=np.array(json.dumps(settings)), **arrays)
-    with atomic_path(out / "targets.npy", suffix=".npy") as tmp:
-        np.save(tmp, targets)
-    return {"explained_variance": ev, "target_variance": float(targets.var(0).sum())}
 
 

@@ -1,0 +1,135 @@
+"""Settings of ``edgesea specialize`` (:class:`SpecializeConfig`), validated on creation."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from .distill import TrainConfig
+from .errors import EdgeSEAError
+from .models.network import HEADS, SEA_FILTERS
+from .reduce import REDUCERS
+
+__all__ = ["SAMPLING", "SpecializeConfig"]
+
+SAMPLING = ("random", "relevance", "diversity", "diversity+relevance")
+
+
+@dataclass
+class SpecializeConfig:
+    """Settings of :func:`specialize` (JSON-able; saved as ``RUN_DIR/config.json``).
+
+    Attributes
+    ----------
+    teacher : str
+        ``"aisfx"``, ``"openl3:PATH"`` or ``"model:PATH"`` (see ``resolve_teacher``).
+    hop_size : float
+        Seconds between upstream windows.
+    emb_dim : int
+        Student output dimension (= reducer components).
+    sampling : str
+        ``random``, ``relevance``, ``diversity`` or ``diversity+relevance``.
+    sample_size : str
+        Windows in the sample: an integer (``"5000"``) or a percentage of the training
+        recordings' windows (``"50%"``).
+    train_on : {"sample", "all"}
+        ``"sample"`` (the paper): the student trains on the sample; ``"all"``: on every
+        window of the training recordings (the reducer is fitted on the sample either way).
+    reduction : str
+        ``pca``, ``umap`` or ``identity``; ``reduction_options`` go to its constructor.
+    arch : str
+        ``"sea"`` (the paper's filters for ``emb_dim``) or ``"sea:32,64,128,128"``.
+    head : {"linear", "paper"}
+        Student head (see :data:`edgesea.models.HEADS`).
+    val_fraction : float
+        Fraction of recordings held out for validation (never sampled nor trained on).
+    group_by : {"auto", "file", "urbansound8k"}
+        What a recording is: ``file``, or UrbanSound8K's Freesound id (``FSID-C-O-S.wav``:
+        slices of one recording stay together); ``auto`` picks ``urbansound8k`` when every
+        file name matches it.
+    seed : int
+        Seeds the split, the sample, the reducer, the initial weights and the batch order.
+    train : dict
+        :class:`~edgesea.distill.TrainConfig` settings (its ``seed`` is set from ``seed``).
+    """
+
+    teacher: str = "aisfx"
+    hop_size: float = 0.5
+    emb_dim: int = 128
+    sampling: str = "diversity+relevance"
+    sample_size: str = "50%"
+    train_on: str = "sample"
+    reduction: str = "pca"
+    reduction_options: dict[str, Any] = field(default_factory=dict)
+    arch: str = "sea"
+    head: str = "linear"
+    val_fraction: float = 0.1
+    group_by: str = "auto"
+    seed: int = 0
+    train: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.sample_size = str(self.sample_size).strip()
+        if self.sampling not in SAMPLING:
+            raise EdgeSEAError(f"unknown sampling {self.sampling!r}: expected one of "
+                               f"{list(SAMPLING)}")
+        if self.reduction not in REDUCERS:
+            raise EdgeSEAError(f"unknown reduction {self.reduction!r}: expected one of "
+                               f"{list(REDUCERS)}")
+        if self.head not in HEADS:
+            raise EdgeSEAError(f"unknown head {self.head!r}: expected one of {list(HEADS)}")
+        if self.train_on not in ("sample", "all"):
+            raise EdgeSEAError(f"invalid train_on={self.train_on!r}: expected 'sample' or 'all'")
+        if self.group_by not in ("auto", "file", "urbansound8k"):
+            raise EdgeSEAError(f"invalid group_by={self.group_by!r}: expected 'auto', 'file' "
+                               "or 'urbansound8k'")
+        if isinstance(self.emb_dim, bool) or not isinstance(self.emb_dim, int) \
+                or self.emb_dim < 1:
+            raise EdgeSEAError(f"invalid emb_dim={self.emb_dim!r}: expected an integer >= 1")
+        if not 0 < float(self.val_fraction) < 1:
+            raise EdgeSEAError(f"invalid val_fraction={self.val_fraction!r}: expected 0 < f < 1")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise EdgeSEAError(f"invalid seed={self.seed!r}: expected an integer >= 0")
+        if not re.fullmatch(r"\d+|\d+(\.\d+)?%", self.sample_size) or float(
+                self.sample_size.rstrip("%")) <= 0:
+            raise EdgeSEAError(f"invalid sample_size={self.sample_size!r}: expected a number "
+                               "of windows (e.g. 5000) or a percentage (e.g. 50%)")
+        self.train = TrainConfig.from_dict({**self.train, "seed": self.seed}).to_dict()
+        self.filters()
+        if self.reduction == "identity" and self.reduction_options:
+            raise EdgeSEAError("the identity reduction takes no options")
+
+    def filters(self) -> tuple[int, ...]:
+        """Per-block widths of the student (validated)."""
+        if self.arch == "sea":
+            if self.emb_dim in SEA_FILTERS:
+                return SEA_FILTERS[self.emb_dim]
+            if self.head == "paper":
+                raise EdgeSEAError(f"the paper head has no filters for emb_dim={self.emb_dim}: "
+                                   f"use one of {sorted(SEA_FILTERS)}, the linear head, or "
+                                   "arch 'sea:W1,W2,W3,W4'")
+            return SEA_FILTERS[128]
+        m = re.fullmatch(r"sea:(\d+(?:,\d+)*)", self.arch)
+        if not m:
+            raise EdgeSEAError(f"invalid arch {self.arch!r}: expected 'sea' or "
+                               "'sea:W1,W2,...' (conv widths per block)")
+        widths = tuple(int(w) for w in m.group(1).split(","))
+        if min(widths) < 1 or len(widths) > 5:
+            raise EdgeSEAError(f"invalid arch {self.arch!r}: 1 to 5 positive widths")
+        if self.head == "paper" and widths[-1] != self.emb_dim:
+            raise EdgeSEAError("head 'paper' needs the last width to equal emb_dim")
+        return widths
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able settings."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SpecializeConfig:
+        """Inverse of :meth:`to_dict`."""
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise EdgeSEAError(f"unknown specialize settings {unknown}")
+        return cls(**data)

@@ -1,0 +1,158 @@
+"""The computations of the ``specialize`` stages, on stores and arrays: recording groups,
+the student inputs aligned with the teacher windows, the validation split and the sample,
+the reducer and its targets (orchestrated, cached and timed by :mod:`edgesea.pipeline`)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .audio import _hop_length, load_audio, resample, to_float_mono
+from .errors import EdgeSEAError
+from .fileio import atomic_path
+from .models.network import EmbeddingModel
+from .reduce import make_reducer
+from .sampling import make_sampler, relevance_percentile
+from .specialize_config import SpecializeConfig
+from .store import EmbeddingStore
+
+__all__ = ["fit_reduce", "recording_groups", "split_and_sample", "student_inputs"]
+
+_US8K = re.compile(r"^(\d+)-\d+-\d+-\d+$")
+
+
+def _save_npz(path: Path, **arrays: np.ndarray) -> None:
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez(tmp, **arrays)
+
+
+def recording_groups(paths: list[str], group_by: str = "auto") -> np.ndarray:
+    """Recording id (int) of each file: see :attr:`SpecializeConfig.group_by`."""
+    stems = [Path(p).stem for p in paths]
+    if group_by == "auto":
+        group_by = "urbansound8k" if stems and all(_US8K.match(s) for s in stems) else "file"
+    if group_by == "urbansound8k":
+        bad = [p for p, s in zip(paths, stems, strict=True) if not _US8K.match(s)]
+        if bad:
+            raise EdgeSEAError(f"group_by='urbansound8k' needs FSID-CLASS-OCC-SLICE file names; "
+                               f"not: {bad[:3]}")
+        names = [_US8K.match(s).group(1) for s in stems]
+    else:
+        names = list(paths)
+    _, ids = np.unique(np.array(names), return_inverse=True)
+    return ids.astype(np.int64)
+
+
+def _windows(mono: np.ndarray, sr: int, n: int, hop_size: float, window: float,
+             center: bool) -> np.ndarray:
+    """The ``n`` windows of ``mono`` framed as edgel3 does (same starts as the teacher's)."""
+    frame_len = int(round(window * sr))
+    hop_len = _hop_length(hop_size, sr)
+    front = frame_len // 2 if center else 0
+    total = frame_len + (n - 1) * hop_len
+    padded = np.zeros(max(total, front + len(mono)), dtype=np.float32)
+    padded[front:front + len(mono)] = mono
+    return np.lib.stride_tricks.sliding_window_view(padded[:total], frame_len)[::hop_len][:n]
+
+
+def student_inputs(store: EmbeddingStore, audio_dir: Path, model: EmbeddingModel,
+                   out_path: Path, progress: bool = True) -> np.ndarray:
+    """Log-mel input (float16, ``(N, n_mels, n_frames)``) of every window of ``store``, in
+    store order, at the student's rate; written atomically to ``out_path`` (``.npy``)."""
+    files = [f for f in store.files if f.status == "ok"]
+    n_total = sum(f.n_windows for f in files)
+    index = store.load(["file_index"])["file_index"]
+    if len(index) != n_total or np.any(np.diff(index) < 0):
+        raise EdgeSEAError(f"{store.root}: windows are not in file order; re-extract the store")
+    sr = model.sample_rate
+    n_frames = model.frontend.n_frames(model.window_samples)
+    with atomic_path(out_path, suffix=".npy") as tmp:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16,
+                                        shape=(n_total, model.frontend.n_mels, n_frames))
+        row = 0
+        for f in tqdm(files, desc="student inputs", unit="file", disable=not progress):
+            audio, file_sr = load_audio(audio_dir / f.path)
+            mono = resample(to_float_mono(audio), file_sr, sr)
+            frames = _windows(mono, sr, f.n_windows, store.manifest["hop_size"], model.window,
+                              store.manifest["center"])
+            with torch.no_grad():
+                out[row:row + len(frames)] = model.frontend(
+                    torch.from_numpy(np.ascontiguousarray(frames))).numpy()
+            row += len(frames)
+        out.flush()
+        del out
+    return np.load(out_path)
+
+
+def _sample_count(spec: str, n: int) -> int:
+    if spec.endswith("%"):
+        return max(1, int(round(n * float(spec[:-1]) / 100)))
+    return int(spec)
+
+
+def split_and_sample(store: EmbeddingStore, cols: dict[str, np.ndarray], config: SpecializeConfig,
+            path: Path) -> dict[str, Any]:
+    """Split recordings into train / validation, then sample the training windows."""
+    files = store.files
+    groups_of_file = recording_groups([f.path for f in files], config.group_by)
+    rec = groups_of_file[cols["file_index"]]
+    ids = np.unique(rec)
+    if len(ids) < 2:
+        raise EdgeSEAError(f"need at least 2 recordings to hold one out for validation, "
+                           f"found {len(ids)}")
+    rng = np.random.default_rng([config.seed, 1])
+    n_val = min(len(ids) - 1, max(1, int(round(config.val_fraction * len(ids)))))
+    val_ids = rng.choice(ids, n_val, replace=False)
+    is_val = np.isin(rec, val_ids)
+    train_all, val = np.flatnonzero(~is_val), np.flatnonzero(is_val)
+    k = _sample_count(config.sample_size, len(train_all))
+    if k > len(train_all):
+        raise EdgeSEAError(f"sample_size={config.sample_size} asks for {k} windows but the "
+                           f"training recordings have only {len(train_all)} (of {len(rec)} "
+                           "windows; the rest are held out for validation): give a smaller "
+                           "sample size or more audio")
+    if config.reduction == "pca" and config.emb_dim > min(k, cols["embedding"].shape[1]):
+        raise EdgeSEAError(f"emb_dim={config.emb_dim} needs a sample of at least that many "
+                           f"windows and a teacher of at least that dimension (sample {k}, "
+                           f"teacher {cols['embedding'].shape[1]})")
+    if config.reduction == "identity" and config.emb_dim != cols["embedding"].shape[1]:
+        raise EdgeSEAError(f"the identity reduction needs emb_dim = the teacher's dimension "
+                           f"({cols['embedding'].shape[1]}), got {config.emb_dim}")
+    rel = relevance_percentile(cols["laeq_db"][train_all], groups=rec[train_all])
+    sampler = make_sampler(config.sampling, k, random_state=config.seed)
+    pick = sampler.sample(X=cols["embedding"][train_all], relevance=rel)
+    _save_npz(path, sample=train_all[pick], train_all=train_all, val=val)
+    return {"n_windows": int(len(rec)), "n_recordings": int(len(ids)),
+            "n_val_recordings": int(n_val), "n_train_windows": int(len(train_all)),
+            "n_val_windows": int(len(val)), "n_sample": int(k)}
+
+
+def fit_reduce(emb: np.ndarray, sample: np.ndarray, config: SpecializeConfig,
+            out: Path) -> dict[str, Any]:
+    """Fit the reducer on the sample; targets for every window."""
+    n_comp = None if config.reduction == "identity" else config.emb_dim
+    kw = dict(config.reduction_options)
+    if config.reduction != "identity":
+        kw.setdefault("random_state", config.seed)
+    red = make_reducer(config.reduction, n_comp, **kw)
+    red.fit(emb[sample])
+    targets = red.transform(emb).astype(np.float32)
+    if config.reduction == "umap":
+        arrays, settings = {}, {"name": "umap", "n_components": config.emb_dim,
+                                **config.reduction_options}
+    else:
+        arrays, settings = red.to_arrays()
+    ev = getattr(red, "explained_variance_total_", None)
+    settings = {**settings, "explained_variance": ev, "n_fit": int(len(sample))}
+    _save_npz(out / "reducer.npz", settings=np.array(json.dumps(settings)), **arrays)
+    with atomic_path(out / "targets.npy", suffix=".npy") as tmp:
+        np.save(tmp, targets)
+    return {"explained_variance": ev, "target_variance": float(targets.var(0).sum())}
+
+
