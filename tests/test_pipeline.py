@@ -70,6 +70,7 @@ def test_run_directory_and_student(finished, audio_dir: Path) -> None:
                  "inputs/logmel.npy", "store/manifest.json", "distill/best.pt",
                  "distill/latest.pt", "distill/curves.png"):
         assert (run / name).is_file(), name
+    assert finished.ran.pop("augment") == "off"
     assert set(finished.ran.values()) == {"computed"}
     model = load_model(finished.student_path)
     meta = model.metadata
@@ -130,7 +131,7 @@ def test_rerun_is_cached_and_changes_invalidate(finished, audio_dir: Path, teach
     run = tmp_path / "run"
     shutil.copytree(finished.run_dir, run)
     again = specialize(audio_dir, run, config(teacher_spec), progress=False)
-    assert set(again.ran.values()) == {"cached"}
+    assert set(again.ran.values()) == {"cached", "off"}
     # a changed setting is refused without force ...
     with pytest.raises(EdgeSEAError, match=r"other settings.*train"):
         specialize(audio_dir, run, config(teacher_spec, train={"epochs": 3, "lr": 1e-3}),
@@ -139,13 +140,13 @@ def test_rerun_is_cached_and_changes_invalidate(finished, audio_dir: Path, teach
     r = specialize(audio_dir, run, config(teacher_spec, train={"epochs": 3, "lr": 1e-3}),
                    force=True, progress=False)
     assert r.ran == {"embed": "cached", "inputs": "cached", "sample": "cached",
-                     "reduce": "cached", "distill": "computed"}
+                     "augment": "off", "reduce": "cached", "distill": "computed"}
     assert load_model(r.student_path).metadata["training"]["epochs_run"] == 3
     r = specialize(audio_dir, run, config(teacher_spec, sampling="random",
                                           train={"epochs": 3, "lr": 1e-3}),
                    force=True, progress=False)
     assert r.ran == {"embed": "cached", "inputs": "cached", "sample": "computed",
-                     "reduce": "computed", "distill": "computed"}
+                     "augment": "off", "reduce": "computed", "distill": "computed"}
     r = specialize(audio_dir, run, config(teacher_spec, sampling="random", emb_dim=6,
                                           train={"epochs": 3, "lr": 1e-3}),
                    force=True, progress=False)
@@ -161,7 +162,7 @@ def test_changed_audio_recomputes_everything(finished, teacher_spec: str,
     specialize(audio, run, config(teacher_spec), progress=False)
     write_audio(tmp_path / "audio", n_files=13, seed=1)  # new content and one more file
     r = specialize(audio, run, config(teacher_spec), progress=False)
-    assert set(r.ran.values()) == {"computed"}
+    assert set(r.ran.values()) == {"computed", "off"}
     assert r.stages["embed"]["n_files"] == 13
 
 
@@ -252,3 +253,41 @@ def test_cli_specialize(audio_dir: Path, teacher_spec: str, tmp_path: Path) -> N
     assert res.exit_code == 2 and "JSON object" in res.output
     res = runner.invoke(app, [*args, "--sampling", "dpp"])
     assert res.exit_code == 2 and "unknown sampling" in res.output
+
+
+def test_augmentation_stage(finished, audio_dir: Path, teacher_spec: str,
+                            tmp_path: Path) -> None:
+    from edgesea.augstore import load_augmented
+
+    run = tmp_path / "run"
+    shutil.copytree(finished.run_dir, run)
+    cfg = config(teacher_spec, augment_factor=0.5, augment={"mix_prob": 0.5})
+    r = specialize(audio_dir, run, cfg, force=True, progress=False)
+    assert r.ran == {"embed": "cached", "inputs": "cached", "sample": "cached",
+                     "augment": "computed", "reduce": "computed", "distill": "computed"}
+    assert r.stages["augment"]["n_augmented"] == 12  # 0.5 x the 24-window sample
+    assert r.stages["distill"]["n_train"] == 24 + 12
+    aug = load_augmented(run / "augment" / "store")
+    assert aug["embedding"].shape == (12, 32)
+    assert np.load(run / "reduce" / "aug_targets.npy").shape == (12, 8)
+    # only training recordings are augmented from: never a validation recording
+    manifest = json.loads((run / "augment" / "store" / "manifest.json").read_text())
+    split = np.load(run / "sample.npz")
+    store = EmbeddingStore.open(run / "store")
+    fi = store.load(["file_index"])["file_index"]
+    val_files = {store.files[i].path for i in np.unique(fi[split["val"]])}
+    assert val_files and not val_files & set(manifest["sources"])
+    assert load_model(r.student_path).metadata["augment"]["factor"] == 0.5
+    assert "augmented windows" in (run / "report.md").read_text()
+    again = specialize(audio_dir, run, cfg, progress=False)
+    assert again.ran["augment"] == "cached"
+
+
+def test_excluded_audio_is_refused(audio_dir: Path, teacher_spec: str, tmp_path: Path) -> None:
+    with pytest.raises(EdgeSEAError, match="excluded folder"):
+        specialize(audio_dir, tmp_path / "run", config(teacher_spec,
+                                                       exclude_audio=[str(audio_dir)]),
+                   progress=False)
+    assert not (tmp_path / "run").exists()
+    with pytest.raises(EdgeSEAError, match="augment"):
+        SpecializeConfig(augment={"colour": 1})

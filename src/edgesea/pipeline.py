@@ -40,6 +40,8 @@ from .models.network import sea_student
 from .specialize_config import SpecializeConfig
 from .stages import (
     _windows,
+    augment_windows,
+    check_excluded,
     fit_reduce,
     recording_groups,
     split_and_sample,
@@ -107,7 +109,7 @@ class _Run:
 
 
 def _check_run_dir(run: Path, config: SpecializeConfig, audio_dir: Path, force: bool) -> None:
-    wanted = {"audio_dir": str(audio_dir), **config.to_dict()}
+    wanted = json.loads(json.dumps({"audio_dir": str(audio_dir), **config.to_dict()}))
     cfg_path = run / "config.json"
     if cfg_path.is_file():
         old = json.loads(cfg_path.read_text())
@@ -162,6 +164,7 @@ def specialize(audio_dir: str | os.PathLike, run_dir: str | os.PathLike,
     files = list_audio_files(audio_dir)
     if not files:
         raise EdgeSEAError(f"no audio files found under {audio_dir}")
+    check_excluded(audio_dir, files, config.exclude_audio)
     teacher = resolve_teacher(config.teacher)
     _check_run_dir(run, config, audio_dir, force)
     state = _Run(run, progress)
@@ -209,15 +212,36 @@ def specialize(audio_dir: str | os.PathLike, run_dir: str | os.PathLike,
         state.done("sample", k_sample, time.perf_counter() - t, **info)
     split = dict(np.load(sample_path))
 
+    # augment ----------------------------------------------------------------------------
+    aug_dir = run / "augment"
+    k_aug = None
+    if config.augment_factor > 0:
+        k_aug = _key("augment", k_sample, k_inputs, config.augment_factor, config.augment,
+                     config.train_on)
+        if not state.cached("augment", k_aug) or not (aug_dir / "logmel.npy").is_file():
+            state.say(f"[augment] x{config.augment_factor:g} teacher-labelled augmented windows")
+            t = time.perf_counter()
+            state.started("augment", k_aug)
+            info = augment_windows(store, audio_dir, split, config, teacher, model, aug_dir,
+                                   progress)
+            state.done("augment", k_aug, time.perf_counter() - t, **info)
+    else:
+        state.ran["augment"] = "off"
+    aug_emb = None
+    if k_aug is not None:
+        from .augstore import load_augmented
+
+        aug_emb = load_augmented(aug_dir / "store", ["embedding"])["embedding"]
+
     # reduce -----------------------------------------------------------------------------
-    k_reduce = _key("reduce", k_sample, config.reduction, config.emb_dim,
-                    config.reduction_options)
+    red_parts: tuple = (k_sample, config.reduction, config.emb_dim, config.reduction_options)
+    k_reduce = _key("reduce", *red_parts, *([k_aug] if k_aug else []))
     red_dir = run / "reduce"
     if not state.cached("reduce", k_reduce) or not (red_dir / "targets.npy").is_file():
         state.say(f"[reduce] {config.reduction} to {config.emb_dim}")
         t = time.perf_counter()
         red_dir.mkdir(exist_ok=True)
-        info = fit_reduce(cols["embedding"], split["sample"], config, red_dir)
+        info = fit_reduce(cols["embedding"], split["sample"], config, red_dir, aug_emb)
         state.done("reduce", k_reduce, time.perf_counter() - t, **info)
     targets = np.load(red_dir / "targets.npy")
     reducer = np.load(red_dir / "reducer.npz")
@@ -238,7 +262,11 @@ def specialize(audio_dir: str | os.PathLike, run_dir: str | os.PathLike,
         state.started("distill", k_distill)
         x = np.load(inputs_path)
         tr = split["train_all"] if config.train_on == "all" else split["sample"]
-        res = train_student(model, x[tr], targets[tr], x[split["val"]],
+        x_tr, y_tr = x[tr], targets[tr]
+        if k_aug is not None:
+            x_tr = np.concatenate([x_tr, np.load(aug_dir / "logmel.npy")])
+            y_tr = np.concatenate([y_tr, np.load(red_dir / "aug_targets.npy")])
+        res = train_student(model, x_tr, y_tr, x[split["val"]],
                             targets[split["val"]], run / "distill",
                             TrainConfig.from_dict(config.train),
                             resume=bool(partial and resume), progress=progress,
@@ -248,7 +276,7 @@ def specialize(audio_dir: str | os.PathLike, run_dir: str | os.PathLike,
                                 f"{r['val_cosine']:.3f} ({r['epoch_s']:.0f} s)"))
         best = res.best
         summary = {"best_epoch": res.best_epoch, "epochs_run": len(res.history),
-                   "stopped_early": res.stopped_early, "n_train": int(len(tr)),
+                   "stopped_early": res.stopped_early, "n_train": int(len(x_tr)),
                    "n_val": int(len(split["val"])),
                    **{k: best[k] for k in ("val_mse", "val_mae", "val_cosine", "val_r2",
                                            "train_r2", "val_loss")}}
@@ -260,6 +288,7 @@ def specialize(audio_dir: str | os.PathLike, run_dir: str | os.PathLike,
             "sampling": {"mode": config.sampling, "sample_size": config.sample_size,
                          "n_sample": int(len(split["sample"])), "seed": config.seed,
                          "train_on": config.train_on},
+            "augment": {"factor": config.augment_factor, "config": config.augment},
             "reducer": json.loads(str(reducer["settings"])),
             "training": {"config": config.train, **summary}}
         extras = {k: reducer[k] for k in reducer.files if k != "settings"}

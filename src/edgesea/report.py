@@ -35,7 +35,7 @@ def write_report(run: str | os.PathLike, stages: dict[str, dict[str, Any]],
              f"head `{cfg['head']}`; trained on `{cfg['train_on']}`; seed {cfg['seed']}.", "",
              "## Stages", "", "| stage | this run | wall time of its last computation |",
              "|---|---|---|"]
-    for name in ("embed", "inputs", "sample", "reduce", "distill"):
+    for name in ("embed", "inputs", "sample", "augment", "reduce", "distill"):
         st = stages.get(name, {})
         lines.append(f"| {name} | {ran.get(name, 'not reached')} | "
                      f"{_fmt(st.get('wall_s'), 1)} s |")
@@ -49,7 +49,12 @@ def write_report(run: str | os.PathLike, stages: dict[str, dict[str, Any]],
               f"- Validation: {s.get('n_val_recordings', '-')} recordings, "
               f"{s.get('n_val_windows', '-')} windows (never sampled, never trained on).",
               f"- Sample: {s.get('n_sample', '-')} of the {s.get('n_train_windows', '-')} "
-              "training windows.", "", "## Reduction", ""]
+              "training windows."]
+    a = stages.get("augment", {})
+    if cfg.get("augment_factor") and a.get("done"):
+        lines.append(f"- Augmentation: {a['n_augmented']} teacher-labelled augmented windows "
+                     f"(x{cfg['augment_factor']:g}) from {a['n_sources']} training files.")
+    lines += ["", "## Reduction", ""]
     ev = r.get("explained_variance")
     lines.append(f"- `{cfg['reduction']}` to {cfg['emb_dim']} dimensions, fitted on the sample"
                  + (f"; explained variance of the standardised teacher embeddings: **{ev:.3f}**"

@@ -6,6 +6,7 @@ import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from .augment import AugmentConfig
 from .distill import TrainConfig
 from .errors import EdgeSEAError
 from .models.network import HEADS, SEA_FILTERS
@@ -52,6 +53,15 @@ class SpecializeConfig:
         Seeds the split, the sample, the reducer, the initial weights and the batch order.
     train : dict
         :class:`~edgesea.distill.TrainConfig` settings (its ``seed`` is set from ``seed``).
+    augment_factor : float
+        Augmented windows per training window (0: none): new crops, speed, EQ, gain,
+        backgrounds and event mixtures made from the training recordings only, each labelled
+        by the teacher (see :mod:`edgesea.augment`).
+    augment : dict
+        :class:`~edgesea.augment.AugmentConfig` settings.
+    exclude_audio : list of str
+        Folders whose audio must never be used (e.g. an evaluation test fold): a run whose
+        upstream audio lies in one is refused.
     """
 
     teacher: str = "aisfx"
@@ -68,6 +78,9 @@ class SpecializeConfig:
     group_by: str = "auto"
     seed: int = 0
     train: dict[str, Any] = field(default_factory=dict)
+    augment_factor: float = 0.0
+    augment: dict[str, Any] = field(default_factory=dict)
+    exclude_audio: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.sample_size = str(self.sample_size).strip()
@@ -97,6 +110,15 @@ class SpecializeConfig:
                                "of windows (e.g. 5000) or a percentage (e.g. 50%)")
         self.train = TrainConfig.from_dict({**self.train, "seed": self.seed}).to_dict()
         self.filters()
+        if not (isinstance(self.augment_factor, int | float) and not isinstance(
+                self.augment_factor, bool) and 0 <= self.augment_factor <= 100):
+            raise EdgeSEAError(f"invalid augment_factor={self.augment_factor!r}: expected a "
+                               "number in [0, 100]")
+        try:
+            self.augment = AugmentConfig(**self.augment).to_dict()
+        except TypeError as e:
+            raise EdgeSEAError(f"invalid augment settings: {e}") from e
+        self.exclude_audio = [str(p) for p in self.exclude_audio]
         if self.reduction == "identity" and self.reduction_options:
             raise EdgeSEAError("the identity reduction takes no options")
 

@@ -5,6 +5,7 @@ the reducer and its targets (orchestrated, cached and timed by :mod:`edgesea.pip
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,8 @@ from .sampling import make_sampler, relevance_percentile
 from .specialize_config import SpecializeConfig
 from .store import EmbeddingStore
 
-__all__ = ["fit_reduce", "recording_groups", "split_and_sample", "student_inputs"]
+__all__ = ["augment_windows", "check_excluded", "fit_reduce", "recording_groups",
+           "split_and_sample", "student_inputs"]
 
 _US8K = re.compile(r"^(\d+)-\d+-\d+-\d+$")
 
@@ -134,7 +136,7 @@ def split_and_sample(store: EmbeddingStore, cols: dict[str, np.ndarray], config:
 
 
 def fit_reduce(emb: np.ndarray, sample: np.ndarray, config: SpecializeConfig,
-            out: Path) -> dict[str, Any]:
+            out: Path, aug_emb: np.ndarray | None = None) -> dict[str, Any]:
     """Fit the reducer on the sample; targets for every window."""
     n_comp = None if config.reduction == "identity" else config.emb_dim
     kw = dict(config.reduction_options)
@@ -153,6 +155,50 @@ def fit_reduce(emb: np.ndarray, sample: np.ndarray, config: SpecializeConfig,
     _save_npz(out / "reducer.npz", settings=np.array(json.dumps(settings)), **arrays)
     with atomic_path(out / "targets.npy", suffix=".npy") as tmp:
         np.save(tmp, targets)
+    if aug_emb is not None:
+        with atomic_path(out / "aug_targets.npy", suffix=".npy") as tmp:
+            np.save(tmp, red.transform(aug_emb).astype(np.float32))
     return {"explained_variance": ev, "target_variance": float(targets.var(0).sum())}
 
 
+def check_excluded(audio_dir: Path, files: list[str], exclude: list[str]) -> None:
+    """Refuse upstream audio that lies in an excluded folder (e.g. an evaluation test fold)."""
+    for bad in exclude:
+        root = os.path.realpath(bad).rstrip(os.sep) + os.sep
+        hits = [f for f in files if os.path.realpath(audio_dir / f).startswith(root)]
+        if hits:
+            raise EdgeSEAError(f"{len(hits)} upstream files lie in the excluded folder {bad} "
+                               f"(e.g. {hits[0]}): evaluation audio must never be used to "
+                               "sample, augment or train")
+
+
+def augment_windows(store: EmbeddingStore, audio_dir: Path, split: dict[str, np.ndarray],
+                    config: SpecializeConfig, teacher: Any, model: EmbeddingModel, out: Path,
+                    progress: bool = True) -> dict[str, Any]:
+    """Teacher-labelled augmented windows made from the training recordings only, and
+    their student log-mels (``out/logmel.npy``)."""
+    from .augment import AugmentConfig
+    from .augstore import load_augmented, make_augmented
+
+    fi = store.load(["file_index"])["file_index"]
+    used = split["train_all"] if config.train_on == "all" else split["sample"]
+    n_aug = int(round(config.augment_factor * len(used)))
+    train_files = np.unique(fi[split["train_all"]])
+    sources = [store.files[i].path for i in train_files]
+    durations = [float(store.files[i].duration_s) for i in train_files]
+    make_augmented(audio_dir, sources, durations, out / "store", teacher, n_aug,
+                   seed=config.seed, config=AugmentConfig(**config.augment),
+                   student_rate=model.sample_rate, progress=progress,
+                   forbidden=config.exclude_audio)
+    audio = load_augmented(out / "store", ["student_audio"])["student_audio"]
+    n_frames = model.frontend.n_frames(model.window_samples)
+    with atomic_path(out / "logmel.npy", suffix=".npy") as tmp:
+        mel = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16,
+                                        shape=(len(audio), model.frontend.n_mels, n_frames))
+        for i in range(0, len(audio), 256):
+            with torch.no_grad():
+                mel[i:i + 256] = model.frontend(torch.from_numpy(
+                    audio[i:i + 256].astype(np.float32) / 32767)).numpy()
+        mel.flush()
+        del mel
+    return {"n_augmented": n_aug, "n_sources": len(sources)}
