@@ -180,3 +180,27 @@ def test_forbidden_sources_are_refused(sources, teacher, tmp_path: Path) -> None
                    forbidden=[root / "test_fold"], progress=False)
     with pytest.raises(EdgeSEAError):
         make_augmented(root, names, durs, tmp_path / "c", teacher, 0, progress=False)
+
+
+def test_cli_augment(sources, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from edgesea.cli import app
+    from edgesea.models import save_model
+
+    root = sources[0]
+    torch.manual_seed(0)
+    model = save_model(sea_student(16, head="linear", filters=(4, 4, 8, 8)).eval(),
+                       tmp_path / "t.safetensors")
+    runner = CliRunner()
+    base = ["augment", str(root), "--out", str(tmp_path / "aug"), "--teacher", f"model:{model}",
+            "-q"]
+    res = runner.invoke(app, [*base, "--n", "3", "--exclude", str(root / "test_fold")])
+    assert res.exit_code == 2 and "forbidden" in res.output  # root holds test_fold/t.wav
+    assert not (tmp_path / "aug").exists()
+    res = runner.invoke(app, [*base, "--n", "3", "--options", '{"mix_prob": 1.0}'])
+    assert res.exit_code == 0, res.output
+    data = load_augmented(tmp_path / "aug")
+    assert len(data["index"]) == 3 and all("events" in json.loads(r) for r in data["recipe"])
+    assert runner.invoke(app, [*base]).exit_code == 2  # neither --n nor --augment-factor
+    assert runner.invoke(app, [*base, "--n", "2", "--options", "[]"]).exit_code == 2

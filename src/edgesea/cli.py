@@ -11,6 +11,7 @@
 - ``edgesea sample`` picks window ids from a store (:mod:`edgesea.sampling`).
 - ``edgesea specialize`` runs the whole SEA pipeline into a run directory
   (:mod:`edgesea.cli_specialize`, :mod:`edgesea.pipeline`).
+- ``edgesea augment`` makes teacher-labelled augmented windows (:mod:`edgesea.augstore`).
 - ``edgesea evaluate`` scores embedders on a labelled dataset's held-out fold
   (:mod:`edgesea.cli_evaluate`, :mod:`edgesea.evaluate`).
 
@@ -381,9 +382,10 @@ def sample(
 
 def _register() -> None:
     from .cli_evaluate import evaluate_command
-    from .cli_specialize import specialize_command
+    from .cli_specialize import augment_command, specialize_command
 
     app.command("specialize")(specialize_command)
+    app.command("augment")(augment_command)
     app.command("evaluate")(evaluate_command)
 
 

@@ -11,7 +11,7 @@ import typer
 
 from .errors import EdgeSEAError
 
-__all__ = ["specialize_command"]
+__all__ = ["augment_command", "specialize_command"]
 
 
 def specialize_command(
@@ -53,6 +53,14 @@ def specialize_command(
     group_by: Annotated[str, typer.Option("--group-by", help="auto, file or urbansound8k "
                                           "(what one recording is).")] = "auto",
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    augment_factor: Annotated[float, typer.Option(
+        "--augment-factor", help="Teacher-labelled augmented windows per training window "
+        "(0: off).")] = 0.0,
+    augment: Annotated[str, typer.Option("--augment-options", help="JSON AugmentConfig "
+                                         "settings.")] = "{}",
+    exclude: Annotated[list[Path] | None, typer.Option(
+        "--exclude", show_default=False, help="A folder that must never be used, e.g. an "
+        "evaluation test fold (repeatable).")] = None,
     workers: Annotated[int, typer.Option("--workers", help="Decoding processes of the "
                                          "teacher stage.")] = 1,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted "
@@ -73,13 +81,20 @@ def specialize_command(
             raise EdgeSEAError(f"--reduction-options is not valid JSON: {e}") from e
         if not isinstance(options, dict):
             raise EdgeSEAError("--reduction-options must be a JSON object")
+        try:
+            aug_options = json.loads(augment)
+        except json.JSONDecodeError as e:
+            raise EdgeSEAError(f"--augment-options is not valid JSON: {e}") from e
+        if not isinstance(aug_options, dict):
+            raise EdgeSEAError("--augment-options must be a JSON object")
         train = {"epochs": epochs, "lr": lr, "schedule": schedule, "loss": loss,
                  "weight_decay": weight_decay, "spec_mask": spec_mask, "patience": patience}
         config = SpecializeConfig(
             teacher=teacher, hop_size=hop_size, emb_dim=emb_dim, sampling=sampling,
             sample_size=sample_size, train_on=train_on, reduction=reduction,
             reduction_options=options, arch=arch, head=head, val_fraction=val_fraction,
-            group_by=group_by, seed=seed, train=train)
+            group_by=group_by, seed=seed, train=train, augment_factor=augment_factor,
+            augment=aug_options, exclude_audio=[str(p) for p in exclude or []])
         result = specialize(audio_dir, out, config, resume=resume, force=force,
                             workers=workers, progress=not quiet)
     except EdgeSEAError as e:
@@ -90,3 +105,69 @@ def specialize_command(
     typer.echo(f"student: {result.student_path}\nreport: {result.report_path}\n"
                f"best epoch {d['best_epoch']} of {d['epochs_run']}: val R2 {d['val_r2']:.4f}, "
                f"val cosine {d['val_cosine']:.4f}, val MSE {d['val_mse']:.4f}")
+
+
+def augment_command(
+    audio_dir: Annotated[Path, typer.Argument(
+        exists=True, file_okay=False, show_default=False, metavar="AUDIO_DIR",
+        help="Source audio (walked recursively); only these files are read.")],
+    out: Annotated[Path, typer.Option("--out", "-o", file_okay=False, show_default=False,
+                                      help="The augmented store folder (resumable).")],
+    n: Annotated[int | None, typer.Option("--n", show_default=False,
+                                          help="Number of augmented windows.")] = None,
+    factor: Annotated[float | None, typer.Option(
+        "--augment-factor", show_default=False, help="Augmented windows per second of source "
+        "audio (instead of --n).")] = None,
+    teacher: Annotated[str, typer.Option(
+        "--teacher", help="aisfx, openl3:PATH.h5 or model:PATH.safetensors.")] = "aisfx",
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    options: Annotated[str, typer.Option("--options", help="JSON AugmentConfig settings, "
+                                         "e.g. '{\"mix_prob\": 0.5}'.")] = "{}",
+    exclude: Annotated[list[Path] | None, typer.Option(
+        "--exclude", show_default=False, help="A folder that must never be used, e.g. an "
+        "evaluation test fold (repeatable).")] = None,
+    student_rate: Annotated[int, typer.Option("--student-rate", help="Rate of the kept "
+                                              "student audio.")] = 8000,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Make teacher-labelled augmented windows (crops, speed, EQ, gain, backgrounds, event
+    mixtures at random SNRs) from a folder of audio, with their provenance."""
+    import soundfile as sf
+
+    from .augment import AugmentConfig
+    from .augstore import make_augmented
+    from .cli import EXIT_FAILED, _fail
+    from .extract import list_audio_files, resolve_teacher
+
+    try:
+        if (n is None) == (factor is None):
+            raise EdgeSEAError("give exactly one of --n and --augment-factor")
+        try:
+            opts = json.loads(options)
+        except json.JSONDecodeError as e:
+            raise EdgeSEAError(f"--options is not valid JSON: {e}") from e
+        if not isinstance(opts, dict):
+            raise EdgeSEAError("--options must be a JSON object")
+        try:
+            cfg = AugmentConfig(**opts)
+        except TypeError as e:
+            raise EdgeSEAError(f"invalid --options: {e}") from e
+        files = list_audio_files(audio_dir)
+        if not files:
+            raise EdgeSEAError(f"no audio files found under {audio_dir}")
+        durations = []
+        for f in files:
+            try:
+                durations.append(sf.info(str(audio_dir / f)).duration)
+            except RuntimeError as e:
+                raise EdgeSEAError(f"cannot read {f}: {e}") from e
+        count = n if n is not None else int(round(factor * sum(durations)))
+        manifest = make_augmented(audio_dir, files, durations, out, resolve_teacher(teacher),
+                                  count, seed=seed, config=cfg, student_rate=student_rate,
+                                  progress=not quiet, forbidden=list(exclude or []))
+    except EdgeSEAError as e:
+        _fail(str(e))
+    except OSError as e:
+        _fail(f"writing {out} failed: {e} (rerun to resume)", EXIT_FAILED)
+    typer.echo(f"wrote {out}: {manifest['n_windows']} augmented windows from {len(files)} "
+               f"files (teacher {manifest['teacher']['name']}, seed {seed})")
