@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,7 @@ from scipy.signal import sosfilt
 
 from .audio import resample
 from .errors import EdgeSEAError
+from .settings import Settings
 
 __all__ = ["AugmentConfig", "Augmenter", "apply_gain", "change_speed", "equalize",
            "mix_at_snr", "power_db"]
@@ -104,7 +105,7 @@ def mix_at_snr(fg: np.ndarray, bg: np.ndarray, snr_db: float) -> np.ndarray:
 
 
 @dataclass
-class AugmentConfig:
+class AugmentConfig(Settings):
     """Probabilities and ranges of :class:`Augmenter` recipes (JSON-able)."""
 
     gain_db: tuple[float, float] = (-12.0, 6.0)
@@ -118,6 +119,7 @@ class AugmentConfig:
     mix_prob: float = 0.3
     mix_snr_db: tuple[float, float] = (-3.0, 10.0)
     max_extra_events: int = 2
+    _what = "augment settings"
 
     def __post_init__(self) -> None:
         for name in ("eq_prob", "speed_prob", "background_prob", "mix_prob"):
@@ -134,10 +136,6 @@ class AugmentConfig:
             raise EdgeSEAError(f"invalid speed range {self.speed}: expected within [0.5, 2]")
         if self.max_extra_events < 0:
             raise EdgeSEAError("max_extra_events must be >= 0")
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able settings."""
-        return asdict(self)
 
 
 class Augmenter:

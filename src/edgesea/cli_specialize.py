@@ -14,6 +14,17 @@ from .errors import EdgeSEAError
 __all__ = ["augment_command", "specialize_command"]
 
 
+def _json_object(text: str, flag: str) -> dict:
+    """Parse a JSON-object option value, or raise an EdgeSEAError naming ``flag``."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise EdgeSEAError(f"{flag} is not valid JSON: {e}") from e
+    if not isinstance(value, dict):
+        raise EdgeSEAError(f"{flag} must be a JSON object")
+    return value
+
+
 def specialize_command(
     audio_dir: Annotated[Path, typer.Argument(
         exists=True, file_okay=False, show_default=False, metavar="AUDIO_DIR",
@@ -75,18 +86,8 @@ def specialize_command(
     from .pipeline import SpecializeConfig, specialize
 
     try:
-        try:
-            options = json.loads(reduction_options)
-        except json.JSONDecodeError as e:
-            raise EdgeSEAError(f"--reduction-options is not valid JSON: {e}") from e
-        if not isinstance(options, dict):
-            raise EdgeSEAError("--reduction-options must be a JSON object")
-        try:
-            aug_options = json.loads(augment)
-        except json.JSONDecodeError as e:
-            raise EdgeSEAError(f"--augment-options is not valid JSON: {e}") from e
-        if not isinstance(aug_options, dict):
-            raise EdgeSEAError("--augment-options must be a JSON object")
+        options = _json_object(reduction_options, "--reduction-options")
+        aug_options = _json_object(augment, "--augment-options")
         train = {"epochs": epochs, "lr": lr, "schedule": schedule, "loss": loss,
                  "weight_decay": weight_decay, "spec_mask": spec_mask, "patience": patience}
         config = SpecializeConfig(
@@ -142,16 +143,7 @@ def augment_command(
     try:
         if (n is None) == (factor is None):
             raise EdgeSEAError("give exactly one of --n and --augment-factor")
-        try:
-            opts = json.loads(options)
-        except json.JSONDecodeError as e:
-            raise EdgeSEAError(f"--options is not valid JSON: {e}") from e
-        if not isinstance(opts, dict):
-            raise EdgeSEAError("--options must be a JSON object")
-        try:
-            cfg = AugmentConfig(**opts)
-        except TypeError as e:
-            raise EdgeSEAError(f"invalid --options: {e}") from e
+        cfg = AugmentConfig.from_dict(_json_object(options, "--options"))
         files = list_audio_files(audio_dir)
         if not files:
             raise EdgeSEAError(f"no audio files found under {audio_dir}")

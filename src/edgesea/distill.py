@@ -19,7 +19,7 @@ import os
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 from .errors import EdgeSEAError, EdgeSEAWarning
 from .fileio import atomic_path, write_json
 from .models.network import EmbeddingModel, _trunk_and_head
+from .settings import Settings
 
 __all__ = ["LOSSES", "SCHEDULES", "TrainConfig", "TrainResult", "plot_curves", "predict",
            "regression_metrics", "train_student"]
@@ -40,7 +41,7 @@ _CKPT_VERSION = 1
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(Settings):
     """Settings of :func:`train_student` (defaults: the paper's PCA recipe).
 
     Attributes
@@ -89,6 +90,7 @@ class TrainConfig:
     min_delta: float = 1e-4
     spec_mask: int = 0
     seed: int = 0
+    _what = "training settings"
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -112,19 +114,6 @@ class TrainConfig:
         if self.schedule not in SCHEDULES:
             raise EdgeSEAError(f"unknown schedule {self.schedule!r}: expected one of "
                                f"{list(SCHEDULES)}")
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able settings."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        """Inverse of :meth:`to_dict` (unknown keys are an error)."""
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise EdgeSEAError(f"unknown training settings {unknown}: expected {sorted(names)}")
-        return cls(**data)
 
 
 @dataclass

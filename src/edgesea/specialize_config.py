@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 from .augment import AugmentConfig
@@ -11,6 +11,7 @@ from .distill import TrainConfig
 from .errors import EdgeSEAError
 from .models.network import HEADS, SEA_FILTERS
 from .reduce import REDUCERS
+from .settings import Settings
 
 __all__ = ["SAMPLING", "SpecializeConfig"]
 
@@ -18,7 +19,7 @@ SAMPLING = ("random", "relevance", "diversity", "diversity+relevance")
 
 
 @dataclass
-class SpecializeConfig:
+class SpecializeConfig(Settings):
     """Settings of :func:`specialize` (JSON-able; saved as ``RUN_DIR/config.json``).
 
     Attributes
@@ -81,6 +82,7 @@ class SpecializeConfig:
     augment_factor: float = 0.0
     augment: dict[str, Any] = field(default_factory=dict)
     exclude_audio: list[str] = field(default_factory=list)
+    _what = "specialize settings"
 
     def __post_init__(self) -> None:
         self.sample_size = str(self.sample_size).strip()
@@ -114,10 +116,7 @@ class SpecializeConfig:
                 self.augment_factor, bool) and 0 <= self.augment_factor <= 100):
             raise EdgeSEAError(f"invalid augment_factor={self.augment_factor!r}: expected a "
                                "number in [0, 100]")
-        try:
-            self.augment = AugmentConfig(**self.augment).to_dict()
-        except TypeError as e:
-            raise EdgeSEAError(f"invalid augment settings: {e}") from e
+        self.augment = AugmentConfig.from_dict(self.augment).to_dict()
         self.exclude_audio = [str(p) for p in self.exclude_audio]
         if self.reduction == "identity" and self.reduction_options:
             raise EdgeSEAError("the identity reduction takes no options")
@@ -142,16 +141,3 @@ class SpecializeConfig:
         if self.head == "paper" and widths[-1] != self.emb_dim:
             raise EdgeSEAError("head 'paper' needs the last width to equal emb_dim")
         return widths
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able settings."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SpecializeConfig:
-        """Inverse of :meth:`to_dict`."""
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise EdgeSEAError(f"unknown specialize settings {unknown}")
-        return cls(**data)
