@@ -11,7 +11,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	# torch first, pinned: the CPU build on disk; nothing afterwards may pull a newer one.
 	$(PIP) install --quiet torch==2.13.0
-	$(PIP) install --quiet -e ".[dev]" torch==2.13.0
+	$(PIP) install --quiet -e ".[dev,export]" torch==2.13.0
 	# the default teacher: its metadata pins numpy 1.23 / librosa 0.9 (not installable on
 	# Python 3.11); at run time it needs only torch and numpy.
 	$(PIP) install --quiet --no-deps aisfx==0.1.2

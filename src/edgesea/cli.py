@@ -12,6 +12,8 @@
 - ``edgesea specialize`` runs the whole SEA pipeline into a run directory
   (:mod:`edgesea.cli_specialize`, :mod:`edgesea.pipeline`).
 - ``edgesea augment`` makes teacher-labelled augmented windows (:mod:`edgesea.augstore`).
+- ``edgesea export`` / ``edgesea footprint`` write int8 TFLite, ONNX and C-array models and
+  measure them in TensorFlow Lite Micro (:mod:`edgesea.cli_export`, :mod:`edgesea.export`).
 - ``edgesea evaluate`` scores embedders on a labelled dataset's held-out fold
   (:mod:`edgesea.cli_evaluate`, :mod:`edgesea.evaluate`).
 
@@ -382,11 +384,14 @@ def sample(
 
 def _register() -> None:
     from .cli_evaluate import evaluate_command
+    from .cli_export import export_command, footprint_command
     from .cli_specialize import augment_command, specialize_command
 
     app.command("specialize")(specialize_command)
     app.command("augment")(augment_command)
     app.command("evaluate")(evaluate_command)
+    app.command("export")(export_command)
+    app.command("footprint")(footprint_command)
 
 
 _register()
