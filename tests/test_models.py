@@ -173,3 +173,26 @@ def test_determinism_same_seed():
         assert torch.equal(a(x), b(x))
         assert torch.equal(a(x), a(x))
         assert not torch.equal(a(x), c(x))
+
+
+def test_mcu_student() -> None:
+    from edgesea.models import footprint, load_model, save_model, sea_mcu_student
+
+    torch.manual_seed(0)
+    m = sea_mcu_student(128).eval()
+    fp = footprint(m)
+    assert fp.params < 150_000 and fp.activation_elements == 32 * 25 * 32
+    convs = [c for c in m.features if isinstance(c, torch.nn.Conv2d)]
+    assert convs[0].stride == (2, 2) and convs[1].groups == 24  # strided stem, depthwise
+    x = torch.randn(4, 8000) * 0.1
+    with torch.no_grad():
+        y = m(x)
+        torch.testing.assert_close(m.for_inference()(x), y, rtol=1e-4, atol=1e-5)
+    assert y.shape == (4, 128) and (y < 0).any()  # linear head
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        back = load_model(save_model(m, f"{d}/mcu.safetensors"))
+        assert back.config.separable and back.config.stem_stride == 2
+        with torch.no_grad():
+            torch.testing.assert_close(back(x), y)

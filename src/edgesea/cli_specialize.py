@@ -46,8 +46,9 @@ def specialize_command(
                          ] = "pca",
     reduction_options: Annotated[str, typer.Option(
         "--reduction-options", help='JSON options, e.g. \'{"n_neighbors": 30}\'.')] = "{}",
-    arch: Annotated[str, typer.Option("--arch", help="sea (paper filters) or "
-                                      "sea:W1,W2,W3,W4.")] = "sea",
+    arch: Annotated[str, typer.Option(
+        "--arch", help="sea (paper filters), sea:W1,W2,W3,W4, or mcu (microcontroller "
+        "student).")] = "sea",
     head: Annotated[str, typer.Option("--head", help="linear or paper.")] = "linear",
     epochs: Annotated[int, typer.Option("--epochs", help="Maximum epochs.")] = 100,
     lr: Annotated[float, typer.Option("--lr", help="Adam learning rate.")] = 1e-4,

@@ -36,7 +36,6 @@ from .errors import EdgeSEAError
 from .extract import _teacher_info, extract, list_audio_files, resolve_teacher
 from .fileio import write_json
 from .models.io import save_model
-from .models.network import sea_student
 from .specialize_config import SpecializeConfig
 from .stages import (
     _windows,
@@ -189,7 +188,7 @@ def specialize(audio_dir: str | os.PathLike, run_dir: str | os.PathLike,
 
     # inputs -----------------------------------------------------------------------------
     torch.manual_seed(config.seed)
-    model = sea_student(config.emb_dim, head=config.head, filters=config.filters())
+    model = config.build_student()
     k_inputs = _key("inputs", k_embed, model.config.frontend, model.config.sample_rate)
     inputs_path = run / "inputs" / "logmel.npy"
     if not state.cached("inputs", k_inputs) or not inputs_path.is_file():

@@ -41,7 +41,9 @@ class SpecializeConfig(Settings):
     reduction : str
         ``pca``, ``umap`` or ``identity``; ``reduction_options`` go to its constructor.
     arch : str
-        ``"sea"`` (the paper's filters for ``emb_dim``) or ``"sea:32,64,128,128"``.
+        ``"sea"`` (the paper's filters for ``emb_dim``), ``"sea:32,64,128,128"``, or
+        ``"mcu"`` (:func:`~edgesea.models.sea_mcu_student`: strided stem, separable convs;
+        a 57 KB TFLM arena and 141 KB of flash at 128-d, int8).
     head : {"linear", "paper"}
         Student head (see :data:`edgesea.models.HEADS`).
     val_fraction : float
@@ -121,8 +123,20 @@ class SpecializeConfig(Settings):
         if self.reduction == "identity" and self.reduction_options:
             raise EdgeSEAError("the identity reduction takes no options")
 
+    def build_student(self) -> Any:
+        """A freshly initialised student of this architecture (seed torch first)."""
+        from .models.network import sea_mcu_student, sea_student
+
+        if self.arch == "mcu":
+            return sea_mcu_student(self.emb_dim)
+        return sea_student(self.emb_dim, head=self.head, filters=self.filters())
+
     def filters(self) -> tuple[int, ...]:
-        """Per-block widths of the student (validated)."""
+        """Per-block widths of the paper-family student (validated)."""
+        if self.arch == "mcu":
+            if self.head != "linear":
+                raise EdgeSEAError("arch 'mcu' has a linear head only: pass head='linear'")
+            return ()
         if self.arch == "sea":
             if self.emb_dim in SEA_FILTERS:
                 return SEA_FILTERS[self.emb_dim]
@@ -133,7 +147,7 @@ class SpecializeConfig(Settings):
             return SEA_FILTERS[128]
         m = re.fullmatch(r"sea:(\d+(?:,\d+)*)", self.arch)
         if not m:
-            raise EdgeSEAError(f"invalid arch {self.arch!r}: expected 'sea' or "
+            raise EdgeSEAError(f"invalid arch {self.arch!r}: expected 'sea', 'mcu' or "
                                "'sea:W1,W2,...' (conv widths per block)")
         widths = tuple(int(w) for w in m.group(1).split(","))
         if min(widths) < 1 or len(widths) > 5:

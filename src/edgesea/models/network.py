@@ -21,8 +21,8 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from ..errors import EdgeSEAError
 from ..frontend import LogMelSpectrogram, kapre_preset, openl3_v04_preset
 
-__all__ = ["HEADS", "SEA_FILTERS", "EmbeddingModel", "InferenceEmbedder", "ModelConfig", "l3net",
-           "sea_student"]
+__all__ = ["HEADS", "MCU_BLOCKS", "SEA_FILTERS", "EmbeddingModel", "InferenceEmbedder",
+           "ModelConfig", "l3net", "sea_mcu_student", "sea_student"]
 
 #: Filters per block of the paper's students (two convs per block), keyed by emb_dim.
 SEA_FILTERS: dict[int, tuple[int, int, int, int]] = {
@@ -72,6 +72,12 @@ class ModelConfig:
     final_bn_relu : bool
         Whether the last conv is followed by BN + ReLU (True for SEA students; OpenL3 ends
         at its last conv, ``audio_embedding_layer``, so its embedding can be negative).
+    stem_stride : int
+        Stride of the first conv (2 quarters every activation after it: the RAM of a
+        microcontroller is set by the first block's width and resolution).
+    separable : bool
+        Every conv after the first is depthwise-separable (a depthwise ``k x k`` conv, BN,
+        ReLU, then a pointwise ``1 x 1`` conv to the block width, BN, ReLU).
     """
 
     family: str
@@ -88,6 +94,8 @@ class ModelConfig:
     bn_eps: float = 1e-3
     final_bn_relu: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    stem_stride: int = 1
+    separable: bool = False
 
     def __post_init__(self) -> None:
         if self.head not in HEADS:
@@ -102,6 +110,8 @@ class ModelConfig:
             raise EdgeSEAError(f"kernel_size must be odd and >= 1, got {self.kernel_size}")
         if int(self.emb_dim) < 1:
             raise EdgeSEAError(f"emb_dim must be >= 1, got {self.emb_dim}")
+        if self.stem_stride not in (1, 2, 3, 4):
+            raise EdgeSEAError(f"stem_stride must be 1 to 4, got {self.stem_stride}")
         if self.head == "paper":
             if self.blocks[-1][-1] != self.emb_dim:
                 raise EdgeSEAError(
@@ -148,7 +158,14 @@ class EmbeddingModel(nn.Module):
         for widths, pool in zip(config.blocks, config.pool_after, strict=True):
             for w in widths:
                 k += 1
-                layers.append(nn.Conv2d(cin, int(w), config.kernel_size, padding=pad))
+                if k > 1 and config.separable:
+                    layers += [nn.Conv2d(cin, cin, config.kernel_size, padding=pad, groups=cin),
+                               nn.BatchNorm2d(cin, eps=config.bn_eps), nn.ReLU(inplace=True),
+                               nn.Conv2d(cin, int(w), 1)]
+                else:
+                    stride = config.stem_stride if k == 1 else 1
+                    layers.append(nn.Conv2d(cin, int(w), config.kernel_size, padding=pad,
+                                            stride=stride))
                 if k < n_convs or config.final_bn_relu:
                     layers += [nn.BatchNorm2d(int(w), eps=config.bn_eps), nn.ReLU(inplace=True)]
                 cin = int(w)
@@ -292,6 +309,29 @@ def sea_student(emb_dim: int = 128, head: str = "paper", sample_rate: int = 8000
         frontend=kapre_preset(sample_rate, 1024, 160, 64).config(),
         blocks=[[int(f), int(f)] for f in filters],
         pool_after=[True] * (len(filters) - 1) + [False], head=head)
+    return EmbeddingModel(cfg)
+
+
+#: Block widths of :func:`sea_mcu_student` (the first conv is the strided stem).
+MCU_BLOCKS: list[list[int]] = [[24, 32], [64], [192, 256]]
+
+
+def sea_mcu_student(emb_dim: int = 128, sample_rate: int = 8000,
+                    blocks: list[list[int]] | None = None) -> EmbeddingModel:
+    """A SEA student designed for microcontrollers (linear head), randomly initialised.
+
+    Same front end as :func:`sea_student` (1 s at 8 kHz, 64 x 50 log-mel). A strided 3x3
+    stem (1 -> 24 channels at 32 x 25) replaces the paper's two full-resolution 32-channel
+    convs, whose two 64 x 50 x 32 activations set the paper student's RAM; every later conv
+    is depthwise-separable; 2x2 max pools after blocks 1 and 2; global max pool; a linear
+    projection to ``emb_dim``. Widths :data:`MCU_BLOCKS` (``blocks`` overrides them).
+    """
+    blocks = [list(map(int, b)) for b in (blocks or MCU_BLOCKS)]
+    cfg = ModelConfig(
+        family="sea-mcu", emb_dim=int(emb_dim), sample_rate=sample_rate, window=1.0,
+        frontend=kapre_preset(sample_rate, 1024, 160, 64).config(), blocks=blocks,
+        pool_after=[True] * (len(blocks) - 1) + [False], head="linear", stem_stride=2,
+        separable=True)
     return EmbeddingModel(cfg)
 
 
