@@ -339,3 +339,27 @@ def test_cli_export_and_footprint(tiny_student, audio_dir, tmp_path, exported):
     r = runner.invoke(app, ["footprint", exported.files["tflite-int8"]])
     assert r.exit_code == 0, r.output
     assert "TFLM arena (bytes)" in r.output and "flash (model bytes)" in r.output
+
+
+def test_tflite_embedder_matches_the_float_model(exported, tiny_student, audio_dir):
+    from edgesea.export.embedder import TFLiteEmbedder
+
+    emb = TFLiteEmbedder(exported.files["tflite-int8"])
+    model = load_model(tiny_student).eval()
+    assert (emb.sample_rate, emb.window, emb.emb_dim) == (8000, 1.0, model.emb_dim)
+    audio, _ = sf.read(audio_dir / "clip00.wav", dtype="float32")
+    windows = np.stack([audio[i * 8000:(i + 1) * 8000] for i in range(4)])
+    with torch.no_grad():
+        ref = model(torch.from_numpy(windows)).numpy()
+    got = emb.embed(windows)
+    cos = (got * ref).sum(1) / np.linalg.norm(got, axis=1) / np.linalg.norm(ref, axis=1)
+    assert got.shape == ref.shape and cos.min() > 0.98
+    assert emb.embed(windows[:0]).shape == (0, model.emb_dim)
+    assert TFLiteEmbedder(exported.files["tflite-int8"]).identity == emb.identity
+    with pytest.raises(EdgeSEAError):
+        emb.embed(windows[:, :100])
+    lonely = Path(exported.files["tflite-int8"]).parent / "copy" / "x.int8.tflite"
+    lonely.parent.mkdir(exist_ok=True)
+    lonely.write_bytes(Path(exported.files["tflite-int8"]).read_bytes())
+    with pytest.raises(EdgeSEAError, match=r"edge\.json"):
+        TFLiteEmbedder(lonely)

@@ -44,9 +44,16 @@ def run_evaluation(dataset: Path, models: list[Path], teachers: list[str],
         embedders.append((f"teacher:{spec}", resolve_teacher(spec), {}))
     stems = [p.stem for p in models]
     for path in models:
+        name = path.stem if stems.count(path.stem) == 1 else f"{path.parent.name}/{path.stem}"
+        if path.suffix == ".tflite":  # the int8 model that ships, run by LiteRT
+            from .export.embedder import TFLiteEmbedder
+
+            emb = TFLiteEmbedder(path)
+            embedders.append((name, emb, {"path": str(path), "format": "tflite-int8",
+                                          "flash_bytes": len(emb.data)}))
+            continue
         model = load_model(path)
         fp = footprint(model)
-        name = path.stem if stems.count(path.stem) == 1 else f"{path.parent.name}/{path.stem}"
         embedders.append((name, ModelTeacher(model),
                           {"path": str(path), "params": fp.params, "size_mb": fp.size_mb,
                            "activation_mb": fp.activation_mb}))
@@ -79,7 +86,8 @@ def evaluate_command(
                                           help="Folder with metadata.csv and the audio.")],
     model: Annotated[list[Path] | None, typer.Option(
         "--model", exists=True, dir_okay=False, show_default=False,
-        help="An edgesea model file (repeatable).")] = None,
+        help="An edgesea model file, or an int8 .tflite written by `edgesea export` "
+        "(repeatable).")] = None,
     teacher: Annotated[list[str] | None, typer.Option(
         "--teacher", show_default=False, help="A teacher to evaluate too, e.g. aisfx "
         "(repeatable).")] = None,
