@@ -118,10 +118,15 @@ def test_evaluate_end_to_end_and_cache(tmp_path: Path, model_file: Path) -> None
     assert json.loads((out / "results.json").read_text())["protocol"]["test_fold"] == 3
     assert np.load(out / "test_scores.npz")["student"].shape == (12, 2)
     # the cache: one store per (embedder identity, hop), reused on a second run
-    caches = sorted((out / "cache").iterdir())
-    assert [c.name for c in caches] == [f"{ModelTeacher(load_model(model_file)).identity}-hop0.5"]
+    caches = sorted(c for c in (out / "cache").iterdir() if c.is_dir())
+    ident = ModelTeacher(load_model(model_file)).identity
+    assert [c.name for c in caches] == [f"{ident}-hop0.5"]
     mtime = os.stat(caches[0] / "manifest.json").st_mtime_ns
+    again = run_evaluation(root, [model_file], [], [1, 2], 3, 2, 0.5, out, progress=False)
+    assert again["models"]["student"]["metrics"] == r["metrics"]  # the stored result
+    assert len(list((out / "cache").glob(f"{ident}-hop0.5-*.npz"))) == 1
     run_evaluation(root, [model_file], [], [1, 2], 3, 1, 0.5, out, progress=False)
+    assert len(list((out / "cache").glob(f"{ident}-hop0.5-*.npz"))) == 2  # other protocol
     assert os.stat(caches[0] / "manifest.json").st_mtime_ns == mtime
     # a changed model gets its own cache entry (never stale embeddings)
     m = load_model(model_file)
@@ -129,7 +134,7 @@ def test_evaluate_end_to_end_and_cache(tmp_path: Path, model_file: Path) -> None
         m.projection.weight.mul_(2)
     other = save_model(m, tmp_path / "student.safetensors")
     run_evaluation(root, [Path(other)], [], [1, 2], 3, 1, 0.5, out, progress=False)
-    assert len(list((out / "cache").iterdir())) == 2
+    assert len([c for c in (out / "cache").iterdir() if c.is_dir()]) == 2
 
 
 def test_multilabel_evaluation(tmp_path: Path, model_file: Path) -> None:

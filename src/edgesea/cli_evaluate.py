@@ -3,6 +3,8 @@ dataset (:mod:`edgesea.evaluate`); registered on the app of :mod:`edgesea.cli`."
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,7 +33,7 @@ def run_evaluation(dataset: Path, models: list[Path], teachers: list[str],
 
     from .evaluate import embed_dataset, evaluate_embedder, read_dataset
     from .extract import resolve_teacher
-    from .fileio import write_json
+    from .fileio import atomic_path, write_json
     from .models import footprint, load_model
     from .teachers.model import ModelTeacher
 
@@ -65,11 +67,23 @@ def run_evaluation(dataset: Path, models: list[Path], teachers: list[str],
         "selection": "leave-one-training-fold-out micro-AUPRC over hidden x alpha"},
         "classes": ds.classes, "models": {}}
     scores = {}
+    proto_key = hashlib.sha256(json.dumps(
+        [results["protocol"], ds.filenames, ds.labels.tolist(), ds.folds.tolist()],
+        sort_keys=True).encode()).hexdigest()[:12]
     for name, emb, info in embedders:
-        if progress:
-            typer.echo(f"[{name}] embedding and classifying", err=True)
-        windows = embed_dataset(ds, emb, out / "cache", hop_size, progress)
-        res = evaluate_embedder(ds, windows, train_folds, test_fold, seeds)
+        done = out / "cache" / f"{emb.identity}-hop{hop_size:g}-{proto_key}.npz"
+        if done.is_file():  # same embedder, same data and protocol: reuse its result
+            with np.load(done) as z:
+                res = json.loads(str(z["result"]))
+                res["test_scores_seed0"] = z["scores"]
+        else:
+            if progress:
+                typer.echo(f"[{name}] embedding and classifying", err=True)
+            windows = embed_dataset(ds, emb, out / "cache", hop_size, progress)
+            res = evaluate_embedder(ds, windows, train_folds, test_fold, seeds)
+            with atomic_path(done, suffix=".npz") as tmp:
+                np.savez(tmp, scores=res["test_scores_seed0"], result=np.array(json.dumps(
+                    {k: v for k, v in res.items() if k != "test_scores_seed0"})))
         scores[name] = res.pop("test_scores_seed0")
         results["models"][name] = {"identity": emb.identity, **info, **res}
     out.mkdir(parents=True, exist_ok=True)
