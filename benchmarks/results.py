@@ -44,7 +44,9 @@ def _describe(name: str, r: dict) -> str:
         meta = load_model(r["path"]).metadata
         if meta.get("kind") == "sea-student":
             t = meta["training"]
-            return (f"edgesea SEA-{r['emb_dim']}, {load_model(r['path']).config.head} head "
+            cfg = load_model(r["path"]).config
+            arch = "mcu arch, " if cfg.family == "sea-mcu" else ""
+            return (f"edgesea SEA-{r['emb_dim']}, {arch}{cfg.head} head "
                     f"({meta['sampling']['mode']}, {meta['reducer']['name']}; val R² "
                     f"{t['val_r2']:.3f})")
         if "edgel3" in json.dumps(meta).lower() or "edgel3" in r["path"]:
