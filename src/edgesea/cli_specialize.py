@@ -13,6 +13,11 @@ from .errors import EdgeSEAError
 
 __all__ = ["augment_command", "specialize_command"]
 
+#: ``--exclude DIR`` (repeatable), shared by ``specialize`` and ``augment``.
+ExcludeOption = Annotated[list[Path] | None, typer.Option(
+    "--exclude", show_default=False, help="A folder that must never be used, e.g. an "
+    "evaluation test fold (repeatable).")]
+
 
 def _json_object(text: str, flag: str) -> dict:
     """Parse a JSON-object option value, or raise an EdgeSEAError naming ``flag``."""
@@ -70,9 +75,7 @@ def specialize_command(
         "(0: off).")] = 0.0,
     augment: Annotated[str, typer.Option("--augment-options", help="JSON AugmentConfig "
                                          "settings.")] = "{}",
-    exclude: Annotated[list[Path] | None, typer.Option(
-        "--exclude", show_default=False, help="A folder that must never be used, e.g. an "
-        "evaluation test fold (repeatable).")] = None,
+    exclude: ExcludeOption = None,
     workers: Annotated[int, typer.Option("--workers", help="Decoding processes of the "
                                          "teacher stage.")] = 1,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted "
@@ -125,9 +128,7 @@ def augment_command(
     seed: Annotated[int, typer.Option("--seed")] = 0,
     options: Annotated[str, typer.Option("--options", help="JSON AugmentConfig settings, "
                                          "e.g. '{\"mix_prob\": 0.5}'.")] = "{}",
-    exclude: Annotated[list[Path] | None, typer.Option(
-        "--exclude", show_default=False, help="A folder that must never be used, e.g. an "
-        "evaluation test fold (repeatable).")] = None,
+    exclude: ExcludeOption = None,
     student_rate: Annotated[int, typer.Option("--student-rate", help="Rate of the kept "
                                               "student audio.")] = 8000,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,

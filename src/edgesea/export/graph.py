@@ -21,6 +21,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from ..errors import EdgeSEAError
 from ..models import EmbeddingModel, load_model
+from ..models.network import global_pool
 
 __all__ = ["LogmelEmbedder", "exportable", "load_student", "model_name"]
 
@@ -71,13 +72,7 @@ class LogmelEmbedder(nn.Module):
         x = logmel.unsqueeze(1)
         if self.input_conv is not None:
             x = self.input_conv(x)
-        x = self.features(x)
-        if self.global_pool == "max":
-            x = x.amax(dim=(2, 3))
-        elif self.global_pool == "mean":
-            x = x.mean(dim=(2, 3))
-        else:
-            x = torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3))], dim=1)
+        x = global_pool(self.features(x), self.global_pool)
         if self.projection is not None:
             x = self.projection(x)
         return x

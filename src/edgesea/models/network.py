@@ -276,17 +276,20 @@ def _trunk_and_head(net: EmbeddingModel | InferenceEmbedder, logmel: torch.Tenso
         x = net.input_bn(x)
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
-    x = net.features(x)
-    pool = net.config.global_pool
-    if pool == "max":
-        x = x.amax(dim=(2, 3))
-    elif pool == "mean":
-        x = x.mean(dim=(2, 3))
-    else:
-        x = torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3))], dim=1)
+    x = global_pool(net.features(x), net.config.global_pool)
     if net.projection is not None:
         x = net.projection(x)
     return x
+
+
+def global_pool(x: torch.Tensor, mode: str) -> torch.Tensor:
+    """Pool a ``(B, C, H, W)`` feature map to ``(B, C)`` (``max``, ``mean``) or ``(B, 2C)``
+    (``meanmax``: mean then max)."""
+    if mode == "max":
+        return x.amax(dim=(2, 3))
+    if mode == "mean":
+        return x.mean(dim=(2, 3))
+    return torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3))], dim=1)
 
 
 def sea_student(emb_dim: int = 128, head: str = "paper", sample_rate: int = 8000,
