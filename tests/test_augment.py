@@ -163,11 +163,50 @@ def test_make_augmented_provenance_and_resume(sources, teacher, tmp_path: Path,
     assert [s["status"] for s in m["shards"]] == ["complete", "pending", "pending"]
     with pytest.raises(EdgeSEAError, match="incomplete"):
         load_augmented(tmp_path / "cut")
+    kept = (tmp_path / "cut" / "shards" / "aug-00000.npz").stat().st_mtime_ns
     make_augmented(root, names, durs, tmp_path / "cut", teacher, 10, seed=1, shard_size=4,
                    progress=False)
+    assert (tmp_path / "cut" / "shards" / "aug-00000.npz").stat().st_mtime_ns == kept
     again = load_augmented(tmp_path / "cut")
     for k in data:
         np.testing.assert_array_equal(again[k], data[k])
+
+
+def test_budget_grows_and_shrinks_reusing_shards(sources, teacher, tmp_path: Path,
+                                                monkeypatch) -> None:
+    root, names, durs = sources
+    make_augmented(root, names, durs, tmp_path / "ref", teacher, 10, seed=2, shard_size=4,
+                   progress=False)
+    ref = load_augmented(tmp_path / "ref")
+    make_augmented(root, names, durs, tmp_path / "grow", teacher, 6, seed=2, shard_size=4,
+                   progress=False)
+    first = (tmp_path / "grow" / "shards" / "aug-00000.npz").stat().st_mtime_ns
+    rendered = []
+    real = augstore.Augmenter.render
+
+    def spy(self, recipe, load, sr):
+        rendered.append(recipe["index"] if "index" in recipe else id(recipe))
+        return real(self, recipe, load, sr)
+
+    monkeypatch.setattr(augstore.Augmenter, "render", spy)
+    m = make_augmented(root, names, durs, tmp_path / "grow", teacher, 10, seed=2,
+                       shard_size=4, progress=False)
+    # shard 0 (4 rows, unchanged) is kept; shard 1 (2 -> 4 rows) and shard 2 are rendered
+    assert (tmp_path / "grow" / "shards" / "aug-00000.npz").stat().st_mtime_ns == first
+    assert len(rendered) == 2 * 6 and m["n_windows"] == 10
+    grown = load_augmented(tmp_path / "grow")
+    for k in ref:
+        np.testing.assert_array_equal(grown[k], ref[k])
+    rendered.clear()
+    make_augmented(root, names, durs, tmp_path / "grow", teacher, 8, seed=2, shard_size=4,
+                   progress=False)
+    assert rendered == [] and len(list((tmp_path / "grow" / "shards").glob("*.npz"))) == 2
+    np.testing.assert_array_equal(load_augmented(tmp_path / "grow")["embedding"],
+                                  ref["embedding"][:8])
+    # another seed starts again
+    make_augmented(root, names, durs, tmp_path / "grow", teacher, 8, seed=3, shard_size=4,
+                   progress=False)
+    assert len(rendered) == 2 * 8
 
 
 def test_forbidden_sources_are_refused(sources, teacher, tmp_path: Path) -> None:

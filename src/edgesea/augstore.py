@@ -15,7 +15,9 @@ audio at the student's rate for its input. Layout::
                            student_audio int16 (B, window * student_rate)
 
 Shards are written atomically and the manifest after each, so a killed run resumes at the
-first incomplete shard and produces the same bytes as an uninterrupted one.
+first incomplete shard and produces the same bytes as an uninterrupted one. Window ``i``
+depends only on ``(seed, i)``, so a store asked for a larger (or smaller) budget with
+otherwise equal settings keeps its complete shards and renders only the missing ones.
 """
 
 from __future__ import annotations
@@ -43,10 +45,11 @@ AUG_FORMAT = "edgesea-augmented-store"
 
 def _settings(teacher: Any, sources: list[str], durations: list[float], n: int, seed: int,
               config: AugmentConfig, student_rate: int, shard_size: int) -> dict[str, Any]:
-    return {"format": AUG_FORMAT, "format_version": 1, "teacher": _teacher_info(teacher),
-            "sources": sources, "durations": durations, "n_windows": int(n),
-            "seed": int(seed), "config": config.to_dict(), "student_rate": int(student_rate),
-            "shard_size": int(shard_size)}
+    settings = {"format": AUG_FORMAT, "format_version": 1, "teacher": _teacher_info(teacher),
+                "sources": sources, "durations": durations, "n_windows": int(n),
+                "seed": int(seed), "config": config.to_dict(),
+                "student_rate": int(student_rate), "shard_size": int(shard_size)}
+    return json.loads(json.dumps(settings))  # as read back from manifest.json (no tuples)
 
 
 def make_augmented(audio_dir: str | os.PathLike, sources: list[str], durations: list[float],
@@ -96,18 +99,31 @@ def make_augmented(audio_dir: str | os.PathLike, sources: list[str], durations: 
                          config, student_rate, shard_size)
     manifest_path = out / "manifest.json"
     manifest = None
+    old = None
     if manifest_path.is_file():
         old = json.loads(manifest_path.read_text())
         if {k: old.get(k) for k in settings} == settings:
             manifest = old
     if manifest is None:
+        # Window i depends only on (seed, i): when only the budget changed, the complete
+        # shards that keep their rows are reused (a 2x store grows into a 5x one).
+        same = old is not None and all(old.get(k) == v for k, v in settings.items()
+                                       if k != "n_windows")
+        kept = {s["file"]: s for s in (old["shards"] if same else [])
+                if s.get("status") == "complete"}
         n_shards = -(-int(n) // shard_size)
-        manifest = settings | {"shards": [
-            {"file": f"shards/aug-{k:05d}.npz", "status": "pending",
-             "n_rows": min(shard_size, int(n) - k * shard_size)} for k in range(n_shards)]}
+        shards = []
+        for k in range(n_shards):
+            f, rows = f"shards/aug-{k:05d}.npz", min(shard_size, int(n) - k * shard_size)
+            ok = f in kept and kept[f]["n_rows"] == rows and (out / f).is_file()
+            shards.append({"file": f, "status": "complete" if ok else "pending",
+                           "n_rows": rows})
+        manifest = settings | {"shards": shards}
         (out / "shards").mkdir(parents=True, exist_ok=True)
+        keep = {s["file"] for s in shards if s["status"] == "complete"}
         for old_shard in (out / "shards").glob("*.npz"):
-            old_shard.unlink()
+            if f"shards/{old_shard.name}" not in keep:
+                old_shard.unlink()
         write_json(manifest_path, manifest)
     aug = Augmenter(durations, config, seed, teacher.window)
     rate_t = int(teacher.sample_rate)
