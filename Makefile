@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: venv test lint clean
+.PHONY: venv test lint clean demo
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
@@ -25,6 +25,11 @@ test: venv
 
 lint: venv
 	$(PY) -m ruff check src tests benchmarks
+
+# The demo: specialize a small student on examples/audio, embed a clip with the shipped
+# student, export it to int8 and compare it with the teacher (outputs in demo_out/).
+demo: venv
+	$(PY) examples/demo.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache

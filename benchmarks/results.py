@@ -2,12 +2,15 @@
 
 Usage::
 
-    python benchmarks/results.py --eval runs/eval --runs runs/spec_linear runs/spec_paper \\
-        --out docs/results.md
+    python benchmarks/results.py --spec benchmarks/results_spec.json --out docs/results.md
 
-``--eval`` is the output folder of ``edgesea evaluate`` (``results.json``, ``test_scores.npz``
-and the embedding cache); ``--runs`` are ``edgesea specialize`` run directories whose
-students were evaluated there. Every number printed comes from those files.
+The spec (JSON) names ``eval``, the output folder of one ``edgesea evaluate`` run
+(``results.json``, ``test_scores.npz`` and the embedding cache) that evaluated every model
+below; ``table_a``, the evaluated models of Table A (all when absent); ``tables``, the
+ablation tables, each a list of ``edgesea specialize`` run directories (rows) or, for
+``"kind": "int8"``, float/int8 model pairs with their ``edgesea footprint --json`` files; and
+``curves``, the runs whose training curves are shown. Every number printed comes from those
+files.
 """
 
 from __future__ import annotations
@@ -109,20 +112,76 @@ def map_figure(eval_dir: Path, results: dict, names: list[str], out: Path) -> No
     plt.close(fig)
 
 
+def _model_for(results: dict, path: Path) -> tuple[str, dict] | None:
+    want = path.resolve()
+    for name, r in results["models"].items():
+        if "path" in r and Path(r["path"]).resolve() == want:
+            return name, r
+    return None
+
+
+def _metric_cells(r: dict | None) -> str:
+    if r is None:
+        return "not evaluated | - | -"
+    return f"{_m(r, 'micro_auprc')} | {_m(r, 'macro_auprc')} | {_m(r, 'accuracy')}"
+
+
+def run_table(results: dict, rows: list[dict]) -> list[str]:
+    """One row per specialize run: its data, training and fold-10 metrics."""
+    lines = ["| arm | arch | train windows (sample + augmented) | epochs (best) | val R² | "
+             "val cosine | distill wall s | micro-AUPRC | macro-AUPRC | accuracy |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        run = Path(row["run"])
+        st = json.loads((run / "stages.json").read_text())
+        cfg = json.loads((run / "config.json").read_text())
+        d = st["distill"]
+        n_train = d.get("n_train", st["sample"]["n_sample"])
+        n_aug = st.get("augment", {}).get("n_augmented", 0) if cfg["augment_factor"] else 0
+        arch = f"{cfg['arch']}/{cfg['head']}"
+        found = _model_for(results, run / "student.safetensors")
+        lines.append(f"| {row['label']} | {arch} | {n_train - n_aug:,} + {n_aug:,} | "
+                     f"{d['epochs_run']} ({d['best_epoch']}) | {d['val_r2']:.3f} | "
+                     f"{d['val_cosine']:.3f} | {d['wall_s']:.0f} | "
+                     f"{_metric_cells(found[1] if found else None)} |")
+    return lines
+
+
+def int8_table(results: dict, rows: list[dict]) -> list[str]:
+    """Float vs int8 (LiteRT) downstream metrics with the TFLM footprint."""
+    lines = ["| student | flash B | TFLM arena B | cosine int8 vs float (mean/min) | LiteRT "
+             "int8 ms/window | float micro-AUPRC | int8 micro-AUPRC | int8 macro-AUPRC |",
+             "|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        fl = _model_for(results, Path(row["float"]))
+        q = _model_for(results, Path(row["int8"]))
+        fp = json.loads(Path(row["footprint"]).read_text())
+        fp = fp[0] if isinstance(fp, list) else fp
+        c = fp.get("int8_vs_float", {})
+        cos = f"{c['cosine_mean']:.4f} / {c['cosine_min']:.4f}" if c else "-"
+        lines.append(f"| {row['label']} | {fp['flash_bytes']:,} | {fp['arena_bytes']:,} | "
+                     f"{cos} | {fp['latency_ms']:.2f} | "
+                     f"{_m(fl[1], 'micro_auprc') if fl else '-'} | "
+                     f"{_m(q[1], 'micro_auprc') if q else '-'} | "
+                     f"{_m(q[1], 'macro_auprc') if q else '-'} |")
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--eval", type=Path, required=True)
-    ap.add_argument("--runs", type=Path, nargs="*", default=[])
+    ap.add_argument("--spec", type=Path, required=True)
     ap.add_argument("--out", type=Path, default=Path("docs/results.md"))
     args = ap.parse_args()
-    results = json.loads((args.eval / "results.json").read_text())
+    spec = json.loads(args.spec.read_text())
+    eval_dir = Path(spec["eval"])
+    results = json.loads((eval_dir / "results.json").read_text())
     img = args.out.parent / "img"
     img.mkdir(parents=True, exist_ok=True)
     proto = results["protocol"]
     lines = ["# Results", "",
-             "Produced by `python benchmarks/results.py " + " ".join(
-                 ["--eval", str(args.eval), "--runs", *map(str, args.runs)]) + "` from "
-             "`edgesea evaluate` output.", "",
+             f"Produced by `python benchmarks/results.py --spec {args.spec} --out {args.out}` "
+             f"from `edgesea evaluate` output ({eval_dir}) and `edgesea specialize` run "
+             "directories. All figures were measured on a 2-core CPU machine.", "",
              f"**Protocol.** Dataset `{proto['dataset']}` (UrbanSound8K folds 1, 2, 10; 10 "
              f"classes). Classifier trained on folds {proto['train_folds']}, scored on fold "
              f"{proto['test_fold']} (never used to train, select or tune). Window hop "
@@ -130,30 +189,35 @@ def main() -> None:
              "or a 1-hidden-layer MLP (0/128/256 units x L2 1e-4..1e-1) chosen by "
              "leave-one-training-fold-out micro-AUPRC, then refitted on folds 1+2 with "
              f"{proto['seeds']} seeds (mean ± sd). Students were distilled on folds 1+2 only "
-             "(labels unused).", "", "## Table A: evaluation", ""]
-    lines += table_a(results)
-    pr_figure(args.eval, results, img / "pr_curves.png")
+             "(labels unused); their validation split (10% of the recordings, by Freesound "
+             "id) is the only thing training choices were judged on.", "",
+             "## Table A: evaluation", ""]
+    sub = {"protocol": proto, "models": {k: results["models"][k]
+                                         for k in spec.get("table_a", results["models"])}}
+    lines += table_a(sub)
+    pr_figure(eval_dir, sub, img / "pr_curves.png")
     lines += ["", "![precision-recall curves](img/pr_curves.png)", ""]
-    students = [n for n, r in results["models"].items() if "path" in r
+    for t in spec.get("tables", []):
+        lines += [f"## Table {t['id']}: {t['title']}", ""]
+        if t.get("note"):
+            lines += [t["note"], ""]
+        lines += (int8_table if t.get("kind") == "int8" else run_table)(results, t["rows"])
+        lines.append("")
+    students = [n for n, r in sub["models"].items() if "path" in r
                 and load_model(r["path"]).metadata.get("kind") == "sea-student"]
-    teachers = [n for n in results["models"] if n.startswith("teacher:")]
-    if teachers and students:
-        map_figure(args.eval, results, [teachers[0], students[0]], img / "fold10_map.png")
+    teachers = [n for n in sub["models"] if n.startswith("teacher:")]
+    shown = spec.get("map", students[:1])
+    if teachers and shown:
+        map_figure(eval_dir, results, [teachers[0], *shown], img / "fold10_map.png")
         lines += ["## Fold-10 clips in 2-D (t-SNE of standardised clip embeddings)", "",
                   "![t-SNE map](img/fold10_map.png)", ""]
-    if args.runs:
-        lines += ["## Training", "", "| run | head | sample | epochs (best) | val R² | val "
-                  "cosine | distill wall s |", "|---|---|---|---|---|---|---|"]
-        for run in args.runs:
-            st = json.loads((run / "stages.json").read_text())
-            cfg = json.loads((run / "config.json").read_text())
-            d = st["distill"]
-            lines.append(f"| {run.name} | {cfg['head']} | {st['sample']['n_sample']} | "
-                         f"{d['epochs_run']} ({d['best_epoch']}) | {d['val_r2']:.3f} | "
-                         f"{d['val_cosine']:.3f} | {d['wall_s']:.0f} |")
+    runs = [Path(r) for r in spec.get("curves", [])]
+    if runs:
+        lines += ["## Training curves", ""]
+        for run in runs:
             shutil.copy(run / "distill" / "curves.png", img / f"curves_{run.name}.png")
+            lines.append(f"![{run.name}](img/curves_{run.name}.png)")
         lines.append("")
-        lines += [f"![{run.name}](img/curves_{run.name}.png)" for run in args.runs]
     args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

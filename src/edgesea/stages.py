@@ -85,7 +85,7 @@ def student_inputs(store: EmbeddingStore, audio_dir: Path, model: EmbeddingModel
                               store.manifest["center"])
             with torch.no_grad():
                 out[row:row + len(frames)] = model.frontend(
-                    torch.from_numpy(np.ascontiguousarray(frames))).numpy()
+                    torch.from_numpy(np.array(frames, np.float32))).numpy()
             row += len(frames)
         out.flush()
         del out

@@ -1,0 +1,143 @@
+"""The demo (``make demo``): its shipped audio folder, and its functions with a tiny recipe.
+
+The audio checks always run. The run of ``examples/demo.py``'s functions skips when the
+packaged 128-d student or the aisfx teacher weights are not installed (and its export part
+when the ``export`` extra is missing).
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from edgesea.errors import EdgeSEAError
+from edgesea.evaluate import read_dataset
+from edgesea.extract import list_audio_files
+from edgesea.stages import recording_groups
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+AUDIO = EXAMPLES / "audio"
+SHARED_META = ROOT.parent / "shared" / "data" / "urbansound8k_subset" / "metadata.csv"
+CLASSES = ("air_conditioner", "car_horn", "children_playing", "dog_bark", "drilling",
+           "engine_idling", "gun_shot", "jackhammer", "siren", "street_music")
+US8K = re.compile(r"^(\d+)-(\d)-\d+-\d+$")
+
+
+def _metadata() -> list[dict[str, str]]:
+    with open(AUDIO / "metadata.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_demo_audio_budget_and_license():
+    files = list_audio_files(AUDIO)
+    assert 10 <= len(files) <= 40
+    total = sum(p.stat().st_size for p in AUDIO.rglob("*") if p.is_file())
+    assert total <= 4_000_000
+    text = (AUDIO / "LICENSE").read_text()
+    for needle in ("CC BY-NC 3.0", "Salamon", "A Dataset and Taxonomy for Urban Sound Research",
+                   "ACM MM", "resampled", "mono", "FLAC"):
+        assert needle in text, needle
+    assert (EXAMPLES / "make_demo_audio.py").is_file()
+
+
+def test_demo_audio_metadata_is_consistent():
+    rows = _metadata()
+    files = list_audio_files(AUDIO)
+    assert sorted(r["filename"] for r in rows) == files
+    assert {r["label"] for r in rows} == set(CLASSES)
+    assert {int(r["fold"]) for r in rows} <= {1, 2}  # never the evaluation fold 10
+    assert not any("fold10" in f for f in files)
+    for r in rows:
+        stem = Path(r["filename"]).stem
+        m = US8K.match(stem)
+        assert m, stem  # FSID-CLASS-OCC-SLICE, as recording_groups expects
+        assert CLASSES[int(m.group(2))] == r["label"]
+        assert m.group(1) == r["freesound_id"]
+        assert r["filename"].startswith(f"fold{r['fold']}/")
+        info = sf.info(AUDIO / r["filename"])
+        assert (info.format, info.channels, info.samplerate) == ("FLAC", 1, 16000)
+    ds = read_dataset(AUDIO)
+    assert len(ds.filenames) == len(rows) and len(ds.classes) == 10
+    groups = recording_groups(files)  # grouped by Freesound recording (auto mode)
+    assert len(np.unique(groups)) == len({r["freesound_id"] for r in rows})
+
+
+def test_demo_audio_comes_from_folds_1_and_2():
+    if not SHARED_META.is_file():
+        pytest.skip("../shared UrbanSound8K subset not present")
+    with open(SHARED_META, newline="") as f:
+        fold = {Path(r["filename"]).stem: (int(r["fold"]), r["label"]) for r in csv.DictReader(f)}
+    for r in _metadata():
+        assert fold[Path(r["filename"]).stem] == (int(r["fold"]), r["label"])
+
+
+def _demo_module():
+    spec = importlib.util.spec_from_file_location("edgesea_demo", EXAMPLES / "demo.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_demo_functions_tiny_recipe(tmp_path):
+    from edgesea.teachers.aisfx import default_checkpoint_path
+    from edgesea.zoo import pretrained_path
+
+    try:
+        model_path = pretrained_path("sea", 128)
+    except EdgeSEAError:
+        pytest.skip("the packaged 128-d student is not installed")
+    try:
+        default_checkpoint_path()
+    except EdgeSEAError:
+        pytest.skip("the aisfx teacher weights are not installed")
+    demo = _demo_module()
+
+    res = demo.specialize_demo(AUDIO / "fold1", tmp_path / "spec", emb_dim=8, epochs=1,
+                               hop_size=1.0, progress=False)
+    assert res.student_path.is_file()
+    assert res.stages["distill"]["epochs_run"] == 1
+    demo.print_specialize(res)
+
+    clip = AUDIO / _metadata()[0]["filename"]
+    emb, ts = demo.embed_clip(clip)
+    assert emb.shape[1] == 128 and emb.dtype == np.float32 and len(ts) == len(emb)
+    assert np.isfinite(emb).all()
+
+    cmp = demo.compare([AUDIO / r["filename"] for r in _metadata()[:3]], progress=False)
+    assert cmp.teacher["params"] > 10 * cmp.student["params"]
+    assert cmp.teacher["activation_mb"] > cmp.student["activation_mb"]
+    assert cmp.student["windows_per_s"] > 0 and cmp.teacher["windows_per_s"] > 0
+    assert -1 <= cmp.cosine_min <= cmp.cosine_mean <= 1
+
+    for mod in ("litert_torch", "tflite_micro", "ai_edge_litert"):
+        if importlib.util.find_spec(mod) is None:
+            demo.print_comparison(cmp)
+            pytest.skip(f"the export extra is not installed ({mod})")
+    result, report = demo.export_int8(model_path, tmp_path / "export", AUDIO / "fold1",
+                                      AUDIO / "fold2", n_calibration=16, n_windows=4,
+                                      repeats=1, progress=False)
+    assert Path(result.files["tflite-int8"]).stat().st_size == report.flash_bytes
+    assert 0 < report.arena_bytes < 1_000_000
+    assert report.int8_vs_float["cosine_mean"] > 0.9
+    demo.print_export(result, report)
+    demo.print_comparison(cmp, report.flash_bytes, report.arena_bytes)
+
+
+def test_demo_fails_clearly_without_the_packaged_model(tmp_path, monkeypatch, capsys):
+    import edgesea.zoo
+
+    demo = _demo_module()
+    monkeypatch.setattr(edgesea.zoo, "PRETRAINED_DIR", tmp_path / "none")
+    assert demo.main(["--out", str(tmp_path / "out"), "--quick"]) == 2
+    out = capsys.readouterr().out
+    assert "no pretrained 'sea' model with emb_dim=128 is installed" in out
+    assert not (tmp_path / "out").exists()
