@@ -49,6 +49,8 @@ def _describe(name: str, r: dict) -> str:
             t = meta["training"]
             cfg = load_model(r["path"]).config
             arch = "mcu arch, " if cfg.family == "sea-mcu" else ""
+            aug = meta.get("augment", {}).get("factor") or 0
+            arch += f"{aug:g}x augmented, " if aug else ""
             return (f"edgesea SEA-{r['emb_dim']}, {arch}{cfg.head} head "
                     f"({meta['sampling']['mode']}, {meta['reducer']['name']}; val R² "
                     f"{t['val_r2']:.3f})")
@@ -147,6 +149,38 @@ def run_table(results: dict, rows: list[dict]) -> list[str]:
     return lines
 
 
+def curve_figure(results: dict, table: dict, out: Path) -> bool:
+    """Validation R² and fold-10 micro-AUPRC against the rows' ``x`` (e.g. augmentation
+    factor); False when no row has an ``x``."""
+    pts = []
+    for row in table["rows"]:
+        if "x" not in row:
+            continue
+        run = Path(row["run"])
+        d = json.loads((run / "stages.json").read_text())["distill"]
+        found = _model_for(results, run / "student.safetensors")
+        micro = found[1]["metrics"]["micro_auprc"]["mean"] if found else np.nan
+        pts.append((row["x"], d["val_r2"], micro))
+    if not pts:
+        return False
+    x, r2, micro = map(np.array, zip(*sorted(pts), strict=True))
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    ax.plot(x, r2, "o-", label="val R² (held-out recordings, folds 1-2)")
+    ax.set_xlabel(table.get("x_label", "x"))
+    ax.set_ylabel("val R²")
+    ax2 = ax.twinx()
+    ax2.plot(x, micro, "s--", color="C1", label="fold-10 micro-AUPRC")
+    ax2.set_ylabel("fold-10 micro-AUPRC")
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax2.legend(h1 + h2, l1 + l2, fontsize=8, loc="lower right")
+    ax.set_title(table.get("plot_title", ""), fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return True
+
+
 def int8_table(results: dict, rows: list[dict]) -> list[str]:
     """Float vs int8 (LiteRT) downstream metrics with the TFLM footprint."""
     lines = ["| student | flash B | TFLM arena B | cosine int8 vs float (mean/min) | LiteRT "
@@ -196,13 +230,18 @@ def main() -> None:
                                          for k in spec.get("table_a", results["models"])}}
     lines += table_a(sub)
     pr_figure(eval_dir, sub, img / "pr_curves.png")
-    lines += ["", "![precision-recall curves](img/pr_curves.png)", ""]
+    lines += [""] + ([spec["table_a_after"], ""] if spec.get("table_a_after") else [])
+    lines += ["![precision-recall curves](img/pr_curves.png)", ""]
     for t in spec.get("tables", []):
         lines += [f"## Table {t['id']}: {t['title']}", ""]
         if t.get("note"):
             lines += [t["note"], ""]
         lines += (int8_table if t.get("kind") == "int8" else run_table)(results, t["rows"])
         lines.append("")
+        if t.get("kind") != "int8" and curve_figure(results, t, img / f"table_{t['id']}.png"):
+            lines += [f"![Table {t['id']}](img/table_{t['id']}.png)", ""]
+        if t.get("after"):
+            lines += [t["after"], ""]
     students = [n for n, r in sub["models"].items() if "path" in r
                 and load_model(r["path"]).metadata.get("kind") == "sea-student"]
     teachers = [n for n in sub["models"] if n.startswith("teacher:")]
