@@ -175,12 +175,11 @@ def test_missing_model_file(tmp_path):
 
 
 def test_model_none_explains_how_to_pass_a_model():
-    if ("sea", 128) in available():
-        pytest.skip("a packaged 128-d model is installed")
+    assert ("sea", 512) not in available()  # a valid size that no packaged model has
     with pytest.raises(EdgeSEAError) as exc:
-        get_embedding(_noise(8000), SR, model=None)
+        get_embedding(_noise(8000), SR, model=None, emb_dim=512)
     msg = str(exc.value)
-    assert "model=" in msg and "save_model" in msg
+    assert "model=" in msg and "save_model" in msg and "sea/128" in msg
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [
