@@ -326,7 +326,7 @@ class AisfxTeacher:
         out = np.empty((arr.shape[0], self.emb_dim), dtype=np.float32)
         with torch.inference_mode():
             for i in range(0, arr.shape[0], self.batch_size):
-                x = torch.from_numpy(arr[i:i + self.batch_size]).to(self.device)
+                x = torch.from_numpy(np.array(arr[i:i + self.batch_size])).to(self.device)
                 out[i:i + x.shape[0]] = self.net(self.frontend(x)).cpu().numpy()
         return out
 
