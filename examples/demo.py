@@ -132,11 +132,6 @@ class Comparison:
     r2: float = float("nan")
 
 
-def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    na, nb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
-    return (a * b).sum(1) / np.maximum(na * nb, 1e-12)
-
-
 def compare(files: list[Path], *, teacher: Any = None, model: Any = None,
             hop_size: float = 0.5, batch_size: int = 64, progress: bool = True) -> Comparison:
     """Footprint, speed and agreement of the teacher and the student on ``files``.
@@ -145,6 +140,8 @@ def compare(files: list[Path], *, teacher: Any = None, model: Any = None,
     at ``hop_size``. Agreement: per window, the cosine between the student's embedding and
     the teacher's embedding mapped by the reducer stored in the student file (the student's
     training target), and R^2 of the student against those targets."""
+    from edgesea.distill import regression_metrics
+    from edgesea.export.exporter import agreement
     from edgesea.teachers import AisfxTeacher
 
     teacher = teacher if teacher is not None else AisfxTeacher()
@@ -178,9 +175,9 @@ def compare(files: list[Path], *, teacher: Any = None, model: Any = None,
              for s, t in zip(student, targets, strict=True)]
     s_all = np.concatenate([p[0] for p in pairs]).astype(np.float64)
     y_all = np.concatenate([p[1] for p in pairs])
-    cos = _cosines(s_all, y_all)
-    cmp.cosine_mean, cmp.cosine_min = float(cos.mean()), float(cos.min())
-    cmp.r2 = float(1 - ((s_all - y_all) ** 2).sum() / ((y_all - y_all.mean(0)) ** 2).sum())
+    agree = agreement(s_all, y_all)
+    cmp.cosine_mean, cmp.cosine_min = agree["cosine_mean"], agree["cosine_min"]
+    cmp.r2 = regression_metrics(y_all, s_all)["r2"]
     for side, module, n, t, dim, rate in (
             (cmp.teacher, TeacherNet(teacher), n_t, t_teacher, teacher.emb_dim,
              teacher.sample_rate),

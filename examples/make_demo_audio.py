@@ -8,8 +8,8 @@ foreground clips of (almost) 4 s first, and at most one clip per Freesound recor
 (so the demo's validation split, grouped by recording, has many recordings to choose from).
 Clips over ``MAX_CLIP_BYTES`` are skipped to keep the folder under 4 MB.
 
-Each clip is decoded with soundfile, downmixed to mono, resampled to 16 kHz with soxr (HQ)
-if it is not at 16 kHz already, and written as 16-bit FLAC under its original stem
+Each clip is decoded, downmixed to mono and resampled to 16 kHz (soxr HQ) if it is not at
+16 kHz already, with ``edgesea.audio``, and written as 16-bit FLAC under its original stem
 (``FSID-CLASS-OCC-SLICE``, which ``edgesea.stages.recording_groups`` relies on).
 
 Usage: python examples/make_demo_audio.py [--source DIR] [--out examples/audio]
@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-import soxr
+
+from edgesea.audio import load_audio, resample, to_float_mono
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_SOURCE = HERE.parents[1] / "shared" / "data" / "urbansound8k_subset"
@@ -110,10 +111,8 @@ def build(source: Path, out: Path) -> list[dict[str, str]]:
         shutil.rmtree(out)
     meta = []
     for r in chosen:
-        audio, sr = sf.read(source / r["filename"], dtype="float32", always_2d=True)
-        mono = audio.mean(axis=1)
-        if sr != RATE:
-            mono = soxr.resample(mono, sr, RATE, quality="HQ").astype(np.float32)
+        audio, sr = load_audio(source / r["filename"])
+        mono = resample(to_float_mono(audio), sr, RATE)
         rel = f"fold{r['fold']}/{Path(r['filename']).stem}.flac"
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         sf.write(out / rel, np.clip(mono, -1.0, 1.0 - 2.0 ** -15), RATE, format="FLAC",
