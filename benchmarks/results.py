@@ -221,6 +221,29 @@ def pr_figure(record: Record, names: list[str], out: Path) -> list[str]:
     return shown
 
 
+def dims_figure(record: Record, plot: dict, out: Path) -> None:
+    """Fold-10 micro-AUPRC (mean ± sd) against embedding size for each series of Table A
+    models, with the ``lines`` models (e.g. the teacher) as horizontal references."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    for label, names in plot["series"].items():
+        rows = sorted((record.model(n)["emb_dim"], record.model(n)["metrics"]["micro_auprc"])
+                      for n in names)
+        ax.errorbar([d for d, _ in rows], [m["mean"] for _, m in rows],
+                    yerr=[m["std"] for _, m in rows], marker="o", capsize=3, label=label)
+    for i, name in enumerate(plot.get("lines", [])):
+        r = record.model(name)
+        ax.axhline(r["metrics"]["micro_auprc"]["mean"], ls="--", color=f"C{i + 4}",
+                   label=f"{r['description'][:40]}")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("student embedding size")
+    ax.set_ylabel("fold-10 micro-AUPRC")
+    ax.set_title(plot.get("title", ""), fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
 def map_figure(eval_dir: Path, record: Record, names: list[str], out: Path) -> None:
     """t-SNE of the test-fold clip embeddings of ``names`` (from the evaluation's cache)."""
     results = json.loads((eval_dir / "results.json").read_text())
@@ -343,6 +366,9 @@ def build(spec: dict, spec_path: Path, out: Path, record: Record) -> list[str]:
     rows = _table_a_rows(spec)
     lines += table_a(record, rows)
     lines += [""] + ([spec["table_a_after"], ""] if spec.get("table_a_after") else [])
+    if spec.get("table_a_plot"):
+        dims_figure(record, spec["table_a_plot"], img / "table_A.png")
+        lines += ["![Table A by embedding size](img/table_A.png)", ""]
     shown = pr_figure(record, [n for n, _ in rows], img / "pr_curves.png")
     if shown:
         lines += ["![precision-recall curves](img/pr_curves.png)", ""]

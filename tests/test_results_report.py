@@ -56,6 +56,8 @@ def _workspace(root: Path) -> dict:
         "teacher:aisfx": rng.random((20, 3)), "r1/student": rng.random((20, 3))})
     return {"eval": str(ev), "table_a": ["teacher:aisfx", {"name": "r1/student",
                                                             "note": "7 epochs"}],
+            "table_a_plot": {"series": {"students": ["r1/student"]},
+                             "lines": ["teacher:aisfx"]},
             "tables": [{"id": "B", "title": "t", "rows": [{"label": "arm", "run": str(run),
                                                           "x": 1}]},
                        {"id": "E", "kind": "int8", "title": "q", "rows": [{
@@ -80,6 +82,7 @@ def test_report_regenerates_from_the_record_after_runs_are_deleted(results_mod, 
     assert "| q | 1,234 | 567 | 0.9900 / 0.9800 | 0.30 | 0.700 ± 0.010 | - | - |" in text
     assert (out.parent / "img" / "pr_curves.png").is_file()
     assert (out.parent / "img" / "table_B.png").is_file()
+    assert (out.parent / "img" / "table_A.png").is_file()
     stored = json.loads((tmp_path / "record.json").read_text())
     assert stored["runs"]["runs/r1"]["source"] == "runs/r1/stages.json"
     assert stored["models"]["r1/student"]["path"] == "runs/r1/student.safetensors"
