@@ -154,8 +154,10 @@ class PCAReducer(_Reducer):
         big = z.shape[0] * z.shape[1] > _FULL_SVD_MAX and self.n_components < 0.8 * min(z.shape)
         pca = PCA(self.n_components, svd_solver="randomized" if big else "full",
                   random_state=self.random_state).fit(z)
+        # C order, as the arrays are stored and reloaded (to_arrays / reducer_from_arrays): the
+        # same BLAS path, so a reloaded reducer transforms bit-identically
         self.components_, self.explained_variance_, self.explained_variance_ratio_ = (
-            np.asarray(a, dtype=np.float64) for a in
+            np.ascontiguousarray(a, dtype=np.float64) for a in
             (pca.components_, pca.explained_variance_, pca.explained_variance_ratio_))
 
     def _transform(self, z: np.ndarray) -> np.ndarray:
@@ -239,7 +241,7 @@ def reducer_from_arrays(arrays: dict[str, np.ndarray],
     opts = {k: settings[k] for k in cls._setting_attrs[:2] if k in settings}
     red = cls(settings.get("n_components"), **opts)
     for k in keys:
-        setattr(red, k + "_", np.asarray(arrays[_PREFIX + k], dtype=np.float64))
+        setattr(red, k + "_", np.ascontiguousarray(arrays[_PREFIX + k], dtype=np.float64))
     n_in = red.mean_.shape[0]
     red.n_components = int(red.n_components or n_in)
     want = {"scale": (n_in,), "components": (red.n_components, n_in)}
