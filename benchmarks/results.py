@@ -224,7 +224,7 @@ def pr_figure(record: Record, names: list[str], out: Path) -> list[str]:
 def dims_figure(record: Record, plot: dict, out: Path) -> None:
     """Fold-10 micro-AUPRC (mean ± sd) against embedding size for each series of Table A
     models, with the ``lines`` models (e.g. the teacher) as horizontal references."""
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    fig, ax = plt.subplots(figsize=(8.5, 3.8))
     for label, names in plot["series"].items():
         rows = sorted((record.model(n)["emb_dim"], record.model(n)["metrics"]["micro_auprc"])
                       for n in names)
@@ -238,7 +238,7 @@ def dims_figure(record: Record, plot: dict, out: Path) -> None:
     ax.set_xlabel("student embedding size")
     ax.set_ylabel("fold-10 micro-AUPRC")
     ax.set_title(plot.get("title", ""), fontsize=9)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     fig.savefig(out, dpi=100)
     plt.close(fig)
