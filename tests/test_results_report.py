@@ -65,14 +65,19 @@ def _workspace(root: Path) -> dict:
                            "int8": str(run / "x.tflite"), "footprint": str(fp)}]}]}
 
 
+@pytest.fixture
+def report(results_mod, tmp_path, monkeypatch):
+    """``(spec, out, record)`` for a workspace in ``tmp_path`` (the working directory)."""
+    monkeypatch.chdir(tmp_path)
+    return (_workspace(tmp_path), tmp_path / "docs" / "results.md",
+            results_mod.Record(tmp_path / "record.json", tmp_path / "scores.npz"))
+
+
 def test_report_regenerates_from_the_record_after_runs_are_deleted(results_mod, tmp_path,
-                                                                    monkeypatch):
+                                                                    report):
     import shutil
 
-    monkeypatch.chdir(tmp_path)
-    spec = _workspace(tmp_path)
-    out = tmp_path / "docs" / "results.md"
-    rec = results_mod.Record(tmp_path / "record.json", tmp_path / "scores.npz")
+    spec, out, rec = report
     first = results_mod.build(spec, Path("spec.json"), out, rec)
     rec.save()
     text = "\n".join(first)
@@ -94,12 +99,8 @@ def test_report_regenerates_from_the_record_after_runs_are_deleted(results_mod, 
     assert second == first
 
 
-def test_report_refreshes_from_files_and_refuses_unknown_rows(results_mod, tmp_path,
-                                                              monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    spec = _workspace(tmp_path)
-    out = tmp_path / "docs" / "results.md"
-    rec = results_mod.Record(tmp_path / "record.json", tmp_path / "scores.npz")
+def test_report_refreshes_from_files_and_refuses_unknown_rows(results_mod, tmp_path, report):
+    spec, out, rec = report
     results_mod.build(spec, Path("spec.json"), out, rec)
     st = json.loads((tmp_path / "runs" / "r1" / "stages.json").read_text())
     st["distill"]["val_r2"] = 0.5
