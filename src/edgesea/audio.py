@@ -23,6 +23,8 @@ from .errors import EdgeSEAError, EdgeSEAWarning
 
 __all__ = [
     "AUDIO_EXTENSIONS",
+    "MAX_SAMPLE_RATE",
+    "MIN_SAMPLE_RATE",
     "check_hop_size",
     "check_sample_rate",
     "frame_audio",
@@ -36,6 +38,11 @@ __all__ = [
 #: File extensions that :func:`load_audio` (libsndfile) reads and that directory walks pick up.
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".aifc", ".au", ".snd",
                     ".caf", ".w64", ".rf64", ".mp3", ".opus")
+
+#: The sample rates accepted anywhere (Hz): outside them resampling would allocate absurd
+#: amounts (1e-6 Hz to 8 kHz is a 8e9x expansion) or the input is not audio.
+MIN_SAMPLE_RATE = 100.0
+MAX_SAMPLE_RATE = 1_536_000.0
 
 _INT_SCALE = {np.dtype(np.int8): 2.0**7, np.dtype(np.int16): 2.0**15,
               np.dtype(np.int32): 2.0**31, np.dtype(np.int64): 2.0**63}
@@ -57,6 +64,10 @@ def check_sample_rate(sr: object, name: str = "sr") -> float:
     if not math.isfinite(value) or value <= 0:
         raise EdgeSEAError(
             f"invalid sample rate {name}={sr!r}: expected a finite number > 0, e.g. 16000")
+    if not MIN_SAMPLE_RATE <= value <= MAX_SAMPLE_RATE:
+        raise EdgeSEAError(
+            f"invalid sample rate {name}={sr!r}: expected {MIN_SAMPLE_RATE:g} to "
+            f"{MAX_SAMPLE_RATE:g} samples per second (audio rates), e.g. 16000")
     return value
 
 
@@ -99,15 +110,39 @@ def load_audio(source: str | os.PathLike | BinaryIO) -> tuple[np.ndarray, int]:
         if os.path.isdir(path):
             raise EdgeSEAError(f"expected an audio file, got a directory: {path}")
         name = path
+        if not os.access(path, os.R_OK):
+            raise EdgeSEAError(f"audio file not readable (permission denied): {path}")
     else:
         name = getattr(source, "name", "<file object>")
     try:
         audio, sr = sf.read(source, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, io.UnsupportedOperation) as e:
-        raise EdgeSEAError(
-            f"could not decode audio from {name}: {e}. Accepted: files libsndfile reads "
-            "(wav, flac, ogg/vorbis, aiff, ...)") from e
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, OSError,
+            io.UnsupportedOperation) as e:
+        raise _open_error(name, e) from e
+    check_sample_rate(sr, f"the sample rate of {name}")
     return audio, int(sr)
+
+
+def _open_error(name: object, error: BaseException) -> EdgeSEAError:
+    """A clear :class:`EdgeSEAError` for a file libsndfile could not open or decode."""
+    if isinstance(error, PermissionError):
+        return EdgeSEAError(f"audio file not readable (permission denied): {name}")
+    text = str(error)
+    if isinstance(error, OSError) and not isinstance(error, sf.LibsndfileError):
+        return EdgeSEAError(f"could not read audio file {name}: {error.strerror or text}")
+    low = text.lower()
+    if "format not recognised" in low or "unknown format" in low:
+        why = "not an audio format libsndfile knows (or not audio at all)"
+    elif "system error" in low:
+        why = "the operating system refused to read it (unreadable or a special file)"
+    elif any(k in low for k in ("pipe", "seek", "truncat", "unexpected end", "malformed",
+                                "corrupt", "decod")):
+        why = "the file is damaged or truncated (its header or data do not decode)"
+    else:
+        why = text
+    return EdgeSEAError(
+        f"could not decode audio from {name}: {why} [libsndfile: {text}]. Accepted: files "
+        "libsndfile reads (wav, flac, ogg/vorbis, aiff, ...)")
 
 
 def to_float_mono(audio: object) -> np.ndarray:
