@@ -1,16 +1,85 @@
-"""Atomic file writing: nothing half-written is ever left under a final name."""
+"""Atomic file writing: nothing half-written is ever left under a final name.
+
+Temporary files are named ``.tmp-<pid>-<random><suffix>`` beside their destination, so a
+later run can tell the leftovers of a killed writer (its process is gone) from the in-flight
+files of a writer still running (:func:`clean_stale_temps` removes only the former).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_path", "write_json"]
+__all__ = ["TMP_PREFIX", "atomic_path", "chmod_like_new_file", "clean_stale_temps",
+           "make_temp", "pid_alive", "write_json"]
+
+#: Prefix of every temporary file edgesea writes.
+TMP_PREFIX = ".tmp-"
+_TMP_RE = re.compile(r"^\.tmp-(\d+)-")
+
+
+def chmod_like_new_file(path: str | os.PathLike) -> None:
+    """Give a ``mkstemp`` file (mode 0600) the mode a plain ``open()`` would: 0666 & ~umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
+def make_temp(directory: str | os.PathLike, suffix: str = "") -> tuple[int, str]:
+    """``(fd, path)`` of a new temporary file in ``directory``, named after this process."""
+    return tempfile.mkstemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", suffix=suffix,
+                            dir=directory)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists (on this machine)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def clean_stale_temps(folder: str | os.PathLike, recursive: bool = False) -> int:
+    """Delete the temporary files of killed writers in ``folder``; returns how many.
+
+    A file ``.tmp-<pid>-*`` is deleted only when process ``pid`` no longer runs (or is this
+    process's id reused by a dead one: never this process's own files); files of the older
+    ``.tmp-<random>`` naming carry no owner and are deleted when older than an hour.
+    """
+    import time
+
+    root = Path(folder)
+    if not root.is_dir():
+        return 0
+    removed = 0
+    candidates = root.rglob(TMP_PREFIX + "*") if recursive else root.glob(TMP_PREFIX + "*")
+    for p in candidates:
+        try:
+            if not p.is_file():
+                continue
+            m = _TMP_RE.match(p.name)
+            if m:
+                pid = int(m.group(1))
+                if pid == os.getpid() or pid_alive(pid):
+                    continue
+            elif time.time() - p.stat().st_mtime < 3600:
+                continue
+            p.unlink()
+            removed += 1
+        except FileNotFoundError:  # removed by another cleaner meanwhile
+            continue
+    return removed
 
 
 @contextlib.contextmanager
@@ -20,13 +89,11 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[str]:
     extension (``np.save``) pointed at the same name."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=path.parent)
+    fd, tmp = make_temp(path.parent, suffix)
     os.close(fd)
     try:
         yield tmp
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        chmod_like_new_file(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
