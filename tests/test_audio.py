@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ import soundfile as sf
 
 import edgesea
 from edgesea import EdgeSEAError, EdgeSEAWarning
-from edgesea.audio import frame_audio, n_windows, preprocess_audio, to_float_mono
+from edgesea.audio import frame_audio, load_audio, n_windows, preprocess_audio, to_float_mono
 
 SR = 8000
 FRAME = 8000  # 1 s at 8 kHz
@@ -355,3 +356,51 @@ def test_load_audio_garbage_path(tmp_path):
 def test_load_audio_garbage_file_object():
     with pytest.raises(EdgeSEAError, match="could not decode"):
         edgesea.load_audio(io.BytesIO(b"this is not audio at all" * 50))
+
+
+# -- clear errors for unreadable, damaged and absurd inputs (issue 17, item 8) ---------------
+
+def _flac(path, seconds=3.0):
+    sf.write(path, (0.1 * np.random.default_rng(0).standard_normal(int(16000 * seconds))
+                    ).astype(np.float32), 16000)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage_after_magic", "hole"])
+def test_damaged_flac_message_says_damaged(tmp_path, damage):
+    good = _flac(tmp_path / "good.flac")
+    data = {"truncated": good[: len(good) // 2],
+            "garbage_after_magic": b"fLaC" + bytes(range(256)) * 12,
+            "hole": good[:100] + bytes(range(256)) * 20 + good[5220:]}[damage]
+    bad = tmp_path / "bad.flac"
+    bad.write_bytes(data)
+    with pytest.raises(EdgeSEAError, match="damaged or truncated") as e:
+        load_audio(bad)
+    assert "possibly a pipe" not in str(e.value).split("[libsndfile")[0]
+    assert str(bad) in str(e.value)
+
+
+def test_not_audio_message(tmp_path):
+    (tmp_path / "x.wav").write_bytes(b"hello world" * 20)
+    with pytest.raises(EdgeSEAError, match="not an audio format"):
+        load_audio(tmp_path / "x.wav")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
+def test_unreadable_file_message(tmp_path):
+    p = tmp_path / "locked.wav"
+    sf.write(p, np.zeros(1600, np.float32), 16000)
+    p.chmod(0)
+    with pytest.raises(EdgeSEAError, match="permission denied"):
+        load_audio(p)
+
+
+@pytest.mark.parametrize("sr", [1e-6, 0.5, 99.0, 1e7, 1e12])
+def test_absurd_sample_rates_refused_before_allocation(sr):
+    with pytest.raises(EdgeSEAError, match="samples per second"):
+        preprocess_audio(np.zeros(100, np.float32), sr, 8000)
+
+
+def test_audio_rate_bounds_accepted():
+    frames, _ = preprocess_audio(np.zeros(400, np.float32) + 0.1, 100, 8000)
+    assert frames.shape[1] == 8000

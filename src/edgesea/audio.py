@@ -135,11 +135,9 @@ def _open_error(name: object, error: BaseException) -> EdgeSEAError:
         why = "not an audio format libsndfile knows (or not audio at all)"
     elif "system error" in low:
         why = "the operating system refused to read it (unreadable or a special file)"
-    elif any(k in low for k in ("pipe", "seek", "truncat", "unexpected end", "malformed",
-                                "corrupt", "decod")):
-        why = "the file is damaged or truncated (its header or data do not decode)"
-    else:
-        why = text
+    else:  # lost sync, psf_fseek, "possibly a pipe?", unimplemented format, ...
+        why = ("the file is damaged or truncated, or its encoding is one libsndfile does not "
+               "decode")
     return EdgeSEAError(
         f"could not decode audio from {name}: {why} [libsndfile: {text}]. Accepted: files "
         "libsndfile reads (wav, flac, ogg/vorbis, aiff, ...)")
