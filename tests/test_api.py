@@ -12,6 +12,7 @@ import torch
 
 import edgesea
 import edgesea.api as api
+import edgesea.outputs as outputs
 from edgesea import EdgeSEAError, EdgeSEAWarning, get_embedding, get_model, process_file
 from edgesea.api import iter_process_files, output_path
 from edgesea.audio import n_windows
@@ -219,7 +220,7 @@ def test_process_file_writes_npz(tmp_path, tiny_model_path):
     out = process_file(wav, model=tiny_model_path, hop_size=0.5)
     assert out == [str(tmp_path / "clip.npz")]
     with np.load(out[0]) as data:
-        assert set(data.files) == {"embedding", "timestamps"}
+        assert set(data.files) == {"embedding", "timestamps", "provenance"}
         emb, ts = data["embedding"], data["timestamps"]
     audio, sr = edgesea.load_audio(wav)
     ref_emb, ref_ts = get_embedding(audio, sr, model=tiny_model_path, hop_size=0.5)
@@ -244,7 +245,10 @@ def test_process_file_skips_existing_unless_overwrite(tmp_path, tiny_model_path)
     os.utime(out, ns=(old, old))
     content = open(out, "rb").read()
 
-    assert process_file(wav, model=tiny_model_path, hop_size=0.25) == [out]
+    assert process_file(wav, model=tiny_model_path, hop_size=0.5) == [out]  # same settings
+    assert os.stat(out).st_mtime_ns == old
+    with pytest.raises(EdgeSEAError, match="overwrite=True"):  # other settings: refused
+        process_file(wav, model=tiny_model_path, hop_size=0.25)
     assert os.stat(out).st_mtime_ns == old
     assert open(out, "rb").read() == content
 
@@ -263,11 +267,11 @@ def test_process_many_files(tmp_path, tiny_model_path):
 
 
 def test_iter_process_files_flushes_every_buffer(tmp_path, tiny_model_path):
-    """openl3 bug: buffered files are left unprocessed (here: more files than
-    files_per_batch, and a skipped last file)."""
+    """openl3 bug: buffered files are left unprocessed (here: files sharing batches, and a
+    skipped last file)."""
     wavs = [_write_clip(tmp_path / f"f{i}.wav", n=6000 + 1000 * i, seed=i) for i in range(5)]
     results = list(iter_process_files(wavs, model=tiny_model_path, hop_size=0.5,
-                                      files_per_batch=2))
+                                      batch_size=4))
     assert [r.status for r in results] == ["written"] * 5
     assert sorted(r.path for r in results) == sorted(map(str, wavs))
     for w, r in zip(wavs, sorted(results, key=lambda r: r.path), strict=True):
@@ -277,7 +281,7 @@ def test_iter_process_files_flushes_every_buffer(tmp_path, tiny_model_path):
     for w in wavs[:4]:
         os.remove(output_path(w))
     results = list(iter_process_files(wavs, model=tiny_model_path, hop_size=0.5,
-                                      files_per_batch=3))
+                                      batch_size=3))
     assert sorted(r.status for r in results) == ["skipped"] + ["written"] * 4
     assert all(os.path.isfile(output_path(w)) for w in wavs)
 
@@ -285,8 +289,7 @@ def test_iter_process_files_flushes_every_buffer(tmp_path, tiny_model_path):
 def test_iter_process_files_equals_single_calls(tmp_path, tiny_model_path):
     wavs = [_write_clip(tmp_path / f"g{i}.wav", n=5000 * (i + 1), sr=16000, seed=i)
             for i in range(3)]
-    list(iter_process_files(wavs, model=tiny_model_path, hop_size=0.5, batch_size=1,
-                            files_per_batch=2))
+    list(iter_process_files(wavs, model=tiny_model_path, hop_size=0.5, batch_size=1))
     for w in wavs:
         audio, sr = edgesea.load_audio(w)
         ref, _ = get_embedding(audio, sr, model=tiny_model_path, hop_size=0.5, batch_size=1)
@@ -340,13 +343,14 @@ def test_npz_write_is_atomic(tmp_path, tiny_model_path, monkeypatch):
     wav = _write_clip(tmp_path / "clip.wav")
     out_dir = tmp_path / "out"
     out_dir.mkdir()
+    real = outputs._write_npy_rows
 
-    def failing_savez(file, *args, **kwargs):
-        file.write(b"PK\x03\x04 partial zip")
-        raise OSError("disk full (simulated)")
+    def failing_rows(zf, name, *args, **kwargs):
+        if name == "timestamps.npy":  # after the embedding was written
+            raise OSError("disk full (simulated)")
+        return real(zf, name, *args, **kwargs)
 
-    monkeypatch.setattr(np, "savez", failing_savez)
-    assert api.np.savez is failing_savez  # the function _save_npz_atomic calls
+    monkeypatch.setattr(outputs, "_write_npy_rows", failing_rows)
     with pytest.raises(OSError, match="disk full"):
         process_file(wav, output_dir=out_dir, model=tiny_model_path)
     assert os.listdir(out_dir) == []
@@ -355,7 +359,7 @@ def test_npz_write_is_atomic(tmp_path, tiny_model_path, monkeypatch):
     monkeypatch.undo()
     (out,) = process_file(wav, output_dir=out_dir, model=tiny_model_path)
     before = open(out, "rb").read()
-    monkeypatch.setattr(np, "savez", failing_savez)
+    monkeypatch.setattr(outputs, "_write_npy_rows", failing_rows)
     with pytest.raises(OSError):
         process_file(wav, output_dir=out_dir, model=tiny_model_path, overwrite=True)
     assert os.listdir(out_dir) == ["clip.npz"]

@@ -92,9 +92,13 @@ def test_suffix_and_output_dir(audio_dir: Path, model_path: Path, tmp_path: Path
 def test_skip_existing_and_overwrite(audio_dir: Path, model_path: Path) -> None:
     invoke("embed", audio_dir, "--model", model_path, "-q")
     target = audio_dir / "c8k.npz"
-    np.savez(target, embedding=np.zeros((1, 1), np.float32), timestamps=np.zeros(1))
     result = invoke("embed", audio_dir, "--model", model_path)
     assert "written 0, skipped 3, failed 0" in result.stdout
+    # a foreign/older output (no provenance) is not taken for ours: refused, kept as it was
+    np.savez(target, embedding=np.zeros((1, 1), np.float32), timestamps=np.zeros(1))
+    result = invoke("embed", audio_dir, "--model", model_path, code=1)
+    assert "written 0, skipped 2, failed 1" in result.stdout
+    assert "c8k.wav" in result.stderr and "--overwrite" in result.stderr
     assert np.load(target)["embedding"].shape == (1, 1)
     result = invoke("embed", audio_dir, "--model", model_path, "--overwrite")
     assert "written 3, skipped 0, failed 0" in result.stdout
@@ -260,3 +264,36 @@ def test_entry_point_script(audio_dir: Path, model_path: Path) -> None:
     assert proc.returncode == 1, proc.stderr
     assert "bad.wav" in proc.stderr and "Traceback" not in proc.stderr
     assert len(list(audio_dir.glob("*.npz"))) == 3
+
+
+def _npz_width(path: Path) -> int:
+    with np.load(path, allow_pickle=False) as z:
+        return z["embedding"].shape[1]
+
+
+def test_embed_with_another_model_is_refused(audio_dir: Path, model_path: Path,
+                                             tmp_path: Path) -> None:
+    """Issue 17: ``--emb-dim 64`` then ``--model student`` said "skipped 3" and kept 64-d."""
+    out = tmp_path / "emb"
+    invoke("embed", audio_dir, "-o", out, "--emb-dim", "64", "-q")
+    result = invoke("embed", audio_dir, "-o", out, "--model", model_path, code=1)
+    assert "written 0, skipped 0, failed 3" in result.stdout
+    assert "--overwrite" in result.stderr and "-x" in result.stderr
+    assert all(_npz_width(p) == 64 for p in out.glob("*.npz"))
+    result = invoke("embed", audio_dir, "-o", out, "--model", model_path, "--overwrite")
+    assert "written 3, skipped 0, failed 0" in result.stdout
+    assert all(_npz_width(p) == 128 for p in out.glob("*.npz"))
+    result = invoke("embed", audio_dir, "-o", out, "--model", model_path)
+    assert "written 0, skipped 3, failed 0" in result.stdout
+
+
+def test_embed_cleans_a_killed_runs_temp_files(audio_dir: Path, model_path: Path,
+                                              tmp_path: Path) -> None:
+    out = tmp_path / "emb"
+    out.mkdir()
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    stale = out / f".tmp-{int(proc.stdout)}-abc.npz"
+    stale.write_bytes(b"PK half")
+    invoke("embed", audio_dir, "-o", out, "--model", model_path, "-q")
+    assert not stale.exists() and len(list(out.glob("*.npz"))) == 3

@@ -1,18 +1,19 @@
 """The edgel3-compatible embedding API: ``get_embedding`` and ``process_file``.
 
 Models are resolved once and cached (never reloaded per call); windows from several inputs
-are batched together; results are identical to one-by-one calls.
+are batched together; results are identical to one-by-one calls. Files are streamed in
+bounded blocks and their outputs record what produced them (:mod:`edgesea.outputs`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
-import tempfile
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +21,16 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .audio import check_hop_size, load_audio, preprocess_audio
+from . import outputs
+from .audio import check_hop_size, n_windows, preprocess_audio
 from .errors import EdgeSEAError
+from .fileio import clean_stale_temps
 from .models import EmbeddingModel, load_model
-from .models.io import chmod_like_new_file
+from .outputs import FileResult
 from .zoo import pretrained_path
 
-__all__ = ["FileResult", "get_embedding", "get_model", "iter_process_files", "output_path",
-           "process_file"]
+__all__ = ["FileResult", "get_embedding", "get_model", "iter_process_files", "model_identity",
+           "output_path", "process_file"]
 
 _CACHE: OrderedDict[tuple, EmbeddingModel] = OrderedDict()
 _CACHE_SIZE = 8
@@ -91,6 +94,34 @@ def _inference_net(model: EmbeddingModel) -> torch.nn.Module:
     return fast
 
 
+_IDENTITY: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def model_identity(model: EmbeddingModel) -> str:
+    """A sha256 (hex) over a model's config JSON and all its weights and buffers.
+
+    Two models have the same identity exactly when they compute the same embeddings by
+    construction; cached per model object and recomputed when its weights change.
+    """
+    config = json.dumps(model.config.to_dict(), sort_keys=True, default=str)
+    state = model.state_dict()
+    signature = (config, tuple((t.data_ptr(), t._version) for t in state.values()))
+    with _LOCK:
+        cached = _IDENTITY.get(model)
+    if cached is not None and cached[0] == signature:
+        return cached[1]
+    h = hashlib.sha256(config.encode())
+    for name in sorted(state):
+        t = state[name].detach().cpu().contiguous()
+        h.update(f"|{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        if t.numel():
+            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    ident = h.hexdigest()
+    with _LOCK:
+        _IDENTITY[model] = (signature, ident)
+    return ident
+
+
 def _check_batch_size(batch_size: object) -> int:
     if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) \
             or batch_size < 1:
@@ -98,37 +129,74 @@ def _check_batch_size(batch_size: object) -> int:
     return int(batch_size)
 
 
+class _Batcher:
+    """Windows of any number of inputs, in order, into full ``batch_size`` forward passes.
+
+    ``feed(frames, sink)`` copies windows into one batch buffer; each full batch is embedded
+    and its rows handed to the sinks of the windows they came from, in order. ``flush()``
+    embeds the rest as a full-size, zero-filled batch, so results never depend on batch
+    composition (one input alone or among others, whole or in blocks: the same rows).
+    """
+
+    def __init__(self, model: EmbeddingModel, batch_size: int, verbose: bool = False,
+                 total: int | None = None) -> None:
+        self.net = _inference_net(model)
+        self.buf = np.empty((batch_size, model.window_samples), dtype=np.float32)
+        self.fill = 0
+        self.owners: list[tuple[Callable[[np.ndarray], None], int]] = []
+        self.bar = tqdm(total=total, unit="win", disable=not verbose, desc="embedding")
+
+    def feed(self, frames: np.ndarray, sink: Callable[[np.ndarray], None]) -> None:
+        """Queue ``frames`` (n, window_samples); ``sink`` receives their n rows, in order."""
+        start, size = 0, self.buf.shape[0]
+        while start < frames.shape[0]:
+            take = min(size - self.fill, frames.shape[0] - start)
+            self.buf[self.fill:self.fill + take] = frames[start:start + take]
+            self.owners.append((sink, take))
+            self.fill += take
+            start += take
+            if self.fill == size:
+                self._run()
+
+    def flush(self) -> None:
+        """Embed the windows still queued (zero-filled to a full batch)."""
+        if self.fill:
+            self.buf[self.fill:] = 0.0
+            self._run()
+        self.bar.close()
+
+    def _run(self) -> None:
+        with torch.inference_mode():
+            out = self.net(torch.from_numpy(self.buf)).numpy()
+        pos = 0
+        for sink, k in self.owners:
+            sink(out[pos:pos + k])
+            pos += k
+        self.bar.update(self.fill)
+        self.fill, self.owners = 0, []
+
+
+def _array_sink(out: np.ndarray) -> Callable[[np.ndarray], None]:
+    """A sink filling ``out`` row by row."""
+    pos = 0
+
+    def sink(rows: np.ndarray) -> None:
+        nonlocal pos
+        out[pos:pos + rows.shape[0]] = rows
+        pos += rows.shape[0]
+
+    return sink
+
+
 def _embed_frames(model: EmbeddingModel, frames: Sequence[np.ndarray], batch_size: int,
                   verbose: bool) -> list[np.ndarray]:
     """Embed lists of window arrays, batching across lists, in order."""
-    total = sum(f.shape[0] for f in frames)
-    out = np.empty((total, model.emb_dim), dtype=np.float32)
-    net = _inference_net(model)
-    pos = 0
-    buf = np.empty((batch_size, model.window_samples), dtype=np.float32)
-    fill = 0
-    bar = tqdm(total=total, unit="win", disable=not verbose, desc="embedding")
-    with torch.inference_mode():
-        for f in frames:
-            start = 0
-            while start < f.shape[0]:
-                take = min(batch_size - fill, f.shape[0] - start)
-                buf[fill:fill + take] = f[start:start + take]
-                fill += take
-                start += take
-                if fill == batch_size:
-                    out[pos:pos + fill] = net(torch.from_numpy(buf)).numpy()
-                    pos += fill
-                    bar.update(fill)
-                    fill = 0
-        if fill:  # a full-size, zero-filled batch: results never depend on batch composition
-            buf[fill:] = 0.0
-            out[pos:pos + fill] = net(torch.from_numpy(buf)).numpy()[:fill]
-            pos += fill
-            bar.update(fill)
-    bar.close()
-    splits = np.cumsum([f.shape[0] for f in frames])[:-1]
-    return np.split(out, splits)
+    outs = [np.empty((f.shape[0], model.emb_dim), dtype=np.float32) for f in frames]
+    batcher = _Batcher(model, batch_size, verbose, total=sum(f.shape[0] for f in frames))
+    for f, out in zip(frames, outs, strict=True):
+        batcher.feed(f, _array_sink(out))
+    batcher.flush()
+    return outs
 
 
 def get_embedding(audio: Any, sr: Any, model: ModelLike = None, model_type: str = "sea",
@@ -206,105 +274,108 @@ def output_path(path: str | os.PathLike, output_dir: str | os.PathLike | None = 
     return str(directory / f"{base}.npz")
 
 
-def _save_npz_atomic(path: str, embedding: np.ndarray, timestamps: np.ndarray) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, embedding=embedding, timestamps=timestamps)
-        chmod_like_new_file(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-@dataclass
-class FileResult:
-    """Outcome of one file in :func:`iter_process_files`."""
-
-    path: str
-    output: str
-    status: str  # "written", "skipped" or "failed"
-    error: str | None = None
-    n_windows: int = 0
-
-
 def iter_process_files(paths: Sequence[str | os.PathLike], output_dir=None,
-                       suffix: str | None = None, overwrite: bool = False,
-                       model: ModelLike = None, model_type: str = "sea", emb_dim: int = 128,
-                       center: bool = True, hop_size: float = 0.1, batch_size: int = 64,
-                       files_per_batch: int = 16) -> Iterator[FileResult]:
+                       suffix: str | None = None, *, model: ModelLike = None,
+                       model_type: str = "sea", emb_dim: int = 128, center: bool = True,
+                       hop_size: float = 0.1, batch_size: int = 64,
+                       overwrite: bool = False) -> Iterator[FileResult]:
     """Embed audio files, yielding one :class:`FileResult` per input, in input order.
 
-    Files are decoded and grouped (up to ``files_per_batch`` at a time) so that windows of
-    several files share forward passes; every buffered file is flushed at the end. A file
-    that cannot be decoded yields ``status="failed"`` and does not stop the others.
+    Parameters
+    ----------
+    paths : sequence of paths (or one path)
+        Audio files.
+    output_dir, suffix
+        Where outputs go, as in :func:`process_file`.
+    model, model_type, emb_dim, center, hop_size, batch_size, overwrite
+        As in :func:`process_file` (keyword-only).
+
+    Returns
+    -------
+    iterator of FileResult
+        ``status`` ``"written"``, ``"skipped"`` or ``"failed"`` (with ``error``).
+
+    Notes
+    -----
+    Files are streamed in bounded blocks (:func:`edgesea.audio_stream.stream_windows`) and
+    their windows share full forward passes; rows go to a temp file beside the output, so
+    memory does not depend on file length. An existing output is ``"skipped"`` when its
+    provenance matches this run, else recomputed with ``overwrite``, else ``"failed"`` (as
+    is a file that cannot be decoded; the others go on). Leftover temp files of killed
+    writers in the output folders are removed first.
+
+    Raises
+    ------
+    EdgeSEAError
+        At once (before any work): invalid settings or model, two inputs with one output,
+        an ``output_dir`` that is not a folder.
     """
     hop_size = check_hop_size(hop_size)
     batch_size = _check_batch_size(batch_size)
     if not isinstance(center, bool | np.bool_):
         raise EdgeSEAError(f"invalid center={center!r}: expected True or False")
     net = get_model(model, model_type, emb_dim)
-    # Results in input order; decoded files wait in `pending` (indices into `slots`).
-    slots: list[FileResult] = []
-    pending: list[tuple[int, np.ndarray, np.ndarray]] = []
-
-    def flush() -> Iterator[FileResult]:
-        if pending:
-            embs = _embed_frames(net, [p[1] for p in pending], batch_size, False)
-            for (i, _, stamps), emb in zip(pending, embs, strict=True):
-                _save_npz_atomic(slots[i].output, emb, stamps)
-                slots[i].status, slots[i].n_windows = "written", emb.shape[0]
-            pending.clear()
-        yield from slots
-        slots.clear()
-
-    for path in paths:
-        src = os.fspath(path)
-        out = output_path(src, output_dir, suffix)
-        if os.path.exists(out) and not overwrite:
-            slots.append(FileResult(src, out, "skipped"))
-            continue
-        try:
-            audio, sr = load_audio(src)
-            frames, stamps = preprocess_audio(audio, sr, net.sample_rate, net.window,
-                                              hop_size, bool(center))
-        except EdgeSEAError as e:
-            slots.append(FileResult(src, out, "failed", error=str(e)))
-            continue
-        pending.append((len(slots), frames, stamps))
-        slots.append(FileResult(src, out, "pending"))
-        if len(pending) >= files_per_batch:
-            yield from flush()
-    yield from flush()
+    n_windows(1, net.sample_rate, net.window, hop_size, bool(center))  # hop below a sample
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]
+    pairs = [(os.fspath(p), output_path(p, output_dir, suffix)) for p in paths]
+    outputs.check_targets(pairs, output_dir)
+    for folder in {os.path.dirname(os.path.abspath(out)) for _, out in pairs}:
+        clean_stale_temps(folder)
+    return outputs.stream_files(pairs, net, _Batcher(net, batch_size), model_identity(net),
+                                bool(center), hop_size, overwrite)
 
 
 def process_file(filepath: str | os.PathLike | Sequence[str | os.PathLike],
                  output_dir: str | os.PathLike | None = None, suffix: str | None = None,
-                 overwrite: bool = False, model: ModelLike = None, model_type: str = "sea",
-                 emb_dim: int = 128, center: bool = True, hop_size: float = 0.1,
-                 batch_size: int = 64, verbose: bool = False) -> list[str]:
-    """Embed audio file(s) and write ``<base>[_<suffix>].npz`` with ``embedding`` and
-    ``timestamps`` (atomically: temp file + rename).
+                 model: ModelLike = None, model_type: str = "sea", emb_dim: int = 128, *,
+                 center: bool = True, hop_size: float = 0.1, batch_size: int = 64,
+                 verbose: bool = False, overwrite: bool = False) -> list[str]:
+    """Embed audio file(s) and write ``<base>[_<suffix>].npz`` files (edgel3's contract).
 
-    Existing outputs are skipped unless ``overwrite``. Returns the output paths (written or
-    skipped), in input order. Raises :class:`EdgeSEAError` after processing all the other
-    files if any file could not be decoded.
+    Parameters
+    ----------
+    filepath : path or list of paths
+        Audio file(s).
+    output_dir : path, optional
+        Folder for the outputs (created if needed); default: each file's folder.
+    suffix : str, optional
+        Output names become ``<base>_<suffix>.npz``.
+    model, model_type, emb_dim
+        The model, as in :func:`get_embedding` (edgel3's positional order).
+    center, hop_size, batch_size, verbose
+        As in :func:`get_embedding` (keyword-only).
+    overwrite : bool
+        Recompute outputs that exist but were made by other settings (another model,
+        hop_size, center or a changed source file); matching ones are always skipped.
+
+    Returns
+    -------
+    list of str
+        The output paths (written or skipped), in input order. Each ``.npz`` holds
+        ``embedding``, ``timestamps`` and ``provenance`` (JSON: what produced it).
+
+    Raises
+    ------
+    EdgeSEAError
+        Before any work for bad settings, two inputs with one output or an ``output_dir``
+        that is a file; after all the other files if any could not be decoded or has an
+        output made by other settings (and ``overwrite`` is False).
     """
     paths = [filepath] if isinstance(filepath, str | os.PathLike) else list(filepath)
     if not paths:
         raise EdgeSEAError("no input files given")
-    outputs, failures = [], []
-    results = iter_process_files(paths, output_dir, suffix, overwrite, model, model_type,
-                                 emb_dim, center, hop_size, batch_size)
+    outputs_, failures = [], []
+    results = iter_process_files(paths, output_dir, suffix, model=model,
+                                 model_type=model_type, emb_dim=emb_dim, center=center,
+                                 hop_size=hop_size, batch_size=batch_size,
+                                 overwrite=overwrite)
     for r in tqdm(results, total=len(paths), unit="file", disable=not verbose):
         if r.status == "failed":
             failures.append(f"{r.path}: {r.error}")
         else:
-            outputs.append(r.output)
+            outputs_.append(r.output)
     if failures:
         raise EdgeSEAError(f"{len(failures)} of {len(paths)} files failed:\n" +
                            "\n".join(failures))
-    return outputs
+    return outputs_

@@ -165,14 +165,19 @@ def embed(
         help="Pad half a window before the audio so window t is centred at t * hop.")] = True,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Windows per forward "
                                             "pass.")] = 64,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Re-embed files whose .npz "
-                                            "exists (default: skip them).")] = False,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Re-embed files whose .npz was made by other settings (another "
+        "model, hop, centering or a changed audio file; default: such files fail). Outputs "
+        "made by the same settings are always skipped.")] = False,
     recursive: Annotated[bool, typer.Option("--recursive", "-r",
                                             help="Walk sub-folders too.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, summary or "
                                         "warnings; failures are still listed.")] = False,
 ) -> None:
-    """Embed audio files and write one .npz (embedding, timestamps) per file."""
+    """Embed audio files and write one .npz (embedding, timestamps, provenance) per file.
+
+    Files are streamed in bounded blocks (memory does not depend on their length).
+    """
     try:
         hop = check_hop_size(hop_size)
         if batch_size < 1:
@@ -192,8 +197,12 @@ def embed(
     failures: list[FileResult] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        results = iter_process_files(files, output_dir, suffix, overwrite, net,
-                                     center=centering, hop_size=hop, batch_size=batch_size)
+        try:  # checks settings and output folders before any work (exit 2)
+            results = iter_process_files(files, output_dir, suffix, model=net,
+                                         center=centering, hop_size=hop,
+                                         batch_size=batch_size, overwrite=overwrite)
+        except EdgeSEAError as e:
+            _fail(str(e))
         try:
             for result in _track(results, len(files), quiet):
                 counts[result.status] += 1
