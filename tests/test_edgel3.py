@@ -168,3 +168,41 @@ def test_missing_h5py_names_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_path:
     monkeypatch.setitem(sys.modules, "h5py", None)
     with pytest.raises(EdgeSEAError, match=r"pip install edgesea\[h5\]"):
         load_edgel3_h5(tmp_path / "any.h5")
+
+
+def _declared_only(tmp_path: Path, shape: tuple[int, ...], dtype: str = "f4") -> Path:
+    """A tiny Keras-like file whose DFT kernel dataset declares ``shape`` but holds no data
+    (HDF5 allocates dataset storage lazily, so the file stays a few KB)."""
+    path = tmp_path / "hostile.h5"
+    with h5py.File(path, "w") as f:
+        g = f.create_group("model_weights/melspectrogram_1/melspectrogram_1")
+        g.create_dataset("real_kernels:0", shape=shape, dtype=dtype)
+    return path
+
+
+def test_dataset_declared_larger_than_the_file_is_refused_before_reading(tmp_path: Path
+                                                                        ) -> None:
+    path = _declared_only(tmp_path, (1024, 1, 1, 513))  # 2 MB declared in a ~3 KB file
+    assert path.stat().st_size < 10_000
+    with pytest.raises(EdgeSEAError, match=r"declares 2,101,248 bytes.*more than the whole "
+                                           r"file"):
+        load_edgel3_h5(path)
+    result = runner.invoke(app, ["convert-edgel3", str(path), str(tmp_path / "o.safetensors")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_huge_declared_dataset_does_not_allocate(tmp_path: Path) -> None:
+    """60000 x 60000 float32 (14 GB) declared in a few KB: refused from the header alone."""
+    path = _declared_only(tmp_path, (60000, 60000))
+    with pytest.raises(EdgeSEAError, match="more than the whole file"):
+        load_edgel3_h5(path)
+
+
+def test_non_numeric_dataset_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "strings.h5"
+    with h5py.File(path, "w") as f:
+        g = f.create_group("model_weights/melspectrogram_1/melspectrogram_1")
+        g.create_dataset("real_kernels:0", data=np.array([b"abc", b"de"], dtype=object),
+                         dtype=h5py.string_dtype())
+    with pytest.raises(EdgeSEAError, match="real_kernels"):
+        load_edgel3_h5(path)

@@ -211,6 +211,35 @@ def test_cli_export_errors(tmp_path, tiny_student, audio_dir):
     assert r.exit_code == 2 and "not a TFLite flatbuffer" in r.output
 
 
+def _invalid_tflite_files(tmp_path: Path) -> dict[str, Path]:
+    real = Path(__file__).resolve().parents[1] / "src" / "edgesea" / "pretrained"
+    real = next(iter(sorted(real.glob("*.int8.tflite"))), None)
+    rng = np.random.default_rng(3)
+    contents = {"empty": b"", "random bytes": rng.bytes(5000),
+                "random bytes with TFL3": b"\x1c\x00\x00\x00TFL3" + rng.bytes(4000)}
+    if real is not None:
+        data = real.read_bytes()
+        contents["truncated real, half"] = data[:len(data) // 2]
+        contents["truncated real, 100 bytes"] = data[:100]
+        contents["truncated real, last byte"] = data[:-1]
+    files = {}
+    for name, content in contents.items():
+        files[name] = tmp_path / (name.replace(" ", "_").replace(",", "") + ".tflite")
+        files[name].write_bytes(content)
+    files["directory"] = tmp_path
+    return files
+
+
+def test_footprint_of_invalid_tflite_files_is_a_clean_error(tmp_path):
+    pytest.importorskip("ai_edge_litert")
+    for name, path in _invalid_tflite_files(tmp_path).items():
+        with pytest.raises(EdgeSEAError, match=r"(not a TFLite|not a valid|directory)"):
+            tflite_footprint(path)
+        r = runner.invoke(app, ["footprint", str(path)])
+        assert r.exit_code == 2, (name, r.output)
+        assert "Traceback" not in r.output and "error:" in r.output, (name, r.output)
+
+
 # --- real exports (need the export extra) -------------------------------------------------
 
 def test_export_files_and_agreement(exported):

@@ -64,3 +64,36 @@ def test_defaults_work_offline_and_bad_choices_are_refused() -> None:
         edgesea.get_embedding(audio, sr, emb_dim=100)
     with pytest.raises(EdgeSEAError, match="model_type"):
         edgesea.get_embedding(audio, sr, model_type="l3")
+
+
+@pytest.mark.parametrize("emb_dim", [128.0, np.float64(128.0), "128", True, 100, None])
+def test_emb_dim_must_be_one_of_the_integer_sizes(emb_dim) -> None:
+    from edgesea.zoo import pretrained_path
+
+    with pytest.raises(EdgeSEAError, match=r"emb_dim=.*expected an integer, one of \(512, "
+                                           r"256, 128, 64\)"):
+        pretrained_path("sea", emb_dim)
+
+
+def test_integer_types_are_accepted() -> None:
+    from edgesea.zoo import pretrained_path
+
+    if ("sea", 128) in available():
+        assert pretrained_path("sea", np.int64(128)) == pretrained_path("sea", 128)
+
+
+@pytest.mark.skipif(not available(), reason="no packaged models")
+def test_shipped_models_are_format_2_and_their_edge_specs_name_their_hash() -> None:
+    import hashlib
+    import warnings
+
+    from edgesea.models import load_model, read_header
+
+    for _, d in available():
+        path = PRETRAINED_DIR / f"sea_urban_{d}.safetensors"
+        assert read_header(path)["format_version"] == 2
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no "not integrity-checked" warning
+            load_model(path)
+        spec = json.loads((PRETRAINED_DIR / f"sea_urban_{d}.edge.json").read_text())
+        assert spec["model"]["source_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()

@@ -128,4 +128,6 @@ def footprint_command(
                                   n_windows=windows, repeats=repeats).to_dict()
     except EdgeSEAError as e:
         _fail(str(e))
+    except OSError as e:  # e.g. an unreadable file
+        _fail(f"reading {model} failed: {e}")
     typer.echo(json.dumps(report, indent=1) if as_json else _table(report))

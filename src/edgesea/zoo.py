@@ -7,6 +7,7 @@ installed package; nothing is ever downloaded.
 
 from __future__ import annotations
 
+import numbers
 from pathlib import Path
 
 from .errors import EdgeSEAError
@@ -30,12 +31,17 @@ def pretrained_path(model_type: str = "sea", emb_dim: int = 128) -> str:
     Raises
     ------
     EdgeSEAError
-        Unknown model type or embedding size, or that model is not installed.
+        Unknown model type, an embedding size that is not one of the integers
+        :data:`EMB_DIMS` (floats such as ``128.0`` are refused, as edgel3 does), or that model
+        is not installed.
     """
-    if model_type not in MODEL_TYPES:
+    if not isinstance(model_type, str) or model_type not in MODEL_TYPES:
         raise EdgeSEAError(f"invalid model_type={model_type!r}: expected one of {MODEL_TYPES}")
-    if isinstance(emb_dim, bool) or emb_dim not in EMB_DIMS:
-        raise EdgeSEAError(f"invalid emb_dim={emb_dim!r}: expected one of {EMB_DIMS}")
+    if isinstance(emb_dim, bool) or not isinstance(emb_dim, numbers.Integral) \
+            or int(emb_dim) not in EMB_DIMS:
+        raise EdgeSEAError(f"invalid emb_dim={emb_dim!r} ({type(emb_dim).__name__}): expected "
+                           f"an integer, one of {EMB_DIMS}")
+    emb_dim = int(emb_dim)
     path = PRETRAINED_DIR / f"{model_type}_urban_{emb_dim}.safetensors"
     if not path.is_file():
         have = ", ".join(f"{t}/{d}" for t, d in available()) or "none yet"

@@ -228,7 +228,10 @@ def tflite_footprint(model_path: str | os.PathLike, *, audio_dir: str | os.PathL
     if float_model is not None and audio_dir is None:
         raise EdgeSEAError("--float-model is used to compare outputs on audio: pass --audio "
                            "DIR as well")
-    quant = tflite_quant(data)
+    try:
+        quant = tflite_quant(data)
+    except EdgeSEAError as e:
+        raise EdgeSEAError(f"{path}: {e}") from e
     if quant.input_dtype != "int8" or quant.output_dtype != "int8":
         raise EdgeSEAError(f"{path} is not a full-int8 model (input {quant.input_dtype}, "
                            f"output {quant.output_dtype}): export it with --format tflite-int8")

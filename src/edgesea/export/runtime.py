@@ -79,6 +79,9 @@ def check_tflite_file(path: str | os.PathLike) -> bytes:
     """Read a ``.tflite`` file, checking that it is a TFLite flatbuffer (identifier
     ``TFL3``) before any native runtime sees it."""
     p = Path(path)
+    if p.is_dir():
+        raise EdgeSEAError(f"{path} is a directory: expected a .tflite file written by "
+                           "`edgesea export --format tflite-int8`")
     if not p.is_file():
         raise EdgeSEAError(f"model file not found: {path} (expected a .tflite file written by "
                            "`edgesea export --format tflite-int8`)")
@@ -103,9 +106,14 @@ def litert_interpreter(model: str | os.PathLike | bytes, num_threads: int = 1,
     if not xnnpack:
         kwargs["experimental_op_resolver_type"] = (
             interp_mod.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-    with capture_fds():  # it announces its XNNPACK delegate on stderr
-        interp = interp_mod.Interpreter(num_threads=num_threads, **kwargs)
-        interp.allocate_tensors()
+    try:
+        with capture_fds():  # it announces its XNNPACK delegate on stderr
+            interp = interp_mod.Interpreter(num_threads=num_threads, **kwargs)
+            interp.allocate_tensors()
+    except (ValueError, RuntimeError) as e:  # LiteRT's flatbuffer verifier and allocation
+        where = "" if isinstance(model, bytes | bytearray) else f"{os.fspath(model)}: "
+        raise EdgeSEAError(f"{where}not a valid TFLite model (truncated or corrupt?): "
+                           f"{str(e).strip()[:300]}") from e
     return interp
 
 
@@ -117,7 +125,11 @@ def _qparams(detail: dict) -> tuple[float, int]:
 def tflite_quant(model: str | os.PathLike | bytes) -> TFLiteQuant:
     """Read the input/output shapes, dtypes and quantization of a ``.tflite`` model."""
     interp = litert_interpreter(model)
-    inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+    inputs, outputs = interp.get_input_details(), interp.get_output_details()
+    if not inputs or not outputs:
+        raise EdgeSEAError(f"the model has {len(inputs)} inputs and {len(outputs)} outputs: "
+                           "expected a model written by `edgesea export` (one of each)")
+    inp, out = inputs[0], outputs[0]
     (i_s, i_z), (o_s, o_z) = _qparams(inp), _qparams(out)
     return TFLiteQuant(
         input_shape=tuple(int(v) for v in inp["shape"]), input_dtype=np.dtype(inp["dtype"]).name,

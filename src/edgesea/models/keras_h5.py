@@ -9,6 +9,7 @@ and copying Keras HWIO conv kernels and BN statistics into ``Conv2d`` / ``BatchN
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -21,8 +22,56 @@ from torch import nn
 
 from ..errors import EdgeSEAError
 
-__all__ = ["conv_bn_names", "copy_conv_bn_weights", "keras_version", "layer_array",
-           "numbered_layers", "open_keras_h5"]
+__all__ = ["MAX_DIMS", "check_declared_sizes", "conv_bn_names", "copy_conv_bn_weights",
+           "keras_version", "layer_array", "numbered_layers", "open_keras_h5"]
+
+#: Most dimensions accepted for a weight array (Keras conv kernels have 4).
+MAX_DIMS = 8
+
+
+def _declared_bytes(ds: Any, name: str, path: str) -> int:
+    """Bytes a dataset declares (shape x itemsize), from its header only; refuses
+    non-numeric datasets and absurd ranks."""
+    shape = ds.shape or ()
+    if len(shape) > MAX_DIMS:
+        raise EdgeSEAError(f"{path}: dataset {name!r} has {len(shape)} dimensions (at most "
+                           f"{MAX_DIMS} accepted): not a Keras weight file")
+    if ds.dtype.kind not in "fiub":
+        raise EdgeSEAError(f"{path}: dataset {name!r} holds {ds.dtype} values, not numbers: "
+                           "not a Keras weight file")
+    return math.prod(int(n) for n in shape) * int(ds.dtype.itemsize)
+
+
+def check_declared_sizes(file: Any, path: str) -> None:
+    """Refuse a file whose numeric datasets declare more bytes than the file holds.
+
+    HDF5 allocates dataset storage lazily, so a few-KB file can declare a dataset of many GB
+    that reads back as zeros; Keras writes its weights uncompressed, so their declared sizes
+    add up to less than the file. Reads only the datasets' headers.
+
+    Raises
+    ------
+    EdgeSEAError
+        A dataset (or all of them together) larger than the file, of more than
+        :data:`MAX_DIMS` dimensions, or not numeric (compressed files are refused too).
+    """
+    size = os.path.getsize(path)
+    total = 0
+    datasets: list[tuple[str, Any]] = []
+    file.visititems(lambda name, obj: datasets.append((name, obj))
+                    if hasattr(obj, "dtype") and hasattr(obj, "shape") else None)
+    for name, ds in datasets:
+        if ds.dtype.kind not in "fiub":  # e.g. strings stored by other tools: never read
+            continue
+        n = _declared_bytes(ds, name, path)
+        total += n
+        if n > size or total > size:
+            what = f"dataset {name!r} declares {n:,} bytes" if n > size else (
+                f"its datasets declare {total:,} bytes together")
+            raise EdgeSEAError(
+                f"{path}: {what}, more than the whole file ({size:,} bytes): a damaged or "
+                "hostile file (HDF5 stores unwritten data lazily), or a compressed one, which "
+                "Keras does not write")
 
 
 @contextmanager
@@ -64,17 +113,32 @@ def open_keras_h5(path: str | os.PathLike, what: str,
             else:
                 raise EdgeSEAError(f"{path} is an HDF5 file without a 'model_weights' group: "
                                    "not a Keras model file saved with its weights")
+            check_declared_sizes(f, path)
             yield f, layers
     except OSError as e:
         raise EdgeSEAError(f"{path}: cannot read the HDF5 file ({e})") from e
 
 
 def layer_array(layers: Any, name: str, key: str, path: str) -> np.ndarray:
-    """Array ``key`` of Keras layer ``name`` (stored as ``name/name/key:0``), as float32."""
+    """Array ``key`` of Keras layer ``name`` (stored as ``name/name/key:0``), as float32.
+
+    The dataset's declared size is checked against the file's before it is read."""
     try:
-        return np.asarray(layers[name][name][f"{key}:0"][()], dtype=np.float32)
+        ds = layers[name][name][f"{key}:0"]
+        if not hasattr(ds, "dtype") or not hasattr(ds, "shape"):
+            raise TypeError(f"{key}:0 is a group, not an array")
     except (KeyError, TypeError, ValueError) as e:
         raise EdgeSEAError(f"{path}: layer {name!r} lacks the weight {key!r} ({e})") from e
+    size = os.path.getsize(path)
+    declared = _declared_bytes(ds, f"{name}/{key}", path)
+    if declared > size:
+        raise EdgeSEAError(f"{path}: dataset {name}/{key} declares {declared:,} bytes, more "
+                           f"than the whole file ({size:,} bytes): a damaged or hostile file")
+    try:
+        return np.asarray(ds[()], dtype=np.float32)
+    except (TypeError, ValueError) as e:
+        raise EdgeSEAError(f"{path}: layer {name!r} has an unreadable weight {key!r} ({e})"
+                           ) from e
 
 
 def numbered_layers(layers: Any, prefix: str) -> list[str]:

@@ -20,6 +20,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from ..errors import EdgeSEAError
 from ..frontend import LogMelSpectrogram, kapre_preset, openl3_v04_preset
+from .validate import check_config
 
 __all__ = ["HEADS", "MCU_BLOCKS", "SEA_FILTERS", "EmbeddingModel", "InferenceEmbedder",
            "ModelConfig", "l3net", "sea_mcu_student", "sea_student"]
@@ -35,7 +36,6 @@ SEA_FILTERS: dict[int, tuple[int, int, int, int]] = {
 #: ``"linear"``: the same trunk, global pooling, then a linear projection to emb_dim (the
 #: embedding can be negative, so zero-mean PCA targets are reachable).
 HEADS = ("paper", "linear")
-_POOLS = ("max", "mean", "meanmax")
 
 
 @dataclass
@@ -98,27 +98,9 @@ class ModelConfig:
     separable: bool = False
 
     def __post_init__(self) -> None:
-        if self.head not in HEADS:
-            raise EdgeSEAError(f"unknown head {self.head!r}: expected one of {HEADS}")
-        if self.global_pool not in _POOLS:
-            raise EdgeSEAError(f"unknown global_pool {self.global_pool!r}: expected {_POOLS}")
-        if not self.blocks or any(not b for b in self.blocks):
-            raise EdgeSEAError("blocks must be a non-empty list of non-empty width lists")
-        if len(self.pool_after) != len(self.blocks):
-            raise EdgeSEAError("pool_after must have one entry per block")
-        if self.kernel_size < 1 or self.kernel_size % 2 == 0:
-            raise EdgeSEAError(f"kernel_size must be odd and >= 1, got {self.kernel_size}")
-        if int(self.emb_dim) < 1:
-            raise EdgeSEAError(f"emb_dim must be >= 1, got {self.emb_dim}")
-        if self.stem_stride not in (1, 2, 3, 4):
-            raise EdgeSEAError(f"stem_stride must be 1 to 4, got {self.stem_stride}")
-        if self.head == "paper":
-            if self.blocks[-1][-1] != self.emb_dim:
-                raise EdgeSEAError(
-                    f"head 'paper' outputs the last conv's {self.blocks[-1][-1]} channels, "
-                    f"which must equal emb_dim={self.emb_dim}")
-            if self.global_pool != "max":
-                raise EdgeSEAError("head 'paper' uses global max pooling")
+        # every field's type and range (bounded before anything is allocated), the front end
+        # and the feature map: see edgesea.models.validate.LIMITS
+        check_config(self)
 
     def to_dict(self) -> dict[str, Any]:
         """A deep-copied plain dict."""
@@ -126,7 +108,11 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
-        """Inverse of :meth:`to_dict`; unknown or missing keys raise :class:`EdgeSEAError`."""
+        """Inverse of :meth:`to_dict`; unknown or missing keys and out-of-range or mistyped
+        values raise :class:`EdgeSEAError`."""
+        if not isinstance(data, dict):
+            raise EdgeSEAError(f"invalid model configuration: expected a dict, got "
+                               f"{type(data).__name__}")
         try:
             return cls(**copy.deepcopy(data))
         except TypeError as e:
