@@ -164,3 +164,114 @@ def test_mask_is_deterministic_and_bounded() -> None:
         cols = changed[i].all(dim=0).sum().item()
         assert rows <= 5 and cols <= 5
         assert changed[i].sum() <= 5 * 50 + 5 * 64
+
+
+class _Touch:
+    """Unpickling this creates ``path`` (a stand-in for arbitrary code execution)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (Path.touch, (self.path,))
+
+
+@pytest.fixture(scope="module")
+def interrupted(data, tmp_path_factory):
+    """A checkpoint folder of a run stopped after epoch 1 of 3 (``latest.pt`` resumable)."""
+    x, y, xv, yv = data
+    cfg = TrainConfig(epochs=3, lr=1e-3, batch_size=64)
+    out = tmp_path_factory.mktemp("interrupted")
+
+    def stop(row):
+        raise Interrupt
+
+    with pytest.raises(Interrupt):
+        train_student(tiny_model(), x, y, xv, yv, out, cfg, progress=False, on_epoch=stop)
+    return out, cfg
+
+
+def _damage(kind: str, good: bytes, path: Path, marker: Path) -> None:
+    import pickle
+
+    if kind == "truncated":
+        path.write_bytes(good[:len(good) // 2])
+    elif kind == "garbage":
+        path.write_bytes(np.random.default_rng(0).bytes(5000))
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "pickle":
+        path.write_bytes(pickle.dumps({"version": 1, "model": _Touch(marker)}))
+    elif kind == "torch-pickle":
+        torch.save({"version": 1, "model": _Touch(marker)}, path)
+    else:
+        import io
+        ckpt = torch.load(io.BytesIO(good), weights_only=True)
+        if kind == "missing-keys":
+            del ckpt["optimizer"], ckpt["model"]
+        elif kind == "wrong-shape":
+            name = next(iter(ckpt["model"]))
+            ckpt["model"][name] = torch.zeros(3, 1, 2)
+        elif kind == "not-a-dict":
+            ckpt = [1, 2, 3]
+        elif kind == "bad-state":
+            ckpt["state"] = "{not json"
+        elif kind == "bad-optimizer":
+            ckpt["optimizer"] = {"state": {}, "param_groups": []}
+        elif kind == "bad-generator":
+            ckpt["generator"] = torch.zeros(3, dtype=torch.uint8)
+        torch.save(ckpt, path)
+
+
+@pytest.mark.parametrize("kind", ["truncated", "garbage", "empty", "pickle", "torch-pickle",
+                                  "missing-keys", "wrong-shape", "not-a-dict", "bad-state",
+                                  "bad-optimizer", "bad-generator"])
+def test_damaged_checkpoint_is_a_clear_error(kind: str, data, interrupted,
+                                             tmp_path: Path) -> None:
+    import shutil
+
+    x, y, xv, yv = data
+    src, cfg = interrupted
+    out = tmp_path / "ckpt"
+    shutil.copytree(src, out)
+    marker = tmp_path / "pwned"
+    _damage(kind, (src / "latest.pt").read_bytes(), out / "latest.pt", marker)
+    with pytest.raises(EdgeSEAError, match=r"latest\.pt") as e:
+        train_student(tiny_model(), x, y, xv, yv, out, cfg, resume=True, progress=False)
+    assert "--force" in str(e.value)
+    assert not marker.exists()  # the payload never ran
+    assert (out / "latest.pt").exists()  # left for the user to inspect; never half-used
+    # starting again (no resume) replaces it
+    res = train_student(tiny_model(), x, y, xv, yv, out, cfg, progress=False)
+    assert res.epochs_run_now == 3
+
+
+def test_absurdly_large_checkpoint_is_refused_unread(data, interrupted, tmp_path: Path,
+                                                     monkeypatch) -> None:
+    import shutil
+
+    x, y, xv, yv = data
+    src, cfg = interrupted
+    out = tmp_path / "ckpt"
+    shutil.copytree(src, out)
+    with open(out / "latest.pt", "r+b") as f:
+        f.truncate(50 * 2**30)  # sparse: costs no disk
+
+    def no_load(*a, **kw):
+        raise AssertionError("torch.load was called")
+
+    monkeypatch.setattr(torch, "load", no_load)
+    with pytest.raises(EdgeSEAError, match=r"latest\.pt.*too large.*--force"):
+        train_student(tiny_model(), x, y, xv, yv, out, cfg, resume=True, progress=False)
+
+
+def test_damaged_best_checkpoint_is_a_clear_error(data, interrupted, tmp_path: Path) -> None:
+    import shutil
+
+    x, y, xv, yv = data
+    src, cfg = interrupted
+    out = tmp_path / "ckpt"
+    shutil.copytree(src, out)
+    (out / "best.pt").write_bytes((src / "best.pt").read_bytes()[:100])
+    with pytest.raises(EdgeSEAError, match=r"best\.pt"):
+        train_student(tiny_model(), x, y, xv, yv, out, cfg, resume=True, progress=False)

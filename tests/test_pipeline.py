@@ -291,3 +291,29 @@ def test_excluded_audio_is_refused(audio_dir: Path, teacher_spec: str, tmp_path:
     assert not (tmp_path / "run").exists()
     with pytest.raises(EdgeSEAError, match="augment"):
         SpecializeConfig(augment={"colour": 1})
+
+
+def test_stale_temps_of_killed_runs_are_cleaned(finished, audio_dir: Path, teacher_spec: str,
+                                                tmp_path: Path) -> None:
+    """A killed run's leftovers (a cache-sized ``.tmp-<pid>-*``) never outlive the next run,
+    even when every stage is cached; a running writer's temp files are kept."""
+    import subprocess
+    import sys
+
+    run = tmp_path / "run"
+    shutil.copytree(finished.run_dir, run)
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        dead = [run / "inputs" / f".tmp-{p.pid}-a.npy", run / "distill" / f".tmp-{p.pid}-b",
+                run / f".tmp-{p.pid}-c", run / "store" / f".tmp-{p.pid}-d.json"]
+        kept = run / "inputs" / f".tmp-{live.pid}-e.npy"
+        for f in [*dead, kept]:
+            f.write_bytes(b"\0" * 1000)
+        again = specialize(audio_dir, run, config(teacher_spec), progress=False)
+        assert set(again.ran.values()) == {"cached", "off"}
+        assert [f for f in dead if f.exists()] == [] and kept.exists()
+    finally:
+        live.kill()
+        live.wait()

@@ -224,3 +224,69 @@ def test_relevance_helpers():
 def test_errors(bad):
     with pytest.raises(EdgeSEAError):
         bad()
+
+
+def _sample_store(root):
+    """A complete 2-file embedding store of 10 windows (for ``edgesea sample``)."""
+    from edgesea.store import new_manifest, write_manifest, write_shard
+
+    settings = {"teacher": {"name": "fake", "identity": "abc", "sample_rate": 8000,
+                            "window": 1.0, "emb_dim": 4},
+                "hop_size": 0.5, "center": True, "files_per_shard": 2}
+    manifest = new_manifest(settings, ["a.wav", "b.wav"], audio_dir="/data")
+    rng = np.random.default_rng(0)
+    ts = np.concatenate([np.arange(6), np.arange(4)]) * 0.5
+    write_shard(root, 0, {"file_index": np.repeat([0, 1], [6, 4]), "timestamp_s": ts,
+                          "start_s": ts - 0.5, "embedding": rng.standard_normal((10, 4)),
+                          "laeq_db": rng.uniform(-60, 0, 10)})
+    manifest["shards"][0].update(status="complete", n_rows=10)
+    manifest["files"][0].update(status="ok", duration_s=3.0, n_windows=6)
+    manifest["files"][1].update(status="ok", duration_s=2.0, n_windows=4)
+    write_manifest(root, manifest)
+    return root
+
+
+@pytest.mark.parametrize("name", ["ids.npz", "ids.json"])
+def test_cli_sample_output_mode_and_stale_temps(name, tmp_path):
+    """``edgesea sample`` writes atomically with a normal file's mode (not mkstemp's 0600),
+    leaves no temporary file, and removes a killed writer's leftovers (a live one's stay)."""
+    import json
+    import subprocess
+    import sys
+
+    from typer.testing import CliRunner
+
+    from edgesea.cli import app
+
+    store = _sample_store(tmp_path / "store")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        stale = out_dir / f".tmp-{dead.pid}-x1.npz"
+        running = out_dir / f".tmp-{live.pid}-x2.npz"
+        for p in (stale, running):
+            p.write_bytes(b"half")
+        out = out_dir / name
+        r = CliRunner().invoke(app, ["sample", str(store), "--mode", "random", "--k", "3",
+                                     "--seed", "0", "--out", str(out)])
+        assert r.exit_code == 0, r.output
+        assert not stale.exists() and running.exists()
+        assert sorted(p.name for p in out_dir.iterdir()) == sorted([name, running.name])
+    finally:
+        live.kill()
+        live.wait()
+    plain = tmp_path / "plain"
+    with open(plain, "w"):
+        pass
+    assert oct(out.stat().st_mode & 0o777) == oct(plain.stat().st_mode & 0o777)
+    if name.endswith(".json"):
+        ids = json.loads(out.read_text())["window_ids"]
+    else:
+        with np.load(out) as z:
+            ids = z["window_ids"].tolist()
+            assert json.loads(str(z["info"]))["k"] == 3
+    assert len(ids) == 3 and ids == sorted(set(ids)) and 0 <= min(ids) and max(ids) < 10
+

@@ -35,7 +35,7 @@ from .audio import load_audio, resample, to_float_mono
 from .augment import AugmentConfig, Augmenter
 from .errors import EdgeSEAError
 from .extract import _teacher_info
-from .fileio import atomic_path, write_json
+from .fileio import atomic_path, clean_stale_temps, write_json
 from .loudness import laeq
 
 __all__ = ["AUG_FORMAT", "load_augmented", "make_augmented"]
@@ -97,6 +97,8 @@ def make_augmented(audio_dir: str | os.PathLike, sources: list[str], durations: 
     out = Path(out_dir)
     settings = _settings(teacher, list(sources), [float(d) for d in durations], int(n), seed,
                          config, student_rate, shard_size)
+    for folder in (out, out / "shards"):  # leftovers of a killed run
+        clean_stale_temps(folder)
     manifest_path = out / "manifest.json"
     manifest = None
     old = None

@@ -357,15 +357,14 @@ def sample(
                                       "(window_ids + info JSON) or .json.")] = Path("x.npz"),
 ) -> None:
     """Pick K windows of an embedding store (ids = store rows) and write them + settings."""
-    import os
-    import tempfile
-
     import numpy as np
 
+    from .fileio import atomic_path, clean_stale_temps
     from .sampling import make_sampler, relevance_percentile
     from .store import EmbeddingStore
 
     try:
+        clean_stale_temps(out.parent)  # leftovers of killed writers (live ones' are kept)
         if group_by not in ("file", "none"):
             raise EdgeSEAError(f"--group-by must be file or none, got {group_by!r}")
         sampler = make_sampler(mode, k, random_state=seed)
@@ -377,13 +376,11 @@ def sample(
         info = sampler.info_ | {"store": str(store), "group_by": group_by,
                                 "relevance": "laeq_percentile"}
         out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
+        with atomic_path(out, suffix=out.suffix) as tmp, open(tmp, "wb") as f:
             if out.suffix == ".json":
                 f.write(json.dumps({"window_ids": ids.tolist(), "info": info}).encode())
             else:
                 np.savez(f, window_ids=ids, info=np.array(json.dumps(info)))
-        os.replace(tmp, out)
     except EdgeSEAError as e:
         _fail(str(e))
     except OSError as e:

@@ -8,7 +8,8 @@ epoch writes ``latest.pt`` (and ``best.pt`` on improvement) atomically, so a kil
 continues exactly with ``resume=True``; batches are drawn from a generator seeded by
 ``(seed, epoch)`` and every random state is checkpointed, so the same seed on the same
 machine gives the same weights. Per-epoch metrics (MSE, MAE, cosine similarity, R^2) go to
-``history.json`` and ``curves.png``.
+``history.json`` and ``curves.png``. A damaged or hostile checkpoint is refused with a clear
+error (see ``resume`` in :func:`train_student`), never half-loaded.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import pickle
+import re
 import time
 import warnings
 from collections.abc import Callable
@@ -28,7 +31,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .errors import EdgeSEAError, EdgeSEAWarning
-from .fileio import atomic_path, write_json
+from .fileio import atomic_path, clean_stale_temps, write_json
 from .models.network import EmbeddingModel, _trunk_and_head
 from .settings import Settings
 
@@ -206,6 +209,110 @@ def _save_atomic(obj: Any, path: Path) -> None:
         torch.save(obj, f)
 
 
+_CKPT_KEYS = ("version", "config", "data", "model", "optimizer", "generator", "torch_rng",
+              "state")
+_STATE_KEYS = ("epoch", "best_loss", "best_epoch", "since_best", "since_lr", "history", "done")
+
+
+def _max_checkpoint_bytes(model: EmbeddingModel, cfg: TrainConfig) -> int:
+    """The largest plausible ``latest.pt`` of ``model``: 10x (weights + Adam's two moments +
+    the random states + a history row per epoch), plus 1 MiB of container overhead."""
+    weights = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+    rng = torch.get_rng_state().numel()
+    return 10 * (3 * weights + 2 * rng + 2048 * cfg.epochs) + 2**20
+
+
+def _bad_checkpoint(path: Path, why: str) -> EdgeSEAError:
+    return EdgeSEAError(f"{path} cannot be resumed from: {why}. It is truncated, damaged or "
+                        "not a checkpoint of this training; start the distillation again with "
+                        "--force and without --resume (resume=False in Python), which "
+                        "replaces it")
+
+
+def _read_checkpoint(path: Path, max_bytes: int, keys: tuple[str, ...]) -> dict[str, Any]:
+    """Load a checkpoint safely: size-bounded before reading, ``weights_only`` (no code in
+    the file ever runs), a dict holding ``keys``; any failure is an :class:`EdgeSEAError`."""
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise _bad_checkpoint(path, f"it cannot be read ({e})") from e
+    if size > max_bytes:
+        raise _bad_checkpoint(path, f"it is too large ({size:,} bytes; a checkpoint of this "
+                                    f"model and these settings takes at most ~{max_bytes:,})")
+    try:
+        with warnings.catch_warnings():  # e.g. "pickle protocol 4": the file is refused anyway
+            warnings.simplefilter("ignore", UserWarning)
+            ckpt = torch.load(path, weights_only=True, map_location="cpu")
+    except pickle.UnpicklingError as e:
+        m = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\. Please|\n|$)", str(e))
+        detail = f": {m.group(1).strip()}" if m else ""
+        raise _bad_checkpoint(path, "it is not a weights-only file and was refused without "
+                                    f"running any of it{detail}") from e
+    except Exception as e:  # torch raises many kinds (zip, EOF, OS errors)
+        first = (str(e).strip().splitlines() or [""])[0][:200]
+        raise _bad_checkpoint(path, f"it does not load ({type(e).__name__}: {first})") from e
+    if not isinstance(ckpt, dict):
+        raise _bad_checkpoint(path, f"it holds a {type(ckpt).__name__}, not a checkpoint dict")
+    missing = [k for k in keys if k not in ckpt]
+    if missing:
+        raise _bad_checkpoint(path, f"it lacks {missing}")
+    return ckpt
+
+
+def _check_weights(path: Path, weights: Any, model: EmbeddingModel) -> None:
+    """Refuse model weights whose names, shapes or types are not ``model``'s."""
+    if not isinstance(weights, dict):
+        raise _bad_checkpoint(path, "its model weights are not a state dict")
+    ref = model.state_dict()
+    missing, extra = sorted(set(ref) - set(weights)), sorted(set(weights) - set(ref))
+    if missing or extra:
+        raise _bad_checkpoint(path, f"its model weights do not match the model (missing "
+                                    f"{missing[:3]}, unexpected {extra[:3]})")
+    for name, t in ref.items():
+        w = weights[name]
+        if not isinstance(w, torch.Tensor) or w.shape != t.shape or w.dtype != t.dtype:
+            got = (f"{tuple(w.shape)} {w.dtype}" if isinstance(w, torch.Tensor)
+                   else type(w).__name__)
+            raise _bad_checkpoint(path, f"its weight {name} is {got}, the model's is "
+                                        f"{tuple(t.shape)} {t.dtype}")
+
+
+def _restore(path: Path, ckpt: dict[str, Any], model: EmbeddingModel,
+             opt: torch.optim.Optimizer, gen: torch.Generator, cfg: TrainConfig
+             ) -> dict[str, Any]:
+    """Check every part of a resumable checkpoint, then load it; returns the loop state.
+
+    Nothing of the model is changed unless the whole checkpoint is valid."""
+    _check_weights(path, ckpt["model"], model)
+    for name in ("generator", "torch_rng"):
+        t, ref = ckpt[name], torch.get_rng_state()
+        if not isinstance(t, torch.Tensor) or t.shape != ref.shape or t.dtype != ref.dtype:
+            raise _bad_checkpoint(path, f"its {name} state is not a random generator state")
+    try:
+        state = json.loads(ckpt["state"])
+    except (TypeError, ValueError) as e:
+        raise _bad_checkpoint(path, f"its training state is not JSON ({e})") from e
+    if not isinstance(state, dict) or any(k not in state for k in _STATE_KEYS) \
+            or not isinstance(state["history"], list) \
+            or not isinstance(state["epoch"], int) \
+            or not 0 <= state["epoch"] <= cfg.epochs or len(state["history"]) != state["epoch"]:
+        raise _bad_checkpoint(path, "its training state is incomplete or inconsistent")
+    try:
+        opt.load_state_dict(ckpt["optimizer"])
+        gen.set_state(ckpt["generator"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise _bad_checkpoint(path, f"its optimizer state does not fit the model ({e})") from e
+    for group in opt.param_groups:
+        for p in group["params"]:
+            for k, v in opt.state.get(p, {}).items():
+                if k != "step" and (not isinstance(v, torch.Tensor) or v.shape != p.shape):
+                    raise _bad_checkpoint(path, f"its optimizer state {k!r} does not fit the "
+                                                "model's parameters")
+    model.load_state_dict(ckpt["model"])
+    torch.set_rng_state(ckpt["torch_rng"])
+    return state
+
+
 def _improved(loss: float, best: float, cfg: TrainConfig) -> bool:
     return loss < best - cfg.min_delta
 
@@ -232,7 +339,13 @@ def train_student(model: EmbeddingModel, x_train: np.ndarray, y_train: np.ndarra
         Settings (default :class:`TrainConfig()`).
     resume : bool
         Continue from ``out_dir/latest.pt`` (the same data and settings are required).
-        Without it, existing checkpoints are replaced.
+        Without it, existing checkpoints are replaced. The checkpoint is loaded
+        ``weights_only`` (no code in it runs), after checking that its size is plausible for
+        the model; a truncated, damaged, oversized or foreign one (wrong keys, shapes,
+        optimizer or random state) is an :class:`EdgeSEAError` naming the file, and nothing
+        is loaded from it. There is no fallback to ``best.pt``: it holds no optimizer or
+        random state, so continuing from it would not be the interrupted run; start again
+        with ``resume=False`` (``--force`` without ``--resume``).
     progress : bool
         Show a progress bar per epoch on stderr.
     on_epoch : callable, optional
@@ -251,6 +364,7 @@ def train_student(model: EmbeddingModel, x_train: np.ndarray, y_train: np.ndarra
                            f"{model.emb_dim}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    clean_stale_temps(out)  # checkpoints half-written by a killed run
     latest, best_path = out / "latest.pt", out / "best.pt"
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -258,8 +372,9 @@ def train_student(model: EmbeddingModel, x_train: np.ndarray, y_train: np.ndarra
     model.to(memory_format=torch.channels_last)
     state: dict[str, Any] = {"epoch": 0, "best_loss": math.inf, "best_epoch": 0,
                              "since_best": 0, "since_lr": 0, "history": [], "done": False}
+    max_bytes = _max_checkpoint_bytes(model, cfg)
     if resume and latest.is_file():
-        ckpt = torch.load(latest, weights_only=True)
+        ckpt = _read_checkpoint(latest, max_bytes, _CKPT_KEYS)
         if ckpt.get("version") != _CKPT_VERSION or ckpt.get("config") != cfg.to_dict() \
                 or ckpt.get("data") != data_id:
             raise EdgeSEAError(f"{latest} was written with other settings or data; rerun "
@@ -268,11 +383,7 @@ def train_student(model: EmbeddingModel, x_train: np.ndarray, y_train: np.ndarra
             warnings.warn(f"resuming with {torch.get_num_threads()} torch threads; the run "
                           f"started with {ckpt.get('threads')}: results may differ from an "
                           "uninterrupted run in the last bits", EdgeSEAWarning, stacklevel=2)
-        model.load_state_dict(ckpt["model"])
-        opt.load_state_dict(ckpt["optimizer"])
-        gen.set_state(ckpt["generator"])
-        torch.set_rng_state(ckpt["torch_rng"])
-        state = json.loads(ckpt["state"])
+        state = _restore(latest, ckpt, model, opt, gen, cfg)
     elif not resume:
         for p in (latest, best_path, out / "history.json"):
             p.unlink(missing_ok=True)
@@ -348,7 +459,9 @@ def train_student(model: EmbeddingModel, x_train: np.ndarray, y_train: np.ndarra
     if state["best_epoch"] == 0:
         raise EdgeSEAError("no epoch improved on the initial validation loss (loss not finite?)")
     plot_curves(state["history"], out / "curves.png", best_epoch=state["best_epoch"])
-    model.load_state_dict(torch.load(best_path, weights_only=True)["model"])
+    best = _read_checkpoint(best_path, max_bytes, ("model",))
+    _check_weights(best_path, best["model"], model)
+    model.load_state_dict(best["model"])
     model.to(memory_format=torch.contiguous_format)
     model.eval()
     return TrainResult(model=model, history=state["history"], best_epoch=state["best_epoch"],

@@ -34,7 +34,7 @@ from . import __version__
 from .distill import TrainConfig, train_student
 from .errors import EdgeSEAError
 from .extract import _teacher_info, extract, list_audio_files, resolve_teacher
-from .fileio import write_json
+from .fileio import clean_stale_temps, write_json
 from .models.io import save_model
 from .specialize_config import SpecializeConfig
 from .stages import (
@@ -166,6 +166,7 @@ def specialize(audio_dir: str | os.PathLike, run_dir: str | os.PathLike,
     check_excluded(audio_dir, files, config.exclude_audio)
     teacher = resolve_teacher(config.teacher)
     _check_run_dir(run, config, audio_dir, force)
+    clean_stale_temps(run, recursive=True)  # a killed run's leftovers (writers now dead)
     state = _Run(run, progress)
     t_all = time.perf_counter()
 

@@ -4,9 +4,12 @@ the reducer and its targets (orchestrated, cached and timed by :mod:`edgesea.pip
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+import shutil
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +19,7 @@ from tqdm.auto import tqdm
 
 from .audio import _hop_length, load_audio, resample, to_float_mono
 from .errors import EdgeSEAError
-from .fileio import atomic_path
+from .fileio import atomic_path, clean_stale_temps
 from .models.network import EmbeddingModel
 from .reduce import make_reducer
 from .sampling import make_sampler, relevance_percentile
@@ -32,6 +35,80 @@ _US8K = re.compile(r"^(\d+)-\d+-\d+-\d+$")
 def _save_npz(path: Path, **arrays: np.ndarray) -> None:
     with atomic_path(path, suffix=".npz") as tmp:
         np.savez(tmp, **arrays)
+
+
+def _disk_full(path: Path, needed: int, err: OSError) -> EdgeSEAError:
+    """The error for a write of ``needed`` bytes to ``path`` that ran out of space."""
+    try:
+        free = f"{shutil.disk_usage(path.parent).free:,} bytes free"
+    except OSError:
+        free = "free space unknown"
+    return EdgeSEAError(f"no space left on the device writing {path}: it needs {needed:,} "
+                        f"bytes in {path.parent} ({free}; {err.strerror or err}); free some "
+                        "space or choose a run directory on a larger disk, then rerun "
+                        "(finished stages are reused)")
+
+
+def _write_npy(path: Path, dtype: Any, shape: tuple[int, ...],
+               blocks: Iterable[np.ndarray]) -> None:
+    """Write the ``.npy`` file of an array of ``shape`` given as row ``blocks``, atomically.
+
+    The header for the known shape is written first, the space is reserved with
+    ``posix_fallocate`` where the file system supports it (a full disk is reported before
+    any work), then each block's bytes are appended: never through a memory map, whose
+    writes to a full file system kill the process with SIGBUS.
+
+    Parameters
+    ----------
+    path : Path
+        Destination (a temporary file beside it is renamed on success, removed on error).
+    dtype : dtype
+        Element type of the file (each block is cast to it).
+    shape : tuple of int
+        Shape of the whole array; the blocks' rows must add up to ``shape[0]``.
+    blocks : iterable of ndarray
+        Consecutive row blocks of shape ``(n_i, *shape[1:])``.
+
+    Raises
+    ------
+    EdgeSEAError
+        The disk (or quota) is full, with the bytes needed and where; or the blocks do not
+        make up ``shape``.
+    """
+    dtype = np.dtype(dtype)
+    header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False,
+              "shape": tuple(int(n) for n in shape)}
+    needed = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    try:
+        with atomic_path(path, suffix=".npy") as tmp, open(tmp, "wb") as f:
+            try:
+                np.lib.format.write_array_header_1_0(f, header)
+            except ValueError:  # header too long for format 1.0
+                np.lib.format.write_array_header_2_0(f, header)
+            f.flush()
+            needed += f.tell()
+            fallocate = getattr(os, "posix_fallocate", None)
+            if fallocate is not None:
+                try:
+                    fallocate(f.fileno(), 0, needed)
+                except OSError as e:  # not supported here: the writes below still report
+                    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+                        raise
+            rows = 0
+            for block in blocks:
+                block = np.ascontiguousarray(block, dtype=dtype)
+                if block.shape[1:] != tuple(shape[1:]) or rows + len(block) > shape[0]:
+                    raise EdgeSEAError(f"{path}: a block of shape {block.shape} does not fit "
+                                       f"an array of shape {tuple(shape)} at row {rows}")
+                f.write(block.data)
+                rows += len(block)
+            if rows != shape[0]:
+                raise EdgeSEAError(f"{path}: {rows} rows were written, expected {shape[0]}")
+            f.flush()
+    except OSError as e:
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise _disk_full(path, needed, e) from e
+        raise
 
 
 def recording_groups(paths: list[str], group_by: str = "auto") -> np.ndarray:
@@ -74,21 +151,18 @@ def student_inputs(store: EmbeddingStore, audio_dir: Path, model: EmbeddingModel
         raise EdgeSEAError(f"{store.root}: windows are not in file order; re-extract the store")
     sr = model.sample_rate
     n_frames = model.frontend.n_frames(model.window_samples)
-    with atomic_path(out_path, suffix=".npy") as tmp:
-        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16,
-                                        shape=(n_total, model.frontend.n_mels, n_frames))
-        row = 0
+    clean_stale_temps(out_path.parent)
+
+    def blocks():
         for f in tqdm(files, desc="student inputs", unit="file", disable=not progress):
             audio, file_sr = load_audio(audio_dir / f.path)
             mono = resample(to_float_mono(audio), file_sr, sr)
             frames = _windows(mono, sr, f.n_windows, store.manifest["hop_size"], model.window,
                               store.manifest["center"])
             with torch.no_grad():
-                out[row:row + len(frames)] = model.frontend(
-                    torch.from_numpy(np.array(frames, np.float32))).numpy()
-            row += len(frames)
-        out.flush()
-        del out
+                yield model.frontend(torch.from_numpy(np.array(frames, np.float32))).numpy()
+
+    _write_npy(out_path, np.float16, (n_total, model.frontend.n_mels, n_frames), blocks())
     return np.load(out_path)
 
 
@@ -101,6 +175,7 @@ def _sample_count(spec: str, n: int) -> int:
 def split_and_sample(store: EmbeddingStore, cols: dict[str, np.ndarray], config: SpecializeConfig,
             path: Path) -> dict[str, Any]:
     """Split recordings into train / validation, then sample the training windows."""
+    clean_stale_temps(path.parent)
     files = store.files
     groups_of_file = recording_groups([f.path for f in files], config.group_by)
     rec = groups_of_file[cols["file_index"]]
@@ -138,6 +213,7 @@ def split_and_sample(store: EmbeddingStore, cols: dict[str, np.ndarray], config:
 def fit_reduce(emb: np.ndarray, sample: np.ndarray, config: SpecializeConfig,
             out: Path, aug_emb: np.ndarray | None = None) -> dict[str, Any]:
     """Fit the reducer on the sample; targets for every window."""
+    clean_stale_temps(out)
     n_comp = None if config.reduction == "identity" else config.emb_dim
     kw = dict(config.reduction_options)
     if config.reduction != "identity":
@@ -180,6 +256,7 @@ def augment_windows(store: EmbeddingStore, audio_dir: Path, split: dict[str, np.
     from .augment import AugmentConfig
     from .augstore import load_augmented, make_augmented
 
+    clean_stale_temps(out)
     fi = store.load(["file_index"])["file_index"]
     used = split["train_all"] if config.train_on == "all" else split["sample"]
     n_aug = int(round(config.augment_factor * len(used)))
@@ -192,13 +269,13 @@ def augment_windows(store: EmbeddingStore, audio_dir: Path, split: dict[str, np.
                    forbidden=config.exclude_audio)
     audio = load_augmented(out / "store", ["student_audio"])["student_audio"]
     n_frames = model.frontend.n_frames(model.window_samples)
-    with atomic_path(out / "logmel.npy", suffix=".npy") as tmp:
-        mel = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16,
-                                        shape=(len(audio), model.frontend.n_mels, n_frames))
+
+    def blocks():
         for i in range(0, len(audio), 256):
             with torch.no_grad():
-                mel[i:i + 256] = model.frontend(torch.from_numpy(
+                yield model.frontend(torch.from_numpy(
                     audio[i:i + 256].astype(np.float32) / 32767)).numpy()
-        mel.flush()
-        del mel
+
+    _write_npy(out / "logmel.npy", np.float16, (len(audio), model.frontend.n_mels, n_frames),
+               blocks())
     return {"n_augmented": n_aug, "n_sources": len(sources)}
