@@ -193,8 +193,9 @@ def test_resume_after_sigkill(tmp_path: Path, audio_dir: Path, model_path: str,
     done = [k for k, s in enumerate(killed.manifest["shards"]) if s["status"] == "complete"]
     assert 0 < len(done) < 4
     mtimes = {k: (out / killed.manifest["shards"][k]["file"]).stat().st_mtime_ns for k in done}
-    # what a kill during a write leaves behind: a temp file, and a stale pending shard
-    (out / "shards" / ".tmp-killed.npz").write_bytes(b"PK\x03\x04 half")
+    # what a kill during a write leaves behind: a temp file (named after the dead writer),
+    # and a stale pending shard
+    (out / "shards" / f".tmp-{proc.pid}-killed.npz").write_bytes(b"PK\x03\x04 half")
     (out / "shards" / "shard-00003.npz").write_bytes(b"junk")
 
     report = extract(audio_dir, out, teacher, files_per_shard=2, batch_size=8, progress=False)

@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -167,10 +170,17 @@ def test_writes_are_atomic_with_normal_permissions(tmp_path: Path, monkeypatch) 
 
 def test_clean_temp_files_and_settings_differences(tmp_path: Path) -> None:
     make_store(tmp_path)
-    (tmp_path / ".tmp-abc.json").write_text("{")
-    (tmp_path / "shards" / ".tmp-xyz.npz").write_bytes(b"PK")
-    assert clean_temp_files(tmp_path) == 2
-    assert not list(tmp_path.rglob(".tmp-*"))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    (tmp_path / f".tmp-{dead}-abc.json").write_text("{")  # a killed writer's
+    (tmp_path / "shards" / f".tmp-{dead}-xyz.npz").write_bytes(b"PK")
+    old = tmp_path / "shards" / ".tmp-k3j2h1.npz"  # the older naming, two hours old
+    old.write_bytes(b"PK")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    live = tmp_path / "shards" / f".tmp-{os.getppid()}-live.npz"  # a running writer's
+    live.write_bytes(b"PK")
+    assert clean_temp_files(tmp_path) == 3
+    assert list(tmp_path.rglob(".tmp-*")) == [live]
     m = read_manifest(tmp_path)
     assert settings_differences(m, SETTINGS, FILES) == []
     diffs = settings_differences(m, {**SETTINGS, "hop_size": 0.25}, [*FILES, "z.wav"])

@@ -315,11 +315,16 @@ def teacher_embed(
                                             "pass.")] = 64,
     files_per_shard: Annotated[int, typer.Option("--files-per-shard", help="Files per "
                                                  "shard (the unit of resuming).")] = 64,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a store made with "
-                                            "other settings.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Recompute every file, and "
+                                            "replace a store made with other settings.")
+                         ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Embed a folder of audio with a teacher into a resumable embedding store (+ LAeq)."""
+    """Embed a folder of audio with a teacher into a resumable embedding store (+ LAeq).
+
+    A rerun resumes: it recomputes only files whose content (sha256) changed. Files are
+    streamed in bounded blocks, so memory does not grow with file length.
+    """
     from .extract import extract, resolve_teacher
 
     try:

@@ -9,21 +9,24 @@ Files are assigned to shards in sorted order, ``files_per_shard`` consecutive fi
 Shards are independent: the windows of one shard are batched across its files, so the
 values of a shard depend only on its files and the settings, never on what ran before.
 That makes runs resumable: a rerun with the same settings skips the shards that are
-complete (listed in the manifest, present, with the right row count) and computes the
-others; a run killed at any point leaves only complete shards, plus temp files that the
-rerun deletes. A rerun with other settings (teacher, hop, centring, files, files per
-shard) into the same folder is refused unless ``overwrite=True``.
+complete (listed in the manifest, present, with the right row count) and whose files still
+have the content their rows were computed from (size and sha256 of the bytes, recorded in
+the manifest), and computes the others; ``overwrite=True`` recomputes every shard. A run
+killed at any point leaves only complete shards, plus temp files that the rerun deletes.
+A rerun with other settings (teacher, hop, centring, files, files per shard) into the same
+folder is refused unless ``overwrite=True`` (or ``replace=True``). One process writes a
+store at a time (:func:`edgesea.store_integrity.writer_lock`).
+
+Audio is decoded, windowed and embedded in bounded blocks (:mod:`edgesea.extract_decode`),
+so memory does not grow with the length of a file; only the embeddings of the shard being
+computed are held.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import shutil
 import time
-from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,15 +34,9 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from .audio import (
-    AUDIO_EXTENSIONS,
-    check_hop_size,
-    frame_audio,
-    load_audio,
-    resample,
-    to_float_mono,
-)
+from .audio import AUDIO_EXTENSIONS, check_hop_size, frame_audio
 from .errors import EdgeSEAError
+from .extract_decode import Batcher, DecodeFailed, sources
 from .store import (
     MANIFEST,
     SHARD_DIR,
@@ -52,6 +49,7 @@ from .store import (
     write_manifest,
     write_shard,
 )
+from .store_integrity import content_changed, file_content, writer_lock
 from .teachers.base import Teacher
 
 __all__ = ["TEACHER_SPECS", "ExtractReport", "extract", "list_audio_files", "resolve_teacher"]
@@ -132,58 +130,6 @@ def list_audio_files(audio_dir: str | os.PathLike) -> list[str]:
     return sorted(found)
 
 
-def _decode(path: str, sr: int, window: float, hop_size: float, center: bool
-            ) -> tuple[np.ndarray | None, float | None, np.ndarray | None, str | None]:
-    """Decode, downmix and resample one file to ``sr``; LAeq of each of its windows.
-
-    Returns ``(audio, duration_s, laeq_db, None)``, or ``(None, None, None, error)`` when
-    the file cannot be used. Runs in worker processes.
-    """
-    from .loudness import laeq
-
-    try:
-        audio, file_sr = load_audio(path)
-        mono = to_float_mono(audio)
-        duration = mono.shape[0] / file_sr
-        mono = resample(mono, file_sr, sr)
-        frames, _ = frame_audio(mono, sr, window, hop_size, center)
-        levels = np.asarray(laeq(frames, sr), dtype=np.float32).reshape(-1)
-    except EdgeSEAError as e:
-        return None, None, None, str(e)
-    except (OSError, ValueError, RuntimeError, MemoryError) as e:
-        return None, None, None, f"{type(e).__name__}: {e}"
-    return mono, duration, levels, None
-
-
-def _decoded(paths: list[str], teacher: Teacher, hop_size: float, center: bool,
-             workers: int) -> Iterator[tuple]:
-    """``_decode`` of every path, in order; ``workers`` > 1 decode ahead in processes."""
-    args = (int(teacher.sample_rate), float(teacher.window), hop_size, center)
-    if workers == 1:
-        for p in paths:
-            yield _decode(p, *args)
-        return
-    # forkserver: never fork the (possibly multi-threaded) torch process itself.
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload([__name__])
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
-    pending: deque[Future] = deque()
-    todo = iter(paths)
-    try:
-        for p in todo:  # bounded read-ahead keeps memory flat on big folders
-            pending.append(pool.submit(_decode, p, *args))
-            if len(pending) >= 2 * workers + 2:
-                break
-        while pending:
-            result = pending.popleft().result()
-            nxt = next(todo, None)
-            if nxt is not None:
-                pending.append(pool.submit(_decode, nxt, *args))
-            yield result
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
 @dataclass
 class ExtractReport:
     """What :func:`extract` did. Counts cover the whole store, times this run only."""
@@ -221,7 +167,7 @@ def _teacher_info(teacher: Teacher) -> dict[str, Any]:
 
 
 def _prepare(out: Path, settings: dict[str, Any], files: list[str], audio_dir: Path,
-             overwrite: bool) -> dict[str, Any]:
+             replace: bool) -> dict[str, Any]:
     """The manifest to continue from: the existing one if it matches, else a new one."""
     if (out / MANIFEST).exists():
         try:
@@ -231,13 +177,12 @@ def _prepare(out: Path, settings: dict[str, Any], files: list[str], audio_dir: P
             old, diffs = None, [str(e)]
         if not diffs:
             return old
-        if not overwrite:
+        if not replace:
             raise EdgeSEAError(f"{out} holds an embedding store made with other settings ("
                                + "; ".join(diffs) + "): pass overwrite=True (--overwrite) to "
                                "replace it, or choose another output folder")
         (out / MANIFEST).unlink()
         shutil.rmtree(out / SHARD_DIR, ignore_errors=True)
-    out.mkdir(parents=True, exist_ok=True)
     from . import __version__
     manifest = new_manifest(settings, files, audio_dir=str(audio_dir.resolve()),
                             edgesea_version=__version__)
@@ -245,10 +190,39 @@ def _prepare(out: Path, settings: dict[str, Any], files: list[str], audio_dir: P
     return manifest
 
 
+def _plan(out: Path, manifest: dict[str, Any], contents: list[dict[str, Any]],
+          overwrite: bool) -> list[int]:
+    """The shards to compute: not complete, damaged, or holding a file whose content
+    changed (all with ``overwrite``). They are marked pending (their files too) before any
+    work, so a reader or a killed run never takes their old rows for current ones."""
+    todo, dirty = [], False
+    for k, shard in enumerate(manifest["shards"]):
+        span = range(shard["first_file"], shard["first_file"] + shard["n_files"])
+        entries = [manifest["files"][i] for i in span]
+        if (not overwrite and shard["status"] == "complete"
+                and shard_rows(out / shard["file"]) == shard["n_rows"]
+                and not any(content_changed(e.get("content"), contents[i])
+                            for e, i in zip(entries, span, strict=True))):
+            for e, i in zip(entries, span, strict=True):  # same bytes: record a new mtime
+                if e["content"] != contents[i]:
+                    e["content"], dirty = contents[i], True
+            continue
+        todo.append(k)
+        if shard["status"] != "pending" or any(e["status"] != "pending" for e in entries):
+            shard.update(status="pending", n_rows=0)
+            for e in entries:
+                e.update(status="pending", duration_s=None, n_windows=0, error=None,
+                         content=None)
+            dirty = True
+    if dirty:
+        write_manifest(out, manifest)
+    return todo
+
+
 def extract(audio_dir: str | os.PathLike, out_dir: str | os.PathLike, teacher: Teacher,
             hop_size: float = 0.5, center: bool = True, workers: int = 1,
             batch_size: int = 64, files_per_shard: int = 64, progress: bool = True,
-            overwrite: bool = False) -> ExtractReport:
+            overwrite: bool = False, replace: bool = False) -> ExtractReport:
     """Embed every audio file under ``audio_dir`` with ``teacher`` into a store at ``out_dir``.
 
     Parameters
@@ -264,9 +238,11 @@ def extract(audio_dir: str | os.PathLike, out_dir: str | os.PathLike, teacher: T
     center : bool
         Centre window ``t`` on ``t * hop_size`` (half a window of zeros before the audio).
     workers : int
-        Processes decoding and resampling files ahead of the teacher (1: none). They start
-        with the ``forkserver`` method, so a script calling this needs the usual
-        ``if __name__ == "__main__":`` guard.
+        Processes decoding and resampling files ahead of the teacher (1: none). Files
+        longer than :data:`edgesea.extract_decode.LONG_FILE_S` are streamed in this
+        process in bounded blocks either way. Workers start with the ``forkserver``
+        method, so a script calling this needs the usual ``if __name__ == "__main__":``
+        guard; they exit on their own if this process dies.
     batch_size : int
         Windows per ``teacher.embed`` call (batched across the files of a shard).
     files_per_shard : int
@@ -274,7 +250,11 @@ def extract(audio_dir: str | os.PathLike, out_dir: str | os.PathLike, teacher: T
     progress : bool
         Show a progress bar (files, windows, ETA) on stderr.
     overwrite : bool
-        Replace a store made with other settings instead of refusing.
+        Recompute every shard, replacing a store made with other settings instead of
+        refusing.
+    replace : bool
+        Replace a store made with other settings instead of refusing, but (unlike
+        ``overwrite``) keep the up-to-date shards of a store with the same settings.
 
     Returns
     -------
@@ -285,8 +265,9 @@ def extract(audio_dir: str | os.PathLike, out_dir: str | os.PathLike, teacher: T
     Raises
     ------
     EdgeSEAError
-        Bad arguments, no audio files, or a store with other settings (without
-        ``overwrite``). Errors of the teacher or of writing propagate; rerunning resumes.
+        Bad arguments, no audio files, a store with other settings (without ``overwrite``
+        or ``replace``), or a store being written by another process. Errors of the
+        teacher or of writing propagate; rerunning resumes.
     """
     t0 = time.perf_counter()
     hop_size = check_hop_size(hop_size)
@@ -302,48 +283,70 @@ def extract(audio_dir: str | os.PathLike, out_dir: str | os.PathLike, teacher: T
     if not files:
         raise EdgeSEAError(f"no audio files found under {audio_dir} (extensions "
                            f"{' '.join(AUDIO_EXTENSIONS)})")
-    window_samples = int(round(info["window"] * info["sample_rate"]))
     frame_audio(np.zeros(1, np.float32), info["sample_rate"], info["window"], hop_size,
                 center)  # hop shorter than one sample -> EdgeSEAError before any work
     settings = {"teacher": info, "hop_size": hop_size, "center": center,
                 "files_per_shard": files_per_shard}
-    manifest = _prepare(out, settings, files, audio_dir, overwrite)
-    clean_temp_files(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with writer_lock(out):
+        manifest = _prepare(out, settings, files, audio_dir, overwrite or replace)
+        clean_temp_files(out)
+        contents = [file_content(audio_dir / f) for f in files]
+        todo = _plan(out, manifest, contents, overwrite)
+        audio_s = _run(audio_dir, out, teacher, manifest, todo, contents, workers,
+                       batch_size, progress)
+    store = EmbeddingStore(out, manifest)
+    status = [f["status"] for f in manifest["files"]]
+    return ExtractReport(store=store, n_files=len(files), n_ok=status.count("ok"),
+                         n_failed=status.count("failed"), n_windows=len(store),
+                         shards_computed=len(todo), shards_skipped=len(manifest["shards"])
+                         - len(todo), audio_s=audio_s, wall_s=time.perf_counter() - t0)
 
-    shards = manifest["shards"]
-    todo = [k for k, s in enumerate(shards) if not (
-        s["status"] == "complete" and shard_rows(out / s["file"]) == s["n_rows"])]
+
+def _run(audio_dir: Path, out: Path, teacher: Teacher, manifest: dict[str, Any],
+         todo: list[int], contents: list[dict[str, Any]], workers: int, batch_size: int,
+         progress: bool) -> float:
+    """Compute and write the shards ``todo``; returns the seconds of audio embedded."""
+    info, shards, files = manifest["teacher"], manifest["shards"], manifest["files"]
+    sr, window, hop_size, center = (info["sample_rate"], info["window"],
+                                    manifest["hop_size"], manifest["center"])
+    window_samples = int(round(window * sr))
     todo_files = [i for k in todo
                   for i in range(shards[k]["first_file"],
                                  shards[k]["first_file"] + shards[k]["n_files"])]
-    offset = (window_samples // 2) / info["sample_rate"] if center else 0.0
+    offset = (window_samples // 2) / sr if center else 0.0
     bar = tqdm(total=len(files), initial=len(files) - len(todo_files), unit="file",
                desc="teacher-embed", disable=not progress, dynamic_ncols=True)
-    stream = _decoded([str(audio_dir / files[i]) for i in todo_files], teacher, hop_size,
-                      center, workers)
+    stream = sources([str(audio_dir / files[i]["path"]) for i in todo_files], sr, window,
+                     hop_size, center, workers, block_windows=max(64, batch_size))
     audio_s, new_windows = 0.0, 0
     try:
         for k in todo:
             shard = shards[k]
             first, count = shard["first_file"], shard["n_files"]
             meta: list[tuple[np.ndarray, ...]] = []
-            embed = _Batcher(teacher, batch_size, window_samples)
+            embed = Batcher(teacher, batch_size, window_samples)
             for i in range(first, first + count):
-                audio, duration, levels, error = next(stream)
-                entry = manifest["files"][i]
-                if error is not None:
-                    entry.update(status="failed", duration_s=None, n_windows=0, error=error)
+                src, entry = next(stream), files[i]
+                mark, n_meta, rows = embed.n, len(meta), 0
+                try:
+                    for frames, stamps, levels in src.blocks:
+                        if levels.shape != stamps.shape:
+                            raise EdgeSEAError(f"laeq gave {levels.shape} levels for "
+                                               f"{frames.shape}")
+                        embed.add(frames)
+                        meta.append((np.full(len(stamps), i, np.int32), stamps, levels))
+                        rows += len(stamps)
+                except DecodeFailed as e:  # possibly mid-file: forget its windows
+                    embed.rollback(mark)
+                    del meta[n_meta:]
+                    entry.update(status="failed", duration_s=None, n_windows=0, error=str(e),
+                                 content=contents[i])
                 else:
-                    frames, stamps = frame_audio(audio, info["sample_rate"], info["window"],
-                                                 hop_size, center)
-                    if levels.shape != stamps.shape:
-                        raise EdgeSEAError(f"laeq gave {levels.shape} levels for {frames.shape}")
-                    embed.add(frames)
-                    meta.append((np.full(len(stamps), i, np.int32), stamps, levels))
-                    entry.update(status="ok", duration_s=duration, n_windows=len(stamps),
-                                 error=None)
-                    audio_s += duration
-                    new_windows += len(stamps)
+                    entry.update(status="ok", duration_s=src.duration_s, n_windows=rows,
+                                 error=None, content=contents[i])
+                    audio_s += src.duration_s or 0.0
+                    new_windows += rows
                 bar.update(1)
                 bar.set_postfix(windows=new_windows, audio=f"{audio_s:.0f}s",
                                 refresh=False)
@@ -357,46 +360,4 @@ def extract(audio_dir: str | os.PathLike, out_dir: str | os.PathLike, teacher: T
     finally:
         stream.close()
         bar.close()
-    store = EmbeddingStore(out, manifest)
-    status = [f["status"] for f in manifest["files"]]
-    return ExtractReport(store=store, n_files=len(files), n_ok=status.count("ok"),
-                         n_failed=status.count("failed"), n_windows=len(store),
-                         shards_computed=len(todo), shards_skipped=len(shards) - len(todo),
-                         audio_s=audio_s, wall_s=time.perf_counter() - t0)
-
-
-class _Batcher:
-    """Feeds windows to ``teacher.embed`` in batches of ``batch_size``, across files."""
-
-    def __init__(self, teacher: Teacher, batch_size: int, window_samples: int) -> None:
-        self.teacher, self.batch_size = teacher, batch_size
-        self.buf = np.empty((batch_size, window_samples), dtype=np.float32)
-        self.fill = 0
-        self.out: list[np.ndarray] = []
-
-    def _run(self, n: int) -> None:
-        emb = np.asarray(self.teacher.embed(self.buf[:n]), dtype=np.float32)
-        if emb.ndim != 2 or emb.shape[0] != n:
-            raise EdgeSEAError(f"teacher {self.teacher.name!r} returned shape {emb.shape} "
-                               f"for {n} windows")
-        self.out.append(emb.copy())
-        self.fill = 0
-
-    def add(self, frames: np.ndarray) -> None:
-        start = 0
-        while start < frames.shape[0]:
-            take = min(self.batch_size - self.fill, frames.shape[0] - start)
-            self.buf[self.fill:self.fill + take] = frames[start:start + take]
-            self.fill += take
-            start += take
-            if self.fill == self.batch_size:
-                self._run(self.batch_size)
-
-    def finish(self, emb_dim: int) -> np.ndarray:
-        if self.fill:
-            self._run(self.fill)
-        out = np.concatenate(self.out) if self.out else np.zeros((0, emb_dim), np.float32)
-        if out.shape[1] != emb_dim:
-            raise EdgeSEAError(f"teacher {self.teacher.name!r} returned {out.shape[1]}-d "
-                               f"embeddings, but declares emb_dim={emb_dim}")
-        return out
+    return audio_s

@@ -47,6 +47,7 @@ from .stages import (
     student_inputs,
 )
 from .store import EmbeddingStore
+from .store_integrity import file_content
 
 __all__ = [
     "STAGES",
@@ -171,16 +172,19 @@ def specialize(audio_dir: str | os.PathLike, run_dir: str | os.PathLike,
     t_all = time.perf_counter()
 
     # embed ------------------------------------------------------------------------------
-    listing = [(p, (audio_dir / p).stat().st_size, (audio_dir / p).stat().st_mtime_ns)
-               for p in files]
+
+    # the bytes, not just (size, mtime): audio replaced under the same name and mtime counts
+    listing = [(p, c["size"], c["mtime_ns"], c["sha256"])
+               for p, c in ((p, file_content(audio_dir / p)) for p in files)]
     k_embed = _key("embed", _teacher_info(teacher), config.hop_size, listing)
     if not state.cached("embed", k_embed):
         state.say("[embed] teacher embeddings")
         t = time.perf_counter()
-        stale = state.stages.get("embed", {}).get("key") not in (None, k_embed)
         state.started("embed", k_embed)
+        # replace: a store of other settings is replaced; of the same settings, only the
+        # shards of files whose content changed are recomputed (extract checks each file)
         rep = extract(audio_dir, run / "store", teacher, hop_size=config.hop_size,
-                      workers=workers, progress=progress, overwrite=stale or force)
+                      workers=workers, progress=progress, replace=True)
         state.done("embed", k_embed, time.perf_counter() - t, n_files=rep.n_ok,
                    n_failed=rep.n_failed, n_windows=rep.n_windows)
     store = EmbeddingStore.open(run / "store")

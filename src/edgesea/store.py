@@ -19,7 +19,13 @@ A store is a directory written by :func:`edgesea.extract.extract`, readable with
     audio folder, ``/``-separated), ``shard`` (index into ``shards``), ``status``
     (``"pending"``, ``"ok"`` or ``"failed"``), ``duration_s`` (seconds of audio in the
     file, null unless ok), ``n_windows`` (rows of this file, 0 unless ok), ``error`` (the
-    reason a file failed, else null). Shard ``k`` holds files
+    reason a file failed, else null), ``content`` (the fingerprint of the file's bytes its
+    rows were computed from: ``{"size": bytes, "mtime_ns": int, "sha256": hex digest of
+    the whole file}``, ``sha256`` null if the file could not be read;
+    :func:`edgesea.store_integrity.file_content`; null while pending;
+    absent in stores written before edgesea recorded it, which count as changed). A rerun
+    recomputes the shards of files whose size or ``sha256`` changed (an ``mtime_ns`` change
+    alone is only recorded). Shard ``k`` holds files
     ``k * files_per_shard ... (k + 1) * files_per_shard - 1``.
     ``shards``: one object per shard: ``file`` (path relative to the store, e.g.
     ``"shards/shard-00000.npz"``), ``first_file``, ``n_files``, ``status``
@@ -48,16 +54,19 @@ without edgesea::
             with np.load("STORE/" + s["file"]) as z:
                 emb, files = z["embedding"], [m["files"][i]["path"] for i in z["file_index"]]
 
-Every file is written atomically (a ``.tmp-*`` file in the same folder, then
-``os.replace``), and the manifest is rewritten after each shard, so a killed writer leaves
-only complete shards plus temp files that the next run deletes.
+Every file is written atomically (a ``.tmp-<pid>-*`` file in the same folder, then
+``os.replace``; see :mod:`edgesea.fileio`), and the manifest is rewritten after each shard,
+so a killed writer leaves only complete shards plus temp files that the next run deletes
+(only those of writers no longer running). One process writes a store at a time: a writer
+holds an exclusive ``fcntl.flock`` on ``STORE/.writer.lock`` (which holds its pid) while it
+runs, and a second writer is refused (:func:`edgesea.store_integrity.writer_lock`).
+Readers take no lock.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,7 +75,7 @@ from typing import Any
 import numpy as np
 
 from .errors import EdgeSEAError
-from .models.io import chmod_like_new_file
+from .fileio import chmod_like_new_file, clean_stale_temps, make_temp
 
 __all__ = ["COLUMNS", "FORMAT", "FORMAT_VERSION", "EmbeddingStore", "FileEntry", "new_manifest",
            "read_manifest", "settings_differences", "shard_rows", "write_manifest",
@@ -76,7 +85,6 @@ FORMAT = "edgesea-embedding-store"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 SHARD_DIR = "shards"
-TMP_PREFIX = ".tmp-"
 #: Shard columns and their dtypes (``embedding`` is 2-D, the others 1-D).
 COLUMNS: dict[str, np.dtype] = {"file_index": np.dtype(np.int32),
                                 "start_s": np.dtype(np.float64),
@@ -93,7 +101,7 @@ def shard_file(index: int) -> str:
 def _write_atomic(path: Path, write: Any) -> None:
     """Call ``write(binary_file)`` on a temp file beside ``path``, then rename it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=path.suffix, dir=path.parent)
+    fd, tmp = make_temp(path.parent, path.suffix)
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
@@ -163,15 +171,12 @@ def shard_rows(path: str | os.PathLike) -> int | None:
 
 
 def clean_temp_files(root: str | os.PathLike) -> int:
-    """Delete ``.tmp-*`` files left by killed writers in ``root`` and its shard folder."""
-    removed = 0
-    for folder in (Path(root), Path(root) / SHARD_DIR):
-        if folder.is_dir():
-            for p in folder.glob(TMP_PREFIX + "*"):
-                if p.is_file():
-                    p.unlink()
-                    removed += 1
-    return removed
+    """Delete the ``.tmp-*`` files of killed writers in ``root`` and its shard folder.
+
+    Only files whose writer is no longer running are deleted
+    (:func:`edgesea.fileio.clean_stale_temps`): a live writer's in-flight file is kept.
+    """
+    return sum(clean_stale_temps(folder) for folder in (Path(root), Path(root) / SHARD_DIR))
 
 
 def new_manifest(settings: dict[str, Any], files: Sequence[str], **info: Any) -> dict[str, Any]:
@@ -191,7 +196,7 @@ def new_manifest(settings: dict[str, Any], files: Sequence[str], **info: Any) ->
                "n_files": min(fps, len(files) - first), "status": "pending", "n_rows": 0}
               for k, first in enumerate(range(0, len(files), fps))]
     entries = [{"path": f, "shard": i // fps, "status": "pending", "duration_s": None,
-                "n_windows": 0, "error": None} for i, f in enumerate(files)]
+                "n_windows": 0, "error": None, "content": None} for i, f in enumerate(files)]
     return {"format": FORMAT, "format_version": FORMAT_VERSION, **settings, **info,
             "files": entries, "shards": shards}
 
