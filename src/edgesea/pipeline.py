@@ -173,8 +173,9 @@ def specialize(audio_dir: str | os.PathLike, run_dir: str | os.PathLike,
 
     # embed ------------------------------------------------------------------------------
 
-    # the bytes, not just (size, mtime): audio replaced under the same name and mtime counts
-    listing = [(p, c["size"], c["mtime_ns"], c["sha256"])
+    # the bytes, not (size, mtime): audio replaced under the same name and mtime counts, a
+    # touched but unchanged file does not
+    listing = [(p, c["size"], c["sha256"])
                for p, c in ((p, file_content(audio_dir / p)) for p in files)]
     k_embed = _key("embed", _teacher_info(teacher), config.hop_size, listing)
     if not state.cached("embed", k_embed):
