@@ -8,7 +8,8 @@ import pytest
 import torch
 
 import edgesea
-from edgesea.models import save_model, sea_student
+from edgesea.models import load_model, save_model, sea_student
+from edgesea.teachers.model import ModelTeacher
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -38,3 +39,16 @@ def real_clip():
     if not files:
         pytest.skip("../shared UrbanSound8K subset not present")
     return edgesea.load_audio(files[0])
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory) -> str:
+    """A random (seed 0) 64-d SEA student file, the tiny teacher of the extraction tests."""
+    torch.manual_seed(0)
+    return save_model(sea_student(64).eval(), tmp_path_factory.mktemp("m") / "t.safetensors")
+
+
+@pytest.fixture(scope="module")
+def teacher(model_path: str) -> ModelTeacher:
+    """:func:`model_path` as a :class:`ModelTeacher`."""
+    return ModelTeacher(load_model(model_path))

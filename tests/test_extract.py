@@ -22,7 +22,7 @@ from edgesea.audio import frame_audio, load_audio, resample, to_float_mono
 from edgesea.cli import app
 from edgesea.errors import EdgeSEAError
 from edgesea.extract import extract, list_audio_files, resolve_teacher
-from edgesea.models import load_model, save_model, sea_student
+from edgesea.models import sea_student
 from edgesea.store import COLUMNS, EmbeddingStore
 from edgesea.teachers import Teacher
 from edgesea.teachers.model import ModelTeacher
@@ -43,17 +43,6 @@ def write_clips(root: Path) -> list[str]:
         sf.write(root / rel, audio, sr)
     (root / "notes.txt").write_text("not audio")
     return sorted(rel for rel, *_ in CLIPS)
-
-
-@pytest.fixture(scope="module")
-def model_path(tmp_path_factory) -> str:
-    torch.manual_seed(0)
-    return save_model(sea_student(64).eval(), tmp_path_factory.mktemp("m") / "t.safetensors")
-
-
-@pytest.fixture(scope="module")
-def teacher(model_path: str) -> ModelTeacher:
-    return ModelTeacher(load_model(model_path))
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +139,10 @@ def test_failed_files_are_recorded(tmp_path: Path, teacher: ModelTeacher) -> Non
     assert again.shards_computed == 0 and again.n_failed == 1
 
 
-_SLOW_RUN = """
+def slow_teacher_script(delay: float, body: str) -> str:
+    """A Python script defining ``Slow`` (a ModelTeacher that sleeps ``delay`` s per batch),
+    then ``body`` (which runs an extraction with it)."""
+    return f"""
 import sys, time
 from edgesea.extract import extract
 from edgesea.models import load_model
@@ -162,12 +154,16 @@ class Slow:
         for a in ("name", "identity", "sample_rate", "window", "emb_dim"):
             setattr(self, a, getattr(t, a))
     def embed(self, w):
-        time.sleep(0.5)
+        time.sleep({delay})
         return self.t.embed(w)
 
+""" + body
+
+
+_SLOW_RUN = slow_teacher_script(0.5, """
 extract(sys.argv[1], sys.argv[2], Slow(ModelTeacher(load_model(sys.argv[3]))),
         files_per_shard=2, batch_size=8, progress=False)
-"""
+""")
 
 
 def test_resume_after_sigkill(tmp_path: Path, audio_dir: Path, model_path: str,

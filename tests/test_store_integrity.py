@@ -27,6 +27,7 @@ from edgesea.loudness import laeq
 from edgesea.models import load_model, save_model, sea_student
 from edgesea.store import COLUMNS, EmbeddingStore
 from edgesea.teachers.model import ModelTeacher
+from test_extract import slow_teacher_script
 
 # (name, seconds, sample rate): 5 files -> shards of 2, 2, 1 with files_per_shard=2.
 CLIPS = [("a.wav", 1.2, 16000), ("b.wav", 0.8, 16000), ("c.wav", 1.5, 8000),
@@ -54,17 +55,6 @@ def replace_keeping_stat(path: Path, seconds: float, sr: int, seed: int) -> None
     write_clip(path, seconds, sr, seed)
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert path.stat().st_size == st.st_size and path.stat().st_mtime_ns == st.st_mtime_ns
-
-
-@pytest.fixture(scope="module")
-def model_path(tmp_path_factory) -> str:
-    torch.manual_seed(0)
-    return save_model(sea_student(64).eval(), tmp_path_factory.mktemp("m") / "t.safetensors")
-
-
-@pytest.fixture(scope="module")
-def teacher(model_path: str) -> ModelTeacher:
-    return ModelTeacher(load_model(model_path))
 
 
 def run(audio: Path, out: Path, teacher: ModelTeacher, **kw):
@@ -227,25 +217,11 @@ def test_peak_memory_does_not_grow_with_file_length(tmp_path: Path,
 
 # -- worker processes die with their parent -----------------------------------------------
 
-_SLOW_WORKERS = """
-import sys, time
-from edgesea.extract import extract
-from edgesea.models import load_model
-from edgesea.teachers.model import ModelTeacher
-
-class Slow:
-    def __init__(self, t):
-        self.t = t
-        for a in ("name", "identity", "sample_rate", "window", "emb_dim"):
-            setattr(self, a, getattr(t, a))
-    def embed(self, w):
-        time.sleep(1.0)
-        return self.t.embed(w)
-
+_SLOW_WORKERS = slow_teacher_script(1.0, """
 if __name__ == "__main__":
     extract(sys.argv[1], sys.argv[2], Slow(ModelTeacher(load_model(sys.argv[3]))),
             files_per_shard=1, batch_size=4, workers=2, progress=False)
-"""
+""")
 
 
 def _proc_table() -> dict[int, tuple[int, str, str]]:
