@@ -225,3 +225,72 @@ def test_full_tmpfs_in_a_subprocess(setup: dict, tmp_path: Path) -> None:
         assert np.load(out).shape == (len(EmbeddingStore.open(setup["store"])), 64, 50)
     finally:
         subprocess.run(["umount", str(disk)], capture_output=True)
+
+
+# -- every atomic writer reports a full disk as an EdgeSEAError -----------------------------
+
+def _enospc(*args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def _write_json(tmp: Path) -> Path:
+    from edgesea.fileio import write_json
+
+    write_json(tmp / "x.json", {"a": 1})
+    return tmp / "x.json"
+
+
+def _write_shard(tmp: Path) -> Path:
+    from edgesea.store import COLUMNS, write_shard
+
+    cols = {k: np.zeros((2, 4) if k == "embedding" else (2,), dt) for k, dt in COLUMNS.items()}
+    return write_shard(tmp, 0, cols)
+
+
+def _save_model(tmp: Path) -> Path:
+    save_model(sea_student(64), tmp / "m.safetensors")
+    return tmp / "m.safetensors"
+
+
+def _save_checkpoint(tmp: Path) -> Path:
+    from edgesea.distill_checkpoint import _save_atomic
+
+    _save_atomic({"x": torch.zeros(3)}, tmp / "latest.pt")
+    return tmp / "latest.pt"
+
+
+@pytest.mark.parametrize("writer,target", [
+    (_write_json, ("json", "dump")),
+    (_write_shard, ("numpy", "savez")),
+    (_save_model, ("edgesea.models.io", "save_file")),
+    (_save_checkpoint, ("torch", "save")),
+])
+def test_atomic_writers_report_a_full_disk(tmp_path, monkeypatch, writer, target):
+    """Store shards, manifests, model files and checkpoints: ENOSPC mid-write is an
+    EdgeSEAError naming the file, and neither the file nor a temp file is left."""
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module(target[0]), target[1], _enospc)
+    with pytest.raises(EdgeSEAError, match="no space left on the device writing") as e:
+        writer(tmp_path)
+    assert str(tmp_path) in str(e.value)
+    left = [p.name for p in tmp_path.rglob("*") if p.is_file()]
+    assert left == []
+
+
+def test_embed_output_full_disk(tmp_path, monkeypatch, tiny_model_path):
+    """``process_file`` on a full disk: an EdgeSEAError naming the output, no temp left."""
+    import edgesea.outputs as outputs
+    from edgesea import process_file
+
+    sf.write(tmp_path / "a.wav", 0.1 * np.ones(16000, np.float32), 16000)
+
+    def full(path, *args, **kwargs):
+        with open(path, "wb") as f:
+            f.write(b"partial")
+        _enospc()
+
+    monkeypatch.setattr(outputs, "write_npz", full)
+    with pytest.raises(EdgeSEAError, match="no space left on the device writing"):
+        process_file(tmp_path / "a.wav", output_dir=tmp_path / "out", model=tiny_model_path)
+    assert [p.name for p in (tmp_path / "out").iterdir()] == []

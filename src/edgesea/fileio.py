@@ -8,6 +8,7 @@ files of a writer still running (:func:`clean_stale_temps` removes only the form
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -16,8 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .errors import EdgeSEAError
+
 __all__ = ["TMP_PREFIX", "atomic_path", "chmod_like_new_file", "clean_stale_temps",
-           "make_temp", "pid_alive", "write_json"]
+           "disk_full_error", "is_disk_full", "make_temp", "pid_alive", "write_json"]
 
 #: Prefix of every temporary file edgesea writes.
 TMP_PREFIX = ".tmp-"
@@ -82,11 +85,31 @@ def clean_stale_temps(folder: str | os.PathLike, recursive: bool = False) -> int
     return removed
 
 
+def is_disk_full(err: BaseException) -> bool:
+    """Whether ``err`` says the file system is full (ENOSPC) or a quota is exceeded."""
+    return isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def disk_full_error(path: str | os.PathLike, err: OSError) -> EdgeSEAError:
+    """The :class:`EdgeSEAError` for a write to ``path`` that ran out of space."""
+    import shutil
+
+    folder = Path(path).parent
+    try:
+        free = f"{shutil.disk_usage(folder).free:,} bytes free there"
+    except OSError:
+        free = "free space unknown"
+    return EdgeSEAError(f"no space left on the device writing {path} ({free}; "
+                        f"{err.strerror or err}): nothing half-written was kept; free some "
+                        "space or write to a larger disk, then rerun")
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[str]:
     """Yield a temporary path beside ``path``; on success give it a normal umask mode and
     rename it to ``path``, on error remove it. ``suffix`` keeps writers that add an
-    extension (``np.save``) pointed at the same name."""
+    extension (``np.save``) pointed at the same name. A full disk (ENOSPC, EDQUOT) while
+    writing becomes an :class:`EdgeSEAError` naming ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = make_temp(path.parent, suffix)
@@ -95,6 +118,10 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[str]:
         yield tmp
         chmod_like_new_file(tmp)
         os.replace(tmp, path)
+    except OSError as e:
+        if is_disk_full(e):
+            raise disk_full_error(path, e) from e
+        raise
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)

@@ -31,7 +31,7 @@ import numpy as np
 
 from .audio_stream import StreamInfo, stream_windows
 from .errors import EdgeSEAError, EdgeSEAWarning
-from .fileio import chmod_like_new_file, make_temp
+from .fileio import chmod_like_new_file, disk_full_error, is_disk_full, make_temp
 
 if TYPE_CHECKING:
     from .models import EmbeddingModel
@@ -131,8 +131,13 @@ class RowSink:
             rows_list, self._mem = self._mem, []
         else:
             rows_list = [rows]
-        for r in rows_list:
-            self._fh.write(r.tobytes())
+        try:
+            for r in rows_list:
+                self._fh.write(r.tobytes())
+        except OSError as e:
+            if is_disk_full(e):
+                raise disk_full_error(self._tmp, e) from e
+            raise
 
     def chunks(self) -> Iterator[np.ndarray]:
         """The rows received, in order, in chunks of at most :data:`COPY_ROWS` rows."""
@@ -256,8 +261,10 @@ class _Job:
             os.close(fd)
             try:
                 write_npz(tmp, self.rows, hop_size, self.provenance)
-            except BaseException:
+            except BaseException as e:
                 os.remove(tmp)
+                if is_disk_full(e):
+                    raise disk_full_error(self.result.output, e) from e
                 raise
             self.result.status, self.result.error = publish(
                 tmp, self.result.output, self.provenance, overwrite)

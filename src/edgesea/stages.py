@@ -79,8 +79,8 @@ def _write_npy(path: Path, dtype: Any, shape: tuple[int, ...],
     header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False,
               "shape": tuple(int(n) for n in shape)}
     needed = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    try:
-        with atomic_path(path, suffix=".npy") as tmp, open(tmp, "wb") as f:
+    with atomic_path(path, suffix=".npy") as tmp, open(tmp, "wb") as f:
+        try:
             try:
                 np.lib.format.write_array_header_1_0(f, header)
             except ValueError:  # header too long for format 1.0
@@ -105,10 +105,10 @@ def _write_npy(path: Path, dtype: Any, shape: tuple[int, ...],
             if rows != shape[0]:
                 raise EdgeSEAError(f"{path}: {rows} rows were written, expected {shape[0]}")
             f.flush()
-    except OSError as e:
-        if e.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise _disk_full(path, needed, e) from e
-        raise
+        except OSError as e:  # inside atomic_path: the message says how much was needed
+            if e.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise _disk_full(path, needed, e) from e
+            raise
 
 
 def recording_groups(paths: list[str], group_by: str = "auto") -> np.ndarray:

@@ -75,7 +75,7 @@ from typing import Any
 import numpy as np
 
 from .errors import EdgeSEAError
-from .fileio import chmod_like_new_file, clean_stale_temps, make_temp
+from .fileio import atomic_path, clean_stale_temps
 
 __all__ = ["COLUMNS", "FORMAT", "FORMAT_VERSION", "EmbeddingStore", "FileEntry", "new_manifest",
            "read_manifest", "settings_differences", "shard_rows", "write_manifest",
@@ -99,17 +99,10 @@ def shard_file(index: int) -> str:
 
 
 def _write_atomic(path: Path, write: Any) -> None:
-    """Call ``write(binary_file)`` on a temp file beside ``path``, then rename it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = make_temp(path.parent, path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        chmod_like_new_file(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    """Call ``write(binary_file)`` on a temp file beside ``path``, then rename it (a full
+    disk is an :class:`EdgeSEAError`; see :func:`edgesea.fileio.atomic_path`)."""
+    with atomic_path(path, suffix=path.suffix) as tmp, open(tmp, "wb") as fh:
+        write(fh)
 
 
 def write_shard(root: str | os.PathLike, index: int, columns: dict[str, np.ndarray]) -> Path:
