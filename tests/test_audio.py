@@ -404,3 +404,21 @@ def test_absurd_sample_rates_refused_before_allocation(sr):
 def test_audio_rate_bounds_accepted():
     frames, _ = preprocess_audio(np.zeros(400, np.float32) + 0.1, 100, 8000)
     assert frames.shape[1] == 8000
+
+
+@pytest.mark.parametrize("code,expected", [
+    (2, "operating system refused to read it"),       # libsndfile's "System error."
+    (7, "damaged or truncated"),                       # "... (possibly a pipe?)"
+])
+def test_libsndfile_codes_get_clear_messages(tmp_path, monkeypatch, code, expected):
+    p = tmp_path / "x.flac"
+    sf.write(p, np.zeros(1600, np.float32), 16000)
+
+    def fail(*args, **kwargs):
+        raise sf.LibsndfileError(code, prefix=f"Error opening {str(p)!r}: ")
+
+    monkeypatch.setattr(sf, "read", fail)
+    with pytest.raises(EdgeSEAError, match=expected) as e:
+        load_audio(p)
+    assert str(e.value).startswith(f"could not decode audio from {p}: {expected}") or \
+        expected in str(e.value).split("[libsndfile")[0]
