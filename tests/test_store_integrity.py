@@ -373,3 +373,23 @@ def test_file_failing_mid_stream_leaves_no_rows(tmp_path: Path, teacher: ModelTe
     assert emb.shape == data["embedding"].shape
     np.testing.assert_allclose(data["embedding"], emb, rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(data["laeq_db"], levels)
+
+
+def test_memoised_content_hash_sees_a_rewrite_with_the_same_size_and_mtime(tmp_path: Path
+                                                                          ) -> None:
+    """``file_content`` hashes an unchanged file once per process; rewriting it (same size,
+    mtime restored) changes its ctime, so the memo never returns the old hash."""
+    import edgesea.store_integrity as si
+
+    p = tmp_path / "a.bin"
+    p.write_bytes(b"a" * 4096)
+    time.sleep(2.1)  # older than the memo's two-second guard
+    first = si.file_content(p)
+    key = next(k for k in si._DIGESTS if k[1] == p.stat().st_ino)
+    assert si._DIGESTS[key] == first["sha256"]
+    st = p.stat()
+    p.write_bytes(b"b" * 4096)
+    os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+    second = si.file_content(p)
+    assert (second["size"], second["mtime_ns"]) == (first["size"], first["mtime_ns"])
+    assert second["sha256"] != first["sha256"]

@@ -90,18 +90,22 @@ def is_disk_full(err: BaseException) -> bool:
     return isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
-def disk_full_error(path: str | os.PathLike, err: OSError) -> EdgeSEAError:
-    """The :class:`EdgeSEAError` for a write to ``path`` that ran out of space."""
+def disk_full_error(path: str | os.PathLike, err: OSError,
+                    needed: int | None = None) -> EdgeSEAError:
+    """The :class:`EdgeSEAError` for a write to ``path`` that ran out of space (``needed``:
+    the bytes the whole file takes, when known)."""
     import shutil
 
     folder = Path(path).parent
     try:
-        free = f"{shutil.disk_usage(folder).free:,} bytes free there"
+        free = f"{shutil.disk_usage(folder).free:,} bytes free"
     except OSError:
         free = "free space unknown"
-    return EdgeSEAError(f"no space left on the device writing {path} ({free}; "
-                        f"{err.strerror or err}): nothing half-written was kept; free some "
-                        "space or write to a larger disk, then rerun")
+    need = f"it needs {needed:,} bytes in {folder} " if needed is not None else ""
+    return EdgeSEAError(f"no space left on the device writing {path}: {need}({free}; "
+                        f"{err.strerror or err}); nothing half-written was kept; free some "
+                        "space or write to a larger disk, then rerun (finished work is "
+                        "reused)")
 
 
 @contextlib.contextmanager

@@ -8,7 +8,6 @@ import errno
 import json
 import os
 import re
-import shutil
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from tqdm.auto import tqdm
 
 from .audio import _hop_length, load_audio, resample, to_float_mono
 from .errors import EdgeSEAError
-from .fileio import atomic_path, clean_stale_temps
+from .fileio import atomic_path, clean_stale_temps, disk_full_error
 from .models.network import EmbeddingModel
 from .reduce import make_reducer
 from .sampling import make_sampler, relevance_percentile
@@ -35,18 +34,6 @@ _US8K = re.compile(r"^(\d+)-\d+-\d+-\d+$")
 def _save_npz(path: Path, **arrays: np.ndarray) -> None:
     with atomic_path(path, suffix=".npz") as tmp:
         np.savez(tmp, **arrays)
-
-
-def _disk_full(path: Path, needed: int, err: OSError) -> EdgeSEAError:
-    """The error for a write of ``needed`` bytes to ``path`` that ran out of space."""
-    try:
-        free = f"{shutil.disk_usage(path.parent).free:,} bytes free"
-    except OSError:
-        free = "free space unknown"
-    return EdgeSEAError(f"no space left on the device writing {path}: it needs {needed:,} "
-                        f"bytes in {path.parent} ({free}; {err.strerror or err}); free some "
-                        "space or choose a run directory on a larger disk, then rerun "
-                        "(finished stages are reused)")
 
 
 def _write_npy(path: Path, dtype: Any, shape: tuple[int, ...],
@@ -107,7 +94,7 @@ def _write_npy(path: Path, dtype: Any, shape: tuple[int, ...],
             f.flush()
         except OSError as e:  # inside atomic_path: the message says how much was needed
             if e.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise _disk_full(path, needed, e) from e
+                raise disk_full_error(path, e, needed) from e
             raise
 
 

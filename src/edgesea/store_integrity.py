@@ -8,6 +8,7 @@ import contextlib
 import errno
 import hashlib
 import os
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,22 +66,39 @@ def writer_lock(root: str | os.PathLike) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
+#: sha256 of files hashed in this process, keyed by everything a change of their bytes
+#: changes: (device, inode, size, mtime_ns, ctime_ns). ``os.utime`` can restore an mtime but
+#: not a ctime, so a rewritten file never matches an old key. Only files whose ctime is
+#: over two seconds old when hashed are kept, so a rewrite within the same timestamp tick
+#: (file systems keep ctime at millisecond granularity) cannot hit a stale entry.
+_DIGESTS: dict[tuple[int, ...], str] = {}
+_DIGESTS_MAX = 200_000
+
+
 def file_content(path: str | os.PathLike) -> dict[str, Any]:
     """The ``content`` fingerprint of a file: ``{"size", "mtime_ns", "sha256"}``.
 
-    ``sha256`` hashes the file's bytes (read in chunks); it is None (and ``size``,
-    ``mtime_ns`` too if the file cannot be stat'ed) when the file cannot be read, so the
-    failure is recorded rather than raised.
+    ``sha256`` hashes the file's bytes (read in chunks), once per process for an unchanged
+    file (``specialize`` keys its embed stage on it, then the extraction checks it); it is
+    None (and ``size``, ``mtime_ns`` too if the file cannot be stat'ed) when the file cannot
+    be read, so the failure is recorded rather than raised.
     """
     try:
         st = os.stat(path)
     except OSError:
         return {"size": None, "mtime_ns": None, "sha256": None}
-    try:
-        with open(path, "rb") as fh:
-            digest: str | None = hashlib.file_digest(fh, "sha256").hexdigest()
-    except OSError:
-        digest = None
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    digest: str | None = _DIGESTS.get(key)
+    if digest is None:
+        try:
+            with open(path, "rb") as fh:
+                digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        except OSError:
+            digest = None
+        if digest is not None and time.time_ns() - st.st_ctime_ns >= 2_000_000_000:
+            if len(_DIGESTS) >= _DIGESTS_MAX:
+                _DIGESTS.clear()
+            _DIGESTS[key] = digest
     return {"size": int(st.st_size), "mtime_ns": int(st.st_mtime_ns), "sha256": digest}
 
 
