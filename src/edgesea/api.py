@@ -7,7 +7,6 @@ bounded blocks and their outputs record what produced them (:mod:`edgesea.output
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
@@ -26,6 +25,7 @@ from .audio import check_hop_size, n_windows, preprocess_audio
 from .errors import EdgeSEAError
 from .fileio import clean_stale_temps
 from .models import EmbeddingModel, load_model
+from .models.io import tensor_hash
 from .outputs import FileResult
 from .zoo import pretrained_path
 
@@ -110,12 +110,8 @@ def model_identity(model: EmbeddingModel) -> str:
         cached = _IDENTITY.get(model)
     if cached is not None and cached[0] == signature:
         return cached[1]
-    h = hashlib.sha256(config.encode())
-    for name in sorted(state):
-        t = state[name].detach().cpu().contiguous()
-        h.update(f"|{name}|{t.dtype}|{tuple(t.shape)}|".encode())
-        if t.numel():
-            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    h = tensor_hash(state)
+    h.update(b"|config|" + config.encode())
     ident = h.hexdigest()
     with _LOCK:
         _IDENTITY[model] = (signature, ident)

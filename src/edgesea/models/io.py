@@ -39,8 +39,18 @@ from ..fileio import atomic_path, chmod_like_new_file  # noqa: F401 (store.py im
 from .network import EmbeddingModel, ModelConfig
 from .validate import expected_state_shapes
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "MAX_HEADER_BYTES", "MAX_JSON_DEPTH", "header_digest",
-           "load_model", "read_header", "save_model", "tensor_digest"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "MAX_HEADER_BYTES",
+    "MAX_JSON_DEPTH",
+    "header_digest",
+    "load_model",
+    "read_header",
+    "save_model",
+    "tensor_digest",
+    "tensor_hash",
+]
 
 FORMAT = "edgesea-model"
 FORMAT_VERSION = 2
@@ -53,7 +63,9 @@ _FLOAT_DTYPES = ("F16", "BF16", "F32", "F64")
 _INT_DTYPES = ("I8", "I16", "I32", "I64", "U8", "U16", "U32", "U64")
 
 
-def _tensor_hash(tensors: dict[str, torch.Tensor]) -> Any:
+def tensor_hash(tensors: dict[str, torch.Tensor]) -> Any:
+    """A running ``hashlib.sha256`` over every tensor's name, dtype, shape and bytes, in name
+    order (continue it with ``update`` to cover more)."""
     h = hashlib.sha256()
     for name in sorted(tensors):
         t = tensors[name].detach().cpu().contiguous()
@@ -64,7 +76,7 @@ def _tensor_hash(tensors: dict[str, torch.Tensor]) -> Any:
 
 def tensor_digest(tensors: dict[str, torch.Tensor]) -> str:
     """The format-1 checksum: SHA-256 of every tensor's name, dtype, shape and bytes."""
-    return _tensor_hash(tensors).hexdigest()
+    return tensor_hash(tensors).hexdigest()
 
 
 def canonical_json(value: Any) -> bytes:
@@ -77,7 +89,7 @@ def header_digest(tensors: dict[str, torch.Tensor], header: dict[str, Any]) -> s
     """The format-2 checksum: :func:`tensor_digest`'s hash continued with
     ``b"|edgesea-header|"`` and the :func:`canonical_json` of
     ``{"config": ..., "metadata": ...}`` of ``header``."""
-    h = _tensor_hash(tensors)
+    h = tensor_hash(tensors)
     h.update(b"|edgesea-header|")
     h.update(canonical_json({"config": header.get("config"),
                              "metadata": header.get("metadata")}))
