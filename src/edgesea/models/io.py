@@ -35,7 +35,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from ..errors import EdgeSEAError, EdgeSEAWarning
-from ..fileio import atomic_path, chmod_like_new_file  # noqa: F401 (store.py imports it here)
+from ..fileio import atomic_path
 from .network import EmbeddingModel, ModelConfig
 from .validate import expected_state_shapes
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..audio import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 from ..errors import EdgeSEAError
+from ..frontend import _PADDINGS, _SPECTRA, _WINDOWS
 
 __all__ = ["LIMITS", "check_config", "check_frontend", "expected_state_shapes",
            "feature_map_size"]
@@ -31,9 +32,8 @@ LIMITS: dict[str, float] = {
 
 _FRONTEND_REQUIRED = ("sample_rate", "n_fft", "hop_length", "n_mels")
 _FRONTEND_CHOICES: dict[str, tuple[Any, ...]] = {
-    "window": ("hann", "hamming", "ones"), "padding": ("same", "end", "center", "valid"),
-    "mel_scale": ("htk", "slaney"), "mel_norm": ("slaney", None),
-    "spectrum": ("power", "magnitude")}
+    "window": _WINDOWS, "padding": _PADDINGS, "mel_scale": ("htk", "slaney"),
+    "mel_norm": ("slaney", None), "spectrum": _SPECTRA}
 _FRONTEND_OPTIONAL = ("window", "periodic", "padding", "fmin", "fmax", "mel_scale", "mel_norm",
                       "spectrum", "power", "db", "ref", "amin", "top_db")
 _BN = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
