@@ -104,14 +104,7 @@ def load_audio(source: str | os.PathLike | BinaryIO) -> tuple[np.ndarray, int]:
         If the file does not exist or cannot be decoded.
     """
     if isinstance(source, str | os.PathLike):
-        path = os.fspath(source)
-        if not os.path.exists(path):
-            raise EdgeSEAError(f"audio file not found: {path}")
-        if os.path.isdir(path):
-            raise EdgeSEAError(f"expected an audio file, got a directory: {path}")
-        name = path
-        if not os.access(path, os.R_OK):
-            raise EdgeSEAError(f"audio file not readable (permission denied): {path}")
+        name = _check_audio_path(source)
     else:
         name = getattr(source, "name", "<file object>")
     try:
@@ -121,6 +114,18 @@ def load_audio(source: str | os.PathLike | BinaryIO) -> tuple[np.ndarray, int]:
         raise _open_error(name, e) from e
     check_sample_rate(sr, f"the sample rate of {name}")
     return audio, int(sr)
+
+
+def _check_audio_path(source: str | os.PathLike) -> str:
+    """``source`` as a string, after checking it exists, is not a folder and is readable."""
+    path = os.fspath(source)
+    if not os.path.exists(path):
+        raise EdgeSEAError(f"audio file not found: {path}")
+    if os.path.isdir(path):
+        raise EdgeSEAError(f"expected an audio file, got a directory: {path}")
+    if not os.access(path, os.R_OK):
+        raise EdgeSEAError(f"audio file not readable (permission denied): {path}")
+    return path
 
 
 def _open_error(name: object, error: BaseException) -> EdgeSEAError:

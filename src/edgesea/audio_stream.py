@@ -12,7 +12,6 @@ size.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +20,14 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from .audio import _hop_length, check_hop_size, check_sample_rate, n_windows
+from .audio import (
+    _check_audio_path,
+    _hop_length,
+    _open_error,
+    check_hop_size,
+    check_sample_rate,
+    n_windows,
+)
 from .errors import EdgeSEAError
 
 __all__ = ["StreamInfo", "open_info", "stream_mono", "stream_windows"]
@@ -50,13 +56,7 @@ class StreamInfo:
 
 
 def _open(path: str | os.PathLike) -> sf.SoundFile:
-    from .audio import _open_error  # the same messages as load_audio
-
-    p = os.fspath(path)
-    if not os.path.exists(p):
-        raise EdgeSEAError(f"audio file not found: {p}")
-    if os.path.isdir(p):
-        raise EdgeSEAError(f"expected an audio file, got a directory: {p}")
+    p = _check_audio_path(path)  # the same checks and messages as load_audio
     try:
         return sf.SoundFile(p)
     except Exception as e:  # libsndfile, permission and format errors
@@ -182,11 +182,3 @@ def stream_windows(path: str | os.PathLike, sr: float, window: float = 1.0,
     if missing > 0:
         buf = np.concatenate([buf, np.zeros(missing, np.float32)])
     yield from emit(n)
-
-
-def windows_in_file(path: str | os.PathLike, sr: float, window: float = 1.0,
-                    hop_size: float = 0.1, center: bool = True) -> int:
-    """An upper-bound estimate of the windows a file gives at ``sr`` (from its header)."""
-    file_sr, frames, _ = open_info(path)
-    n_out = int(math.ceil(frames * float(sr) / file_sr)) + 1
-    return n_windows(n_out, sr, window, hop_size, center)

@@ -4,7 +4,6 @@ the reducer and its targets (orchestrated, cached and timed by :mod:`edgesea.pip
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import re
@@ -18,7 +17,7 @@ from tqdm.auto import tqdm
 
 from .audio import _hop_length, load_audio, resample, to_float_mono
 from .errors import EdgeSEAError
-from .fileio import atomic_path, clean_stale_temps, disk_full_error
+from .fileio import atomic_path, clean_stale_temps, disk_full_error, is_disk_full
 from .models.network import EmbeddingModel
 from .reduce import make_reducer
 from .sampling import make_sampler, relevance_percentile
@@ -79,7 +78,7 @@ def _write_npy(path: Path, dtype: Any, shape: tuple[int, ...],
                 try:
                     fallocate(f.fileno(), 0, needed)
                 except OSError as e:  # not supported here: the writes below still report
-                    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+                    if is_disk_full(e):
                         raise
             rows = 0
             for block in blocks:
@@ -93,7 +92,7 @@ def _write_npy(path: Path, dtype: Any, shape: tuple[int, ...],
                 raise EdgeSEAError(f"{path}: {rows} rows were written, expected {shape[0]}")
             f.flush()
         except OSError as e:  # inside atomic_path: the message says how much was needed
-            if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            if is_disk_full(e):
                 raise disk_full_error(path, e, needed) from e
             raise
 
