@@ -55,6 +55,16 @@ def specialize_command(
         "--arch", help="sea (paper filters), sea:W1,W2,W3,W4, or mcu (microcontroller "
         "student).")] = "sea",
     head: Annotated[str, typer.Option("--head", help="linear or paper.")] = "linear",
+    sample_rate: Annotated[int, typer.Option(
+        "--sample-rate", help="The student's rate: 8000 (the paper; hears 0-4 kHz) or 16000 "
+        "(64 mel bands up to 8 kHz, same cost).")] = 8000,
+    level: Annotated[str, typer.Option(
+        "--level", help="The student front end's level rule: window (each window's maximum "
+        "at 0 dB: level-blind) or absolute (fixed 0 dB reference: sees the level, as the "
+        "teacher does).")] = "window",
+    view: Annotated[str, typer.Option(
+        "--view", help="What the teacher labels: full (the audio as it is), band (through "
+        "the student's band) or norm (band, each window level-normalised).")] = "full",
     epochs: Annotated[int, typer.Option("--epochs", help="Maximum epochs.")] = 100,
     lr: Annotated[float, typer.Option("--lr", help="Adam learning rate.")] = 1e-4,
     schedule: Annotated[str, typer.Option("--schedule", help="plateau (x0.1 after 5 flat "
@@ -97,7 +107,8 @@ def specialize_command(
         config = SpecializeConfig(
             teacher=teacher, hop_size=hop_size, emb_dim=emb_dim, sampling=sampling,
             sample_size=sample_size, train_on=train_on, reduction=reduction,
-            reduction_options=options, arch=arch, head=head, val_fraction=val_fraction,
+            reduction_options=options, arch=arch, head=head, sample_rate=sample_rate,
+            level=level, view=view, val_fraction=val_fraction,
             group_by=group_by, seed=seed, train=train, augment_factor=augment_factor,
             augment=aug_options, exclude_audio=[str(p) for p in exclude or []])
         result = specialize(audio_dir, out, config, resume=resume, force=force,

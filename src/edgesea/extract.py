@@ -51,6 +51,7 @@ from .store import (
 )
 from .store_integrity import content_changed, file_content, writer_lock
 from .teachers.base import Teacher
+from .views import apply_view, parse_view_spec
 
 __all__ = ["TEACHER_SPECS", "ExtractReport", "extract", "list_audio_files", "resolve_teacher"]
 
@@ -66,7 +67,10 @@ def resolve_teacher(spec: str, window: float | None = None) -> Teacher:
     spec : str
         ``"aisfx"`` (:class:`edgesea.teachers.aisfx.AisfxTeacher`), ``"openl3:PATH.h5"``
         (:meth:`edgesea.teachers.openl3.OpenL3Teacher.from_h5`) or
-        ``"model:PATH.safetensors"`` (an edgesea model file, :class:`ModelTeacher`).
+        ``"model:PATH.safetensors"`` (an edgesea model file, :class:`ModelTeacher`);
+        any of them followed by ``@band:RATE``, ``@norm:RATE`` or ``@full`` embeds through
+        that view (:mod:`edgesea.views`: e.g. ``"aisfx@band:8000"`` labels what an 8 kHz
+        student hears).
     window : float, optional
         Window length in seconds for aisfx (default 1.0). The other teachers have a fixed
         window; a different ``window`` for them is an error.
@@ -77,6 +81,9 @@ def resolve_teacher(spec: str, window: float | None = None) -> Teacher:
         Unknown specification, missing/unreadable weights, or a teacher that cannot load.
     """
     spec = str(spec).strip()
+    base, view, rate = parse_view_spec(spec)
+    if view is not None:
+        return apply_view(resolve_teacher(base, window), view, rate or 0)
     kind, _, arg = spec.partition(":")
     if not ((kind == "aisfx" and not arg) or (kind in ("openl3", "model") and arg)):
         raise EdgeSEAError(f"unknown teacher {spec!r}: expected one of {', '.join(TEACHER_SPECS)}")

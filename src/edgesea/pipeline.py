@@ -48,6 +48,7 @@ from .stages import (
 )
 from .store import EmbeddingStore
 from .store_integrity import file_content
+from .views import apply_view
 
 __all__ = [
     "STAGES",
@@ -165,7 +166,7 @@ def specialize(audio_dir: str | os.PathLike, run_dir: str | os.PathLike,
     if not files:
         raise EdgeSEAError(f"no audio files found under {audio_dir}")
     check_excluded(audio_dir, files, config.exclude_audio)
-    teacher = resolve_teacher(config.teacher)
+    teacher = apply_view(resolve_teacher(config.teacher), config.view, config.sample_rate)
     _check_run_dir(run, config, audio_dir, force)
     clean_stale_temps(run, recursive=True)  # a killed run's leftovers (writers now dead)
     state = _Run(run, progress)
@@ -288,6 +289,9 @@ def specialize(audio_dir: str | os.PathLike, run_dir: str | os.PathLike,
         model.metadata = {
             "edgesea_version": __version__, "kind": "sea-student",
             "teacher": store.manifest["teacher"] | {"spec": config.teacher},
+            "view": {"view": config.view, "student_rate": config.sample_rate,
+                     "level": config.level,
+                     **(teacher.settings() if hasattr(teacher, "settings") else {})},
             "upstream": {"audio_dir": str(audio_dir), "n_files": len(store.files),
                          "n_windows": n, "hop_size": config.hop_size},
             "sampling": {"mode": config.sampling, "sample_size": config.sample_size,

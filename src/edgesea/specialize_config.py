@@ -9,9 +9,10 @@ from typing import Any
 from .augment import AugmentConfig
 from .distill import TrainConfig
 from .errors import EdgeSEAError
-from .models.network import HEADS, SEA_FILTERS
+from .models.network import HEADS, LEVELS, SEA_FILTERS, STUDENT_RATES
 from .reduce import REDUCERS
 from .settings import Settings
+from .views import VIEWS
 
 __all__ = ["SAMPLING", "SpecializeConfig"]
 
@@ -46,6 +47,17 @@ class SpecializeConfig(Settings):
         a 57 KB TFLM arena and 141 KB of flash at 128-d, int8).
     head : {"linear", "paper"}
         Student head (see :data:`edgesea.models.HEADS`).
+    sample_rate : {8000, 16000}
+        The student's rate: 8 kHz (the paper, hears 0-4 kHz) or 16 kHz (64 mel bands up to
+        8 kHz; the same 64 x 50 input and cost).
+    level : {"window", "absolute"}
+        The student front end's level rule (:data:`edgesea.models.LEVELS`): ``"window"``
+        (kapre's per-window maximum at 0 dB: level-blind) or ``"absolute"`` (a fixed 0 dB
+        reference: sees the level, as the teacher does).
+    view : {"full", "band", "norm"}
+        What the teacher labels (:mod:`edgesea.views`): the audio as it is, the audio
+        through the student's band, or that band with each window level-normalised. Upstream
+        and augmented windows are labelled through the same view.
     val_fraction : float
         Fraction of recordings held out for validation (never sampled nor trained on).
     group_by : {"auto", "file", "urbansound8k"}
@@ -77,6 +89,9 @@ class SpecializeConfig(Settings):
     reduction_options: dict[str, Any] = field(default_factory=dict)
     arch: str = "sea"
     head: str = "linear"
+    sample_rate: int = 8000
+    level: str = "window"
+    view: str = "full"
     val_fraction: float = 0.1
     group_by: str = "auto"
     seed: int = 0
@@ -96,6 +111,13 @@ class SpecializeConfig(Settings):
                                f"{list(REDUCERS)}")
         if self.head not in HEADS:
             raise EdgeSEAError(f"unknown head {self.head!r}: expected one of {list(HEADS)}")
+        if isinstance(self.sample_rate, bool) or self.sample_rate not in STUDENT_RATES:
+            raise EdgeSEAError(f"invalid sample_rate={self.sample_rate!r}: expected one of "
+                               f"{list(STUDENT_RATES)}")
+        if self.level not in LEVELS:
+            raise EdgeSEAError(f"invalid level={self.level!r}: expected one of {list(LEVELS)}")
+        if self.view not in VIEWS:
+            raise EdgeSEAError(f"invalid view={self.view!r}: expected one of {list(VIEWS)}")
         if self.train_on not in ("sample", "all"):
             raise EdgeSEAError(f"invalid train_on={self.train_on!r}: expected 'sample' or 'all'")
         if self.group_by not in ("auto", "file", "urbansound8k"):
@@ -128,8 +150,9 @@ class SpecializeConfig(Settings):
         from .models.network import sea_mcu_student, sea_student
 
         if self.arch == "mcu":
-            return sea_mcu_student(self.emb_dim)
-        return sea_student(self.emb_dim, head=self.head, filters=self.filters())
+            return sea_mcu_student(self.emb_dim, sample_rate=self.sample_rate, level=self.level)
+        return sea_student(self.emb_dim, head=self.head, filters=self.filters(),
+                           sample_rate=self.sample_rate, level=self.level)
 
     def filters(self) -> tuple[int, ...]:
         """Per-block widths of the paper-family student (validated)."""

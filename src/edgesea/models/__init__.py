@@ -1,19 +1,25 @@
 """Model families (SEA students, L3-Net), their footprint, and the model file format."""
 
 from .edgel3 import load_edgel3_h5
-from .footprint import Footprint, footprint
+from .footprint import Footprint, footprint, macs
 from .io import load_model, read_header, save_model
 from .network import (
     HEADS,
+    LEVELS,
+    MCU1M_BLOCKS,
     MCU_BLOCKS,
     SEA_FILTERS,
+    STUDENT_RATES,
     EmbeddingModel,
     ModelConfig,
     l3net,
+    sea_mcu1m_student,
     sea_mcu_student,
     sea_student,
+    student_frontend,
 )
 
-__all__ = ["HEADS", "MCU_BLOCKS", "SEA_FILTERS", "EmbeddingModel", "Footprint", "ModelConfig",
-           "footprint", "l3net", "load_edgel3_h5", "load_model", "read_header", "save_model",
-           "sea_mcu_student", "sea_student"]
+__all__ = ["HEADS", "LEVELS", "MCU1M_BLOCKS", "MCU_BLOCKS", "SEA_FILTERS", "STUDENT_RATES",
+           "EmbeddingModel", "Footprint", "ModelConfig", "footprint", "l3net", "load_edgel3_h5",
+           "load_model", "macs", "read_header", "save_model", "sea_mcu1m_student",
+           "sea_mcu_student", "sea_student", "student_frontend"]

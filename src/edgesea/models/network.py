@@ -22,8 +22,9 @@ from ..errors import EdgeSEAError
 from ..frontend import LogMelSpectrogram, kapre_preset, openl3_v04_preset
 from .validate import check_config
 
-__all__ = ["HEADS", "MCU_BLOCKS", "SEA_FILTERS", "EmbeddingModel", "InferenceEmbedder",
-           "ModelConfig", "l3net", "sea_mcu_student", "sea_student"]
+__all__ = ["HEADS", "LEVELS", "MCU1M_BLOCKS", "MCU_BLOCKS", "SEA_FILTERS", "STUDENT_RATES",
+           "EmbeddingModel", "InferenceEmbedder", "ModelConfig", "l3net", "sea_mcu1m_student",
+           "sea_mcu_student", "sea_student", "student_frontend"]
 
 #: Filters per block of the paper's students (two convs per block), keyed by emb_dim.
 SEA_FILTERS: dict[int, tuple[int, int, int, int]] = {
@@ -184,13 +185,21 @@ class EmbeddingModel(nn.Module):
         """Embedding dimension."""
         return self.config.emb_dim
 
+    @property
+    def context_samples(self) -> tuple[int, int]:
+        """Samples ``(left, right)`` of signal around a window that the front end reads
+        (:meth:`LogMelSpectrogram.context`; ``(0, 0)`` unless its padding is ``"stream"``)."""
+        return self.frontend.context(self.window_samples)
+
     def embed_logmel(self, logmel: torch.Tensor) -> torch.Tensor:
         """Log-mel ``(B, n_mels, n_frames)`` -> embedding ``(B, emb_dim)`` (the part that
         is exported to microcontrollers)."""
         return _trunk_and_head(self, logmel)
 
     def forward(self, windows: torch.Tensor) -> torch.Tensor:
-        """Waveform windows ``(B, window_samples)`` at :attr:`sample_rate` -> ``(B, D)``."""
+        """Waveform windows ``(B, window_samples)`` at :attr:`sample_rate` -> ``(B, D)``; a
+        ``"stream"`` front end also takes the windows with their context,
+        ``(B, left + window_samples + right)`` (:attr:`context_samples`)."""
         return self.embed_logmel(self.frontend(windows))
 
     def for_inference(self) -> InferenceEmbedder:
@@ -235,9 +244,19 @@ class InferenceEmbedder(nn.Module):
         """Embedding dimension."""
         return self.config.emb_dim
 
+    @property
+    def context_samples(self) -> tuple[int, int]:
+        """As :attr:`EmbeddingModel.context_samples`."""
+        return self.frontend.context(int(round(self.config.window * self.config.sample_rate)))
+
+    def embed_logmel(self, logmel: torch.Tensor) -> torch.Tensor:
+        """Log-mel ``(B, n_mels, n_frames)`` -> ``(B, emb_dim)`` (the frozen trunk and head)."""
+        return _trunk_and_head(self, logmel, channels_last=self.channels_last)
+
     def forward(self, windows: torch.Tensor) -> torch.Tensor:
-        """Waveform windows ``(B, window_samples)`` -> ``(B, emb_dim)``."""
-        return _trunk_and_head(self, self.frontend(windows), channels_last=self.channels_last)
+        """Waveform windows ``(B, window_samples)`` (or, for a ``"stream"`` front end,
+        ``(B, left + window_samples + right)`` with their context) -> ``(B, emb_dim)``."""
+        return self.embed_logmel(self.frontend(windows))
 
 
 def _compile_trunk(fused: nn.Sequential, n_mels: int, n_frames: int
@@ -278,13 +297,51 @@ def global_pool(x: torch.Tensor, mode: str) -> torch.Tensor:
     return torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3))], dim=1)
 
 
+#: Student sample rates: 8 kHz (the paper) and 16 kHz (64 mel bands up to 8 kHz).
+STUDENT_RATES = (8000, 16000)
+#: How a student's front end treats level: ``"window"`` (kapre: each window's maximum set to
+#: 0 dB, floor -80 dB below it; blind to the signal level) or ``"absolute"`` (a fixed
+#: reference of 1.0 = 0 dB, floor 1e-10 = -100 dB: the input keeps the level, as the aisfx
+#: teacher's ``log10(1e4 x + 1)`` front end does).
+LEVELS = ("window", "absolute")
+
+
+def student_frontend(sample_rate: int = 8000, level: str = "window",
+                     stream: bool = False) -> LogMelSpectrogram:
+    """The log-mel front end of a SEA student: 64 x 50 for a 1 s window at either rate.
+
+    8 kHz: kapre's n_fft 1024, hop 160 (the paper). 16 kHz: n_fft 1024, hop 320, 64 mel
+    bands over 0-8 kHz: the same 64 x 50 input, so the network's cost is unchanged. ``level``:
+    see :data:`LEVELS`. ``stream``: padding ``"stream"`` for a 1 s window (the frames of
+    'same' padding, with the samples around the window taken from the signal: 432 + 432 at
+    8 kHz, 352 + 352 at 16 kHz), so overlapping windows share their frames; False keeps
+    kapre's zero padding.
+    """
+    if not isinstance(stream, bool):
+        raise EdgeSEAError(f"invalid stream={stream!r}: expected True or False")
+    if isinstance(sample_rate, bool) or sample_rate not in STUDENT_RATES:
+        raise EdgeSEAError(f"invalid student sample_rate={sample_rate!r}: expected one of "
+                           f"{list(STUDENT_RATES)}")
+    if level not in LEVELS:
+        raise EdgeSEAError(f"invalid level={level!r}: expected one of {list(LEVELS)}")
+    fe = kapre_preset(int(sample_rate), 1024, int(sample_rate) // 50, 64)
+    if level == "absolute":
+        fe = LogMelSpectrogram.from_config({**fe.config(), "ref": 1.0, "top_db": None})
+    if stream:
+        fe = LogMelSpectrogram.from_config({**fe.config(), "padding": "stream",
+                                            "window_samples": int(sample_rate)})
+    return fe
+
+
 def sea_student(emb_dim: int = 128, head: str = "paper", sample_rate: int = 8000,
-                filters: tuple[int, ...] | None = None) -> EmbeddingModel:
+                filters: tuple[int, ...] | None = None, level: str = "window",
+                stream: bool = False) -> EmbeddingModel:
     """The SEA student of the paper (edgel3 ``sea`` models), randomly initialised.
 
-    Input 1 s at 8 kHz, kapre log-mel (64 bands, 50 frames), BN, four blocks of two 3x3
-    convs with the filters of :data:`SEA_FILTERS`, 2x2 max pool after blocks 1-3.
-    ``filters`` overrides the per-block widths.
+    Input 1 s at 8 kHz (or 16 kHz), log-mel (64 bands, 50 frames; :func:`student_frontend`),
+    BN, four blocks of two 3x3 convs with the filters of :data:`SEA_FILTERS`, 2x2 max pool
+    after blocks 1-3. ``filters`` overrides the per-block widths; ``level`` is the front
+    end's level rule (:data:`LEVELS`); ``stream`` its padding (:func:`student_frontend`).
     """
     if filters is None:
         if emb_dim not in SEA_FILTERS:
@@ -294,8 +351,8 @@ def sea_student(emb_dim: int = 128, head: str = "paper", sample_rate: int = 8000
     if head == "paper" and filters[-1] != emb_dim:
         raise EdgeSEAError("head 'paper' needs the last block's width to equal emb_dim")
     cfg = ModelConfig(
-        family="sea", emb_dim=int(emb_dim), sample_rate=sample_rate, window=1.0,
-        frontend=kapre_preset(sample_rate, 1024, 160, 64).config(),
+        family="sea", emb_dim=int(emb_dim), sample_rate=int(sample_rate), window=1.0,
+        frontend=student_frontend(sample_rate, level, stream).config(),
         blocks=[[int(f), int(f)] for f in filters],
         pool_after=[True] * (len(filters) - 1) + [False], head=head)
     return EmbeddingModel(cfg)
@@ -306,22 +363,45 @@ MCU_BLOCKS: list[list[int]] = [[24, 32], [64], [192, 256]]
 
 
 def sea_mcu_student(emb_dim: int = 128, sample_rate: int = 8000,
-                    blocks: list[list[int]] | None = None) -> EmbeddingModel:
+                    blocks: list[list[int]] | None = None, level: str = "window", *,
+                    family: str = "sea-mcu", stream: bool = False) -> EmbeddingModel:
     """A SEA student designed for microcontrollers (linear head), randomly initialised.
 
-    Same front end as :func:`sea_student` (1 s at 8 kHz, 64 x 50 log-mel). A strided 3x3
+    Same front end as :func:`sea_student` (1 s at 8 or 16 kHz, 64 x 50 log-mel,
+    :func:`student_frontend` with ``level``). A strided 3x3
     stem (1 -> 24 channels at 32 x 25) replaces the paper's two full-resolution 32-channel
     convs, whose two 64 x 50 x 32 activations set the paper student's RAM; every later conv
     is depthwise-separable; 2x2 max pools after blocks 1 and 2; global max pool; a linear
-    projection to ``emb_dim``. Widths :data:`MCU_BLOCKS` (``blocks`` overrides them).
+    projection to ``emb_dim``. Widths :data:`MCU_BLOCKS` (``blocks`` overrides them);
+    ``family`` names the family in the saved configuration; ``stream``: the front end's
+    padding (:func:`student_frontend`).
     """
     blocks = [list(map(int, b)) for b in (blocks or MCU_BLOCKS)]
     cfg = ModelConfig(
-        family="sea-mcu", emb_dim=int(emb_dim), sample_rate=sample_rate, window=1.0,
-        frontend=kapre_preset(sample_rate, 1024, 160, 64).config(), blocks=blocks,
+        family=str(family), emb_dim=int(emb_dim), sample_rate=int(sample_rate), window=1.0,
+        frontend=student_frontend(sample_rate, level, stream).config(), blocks=blocks,
         pool_after=[True] * (len(blocks) - 1) + [False], head="linear", stem_stride=2,
         separable=True)
     return EmbeddingModel(cfg)
+
+
+#: Block widths of :func:`sea_mcu1m_student` (chosen by measuring int8 exports; see its
+#: docstring).
+MCU1M_BLOCKS: list[list[int]] = [[32, 64], [128, 128], [256, 384]]
+
+
+def sea_mcu1m_student(emb_dim: int = 128, sample_rate: int = 8000,
+                      blocks: list[list[int]] | None = None, level: str = "window"
+                      ) -> EmbeddingModel:
+    """The ``mcu-1m`` student: :func:`sea_mcu_student` widened for the ``mcu-1m`` tier
+    (:data:`edgesea.tiers.TIERS`: 256 KB TFLM arena, 1 MB flash), randomly initialised.
+
+    Same family style (strided 3x3 stem, depthwise-separable convs, 2x2 max pools after
+    every block but the last, global max pool, linear head), widths :data:`MCU1M_BLOCKS`
+    (``blocks`` overrides them), family ``"sea-mcu-1m"``.
+    """
+    return sea_mcu_student(emb_dim, sample_rate=sample_rate, blocks=blocks or MCU1M_BLOCKS,
+                           level=level, family="sea-mcu-1m")
 
 
 def l3net(n_mels: int = 256, frontend: str = "openl3-0.4") -> EmbeddingModel:
