@@ -1,8 +1,11 @@
 """The edgel3-compatible embedding API: ``get_embedding`` and ``process_file``.
 
 Models are resolved once and cached (never reloaded per call); windows from several inputs
-are batched together; results are identical to one-by-one calls. Files are streamed in
-bounded blocks and their outputs record what produced them (:mod:`edgesea.outputs`).
+are batched together; results are identical to one-by-one calls. For a model whose front end
+has padding ``"stream"``, :func:`get_embedding` computes the log-mel frames once on the
+continuous signal and slices each window's input from them (see :func:`model_inputs`).
+Files are streamed in bounded blocks and their outputs record what produced them
+(:mod:`edgesea.outputs`).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import warnings
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
@@ -21,8 +25,16 @@ import torch
 from tqdm.auto import tqdm
 
 from . import outputs
-from .audio import check_hop_size, n_windows, preprocess_audio
-from .errors import EdgeSEAError
+from .audio import (
+    _hop_length,
+    check_hop_size,
+    check_sample_rate,
+    n_windows,
+    preprocess_audio,
+    resample,
+    to_float_mono,
+)
+from .errors import EdgeSEAError, EdgeSEAWarning
 from .fileio import clean_stale_temps
 from .models import EmbeddingModel, load_model
 from .models.io import tensor_hash
@@ -30,7 +42,7 @@ from .outputs import FileResult
 from .zoo import pretrained_path
 
 __all__ = ["FileResult", "get_embedding", "get_model", "iter_process_files", "model_identity",
-           "output_path", "process_file"]
+           "model_inputs", "output_path", "process_file"]
 
 _CACHE: OrderedDict[tuple, EmbeddingModel] = OrderedDict()
 _CACHE_SIZE = 8
@@ -132,12 +144,20 @@ class _Batcher:
     and its rows handed to the sinks of the windows they came from, in order. ``flush()``
     embeds the rest as a full-size, zero-filled batch, so results never depend on batch
     composition (one input alone or among others, whole or in blocks: the same rows).
+    With ``logmel=True`` the rows fed are log-mel inputs ``(n_mels, n_frames)`` and only
+    the trunk runs (``embed_logmel``).
     """
 
     def __init__(self, model: EmbeddingModel, batch_size: int, verbose: bool = False,
-                 total: int | None = None) -> None:
+                 total: int | None = None, logmel: bool = False) -> None:
         self.net = _inference_net(model)
-        self.buf = np.empty((batch_size, model.window_samples), dtype=np.float32)
+        fe = model.frontend
+        shape = (fe.n_mels, fe.n_frames(model.window_samples)) if logmel else (
+            model.window_samples,)
+        self.run_net = self.net.embed_logmel if logmel else self.net
+        # raw windows may come bare or with a stream front end's context: the buffer takes
+        # the width of the first rows fed
+        self.buf = np.empty((batch_size, *shape), dtype=np.float32)
         self.fill = 0
         self.owners: list[tuple[Callable[[np.ndarray], None], int]] = []
         self.bar = tqdm(total=total, unit="win", disable=not verbose, desc="embedding")
@@ -145,6 +165,8 @@ class _Batcher:
     def feed(self, frames: np.ndarray, sink: Callable[[np.ndarray], None]) -> None:
         """Queue ``frames`` (n, window_samples); ``sink`` receives their n rows, in order."""
         start, size = 0, self.buf.shape[0]
+        if frames.shape[1:] != self.buf.shape[1:] and not self.fill and not self.owners:
+            self.buf = np.empty((size, *frames.shape[1:]), dtype=np.float32)
         while start < frames.shape[0]:
             take = min(size - self.fill, frames.shape[0] - start)
             self.buf[self.fill:self.fill + take] = frames[start:start + take]
@@ -163,7 +185,7 @@ class _Batcher:
 
     def _run(self) -> None:
         with torch.inference_mode():
-            out = self.net(torch.from_numpy(self.buf)).numpy()
+            out = self.run_net(torch.from_numpy(self.buf)).numpy()
         pos = 0
         for sink, k in self.owners:
             sink(out[pos:pos + k])
@@ -191,6 +213,88 @@ def _embed_frames(model: EmbeddingModel, frames: Sequence[np.ndarray], batch_siz
     batcher = _Batcher(model, batch_size, verbose, total=sum(f.shape[0] for f in frames))
     for f, out in zip(frames, outs, strict=True):
         batcher.feed(f, _array_sink(out))
+    batcher.flush()
+    return outs
+
+
+def _is_stream(model: EmbeddingModel) -> bool:
+    return model.frontend.padding == "stream"
+
+
+def _signal(audio: object, sr: object, model: EmbeddingModel, hop_size: float, center: bool
+            ) -> tuple[np.ndarray, int, int, int, np.ndarray]:
+    """One input as :func:`~edgesea.audio.preprocess_audio` prepares it (same checks and
+    warnings, same windows), as the continuous signal instead of its windows.
+
+    Returns ``(mono, start, hop, n, timestamps)``: window ``i`` is
+    ``mono[start + i*hop : start + i*hop + window_samples]`` (zeros outside ``mono``).
+    """
+    sr = check_sample_rate(sr)
+    mono = to_float_mono(audio)
+    if not np.any(mono):
+        warnings.warn("audio is all zeros (silent): its embeddings carry no information",
+                      EdgeSEAWarning, stacklevel=3)
+    if mono.shape[0] < model.window * sr:
+        warnings.warn(
+            f"audio is {mono.shape[0] / sr:.3f} s long, shorter than one window "
+            f"({model.window:g} s): it is zero-padded", EdgeSEAWarning, stacklevel=3)
+    mono = resample(mono, sr, model.sample_rate)
+    n = n_windows(mono.shape[0], model.sample_rate, model.window, hop_size, center)
+    start = -(model.window_samples // 2) if center else 0
+    return (mono, start, _hop_length(hop_size, model.sample_rate), n,
+            np.arange(n) * hop_size)
+
+
+def _inputs(model: EmbeddingModel, mono: np.ndarray, start: int, hop: int, n: int
+            ) -> Iterator[torch.Tensor]:
+    """Blocks of the log-mel inputs of the ``n`` windows of one signal."""
+    return model.frontend.window_logmels(mono, n, hop, start=start,
+                                         n_window=model.window_samples)
+
+
+def model_inputs(audio: Any, sr: Any, model: ModelLike = None, model_type: str = "sea",
+                 emb_dim: int = 128, center: bool = True, hop_size: float = 0.1
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The log-mel input of every window :func:`get_embedding` embeds, and its timestamp.
+
+    Parameters
+    ----------
+    audio : np.ndarray [shape=(N,) or (N, C)]
+        One signal, as for :func:`get_embedding`.
+    sr : number
+        Its sample rate.
+    model, model_type, emb_dim, center, hop_size
+        As in :func:`get_embedding`.
+
+    Returns
+    -------
+    logmel : np.ndarray [shape=(T, n_mels, n_frames), dtype=float32]
+        Window ``t``'s input to the network (``embed_logmel``). A ``"stream"`` front end
+        reads the signal around each window (zeros before and after the audio); its frames
+        are computed once on the continuous signal when the hop is a multiple of the
+        front end's hop.
+    timestamps : np.ndarray [shape=(T,)]
+        As in :func:`get_embedding`.
+    """
+    hop_size = check_hop_size(hop_size)
+    if not isinstance(center, bool | np.bool_):
+        raise EdgeSEAError(f"invalid center={center!r}: expected True or False")
+    net = get_model(model, model_type, emb_dim)
+    mono, start, hop, n, stamps = _signal(audio, sr, net, hop_size, bool(center))
+    return torch.cat(list(_inputs(net, mono, start, hop, n))).numpy(), stamps
+
+
+def _embed_stream(model: EmbeddingModel, signals: list[tuple], batch_size: int,
+                  verbose: bool) -> list[np.ndarray]:
+    """Embed signals with a ``"stream"`` model: log-mel blocks (frames computed once per
+    block of windows) batched through the trunk alone, in order."""
+    outs = [np.empty((sig[3], model.emb_dim), dtype=np.float32) for sig in signals]
+    batcher = _Batcher(model, batch_size, verbose, total=sum(sig[3] for sig in signals),
+                       logmel=True)
+    for (mono, start, hop, n, _), out in zip(signals, outs, strict=True):
+        sink = _array_sink(out)
+        for block in _inputs(model, mono, start, hop, n):
+            batcher.feed(block.numpy(), sink)
     batcher.flush()
     return outs
 
@@ -227,6 +331,14 @@ def get_embedding(audio: Any, sr: Any, model: ModelLike = None, model_type: str 
     -------
     embedding : np.ndarray [shape=(T, D), dtype=float32] (or a list of them)
     timestamps : np.ndarray [shape=(T,)] seconds, ``arange(T) * hop_size`` (or a list)
+
+    Notes
+    -----
+    A model whose front end has padding ``"stream"`` sees each window with its real context
+    (the signal around it; zeros before and after the audio). When the hop in samples is a
+    multiple of the front end's hop, the log-mel frames are computed once on the continuous
+    signal (in bounded blocks of windows) and each window's input is its slice of them;
+    otherwise each window is computed alone. Only the network runs once per window.
     """
     hop_size = check_hop_size(hop_size)
     batch_size = _check_batch_size(batch_size)
@@ -250,6 +362,13 @@ def get_embedding(audio: Any, sr: Any, model: ModelLike = None, model_type: str 
                                "arrays, or one sample rate")
         audios, srs = [audio], [sr]
     net = get_model(model, model_type, emb_dim)
+    if _is_stream(net):
+        signals = []
+        for a, s in zip(audios, srs, strict=True):  # a loop, not a comprehension: stacklevel
+            signals.append(_signal(a, s, net, hop_size, bool(center)))
+        embs = _embed_stream(net, signals, batch_size, verbose)
+        stamps = [sig[4] for sig in signals]
+        return (embs, stamps) if is_list else (embs[0], stamps[0])
     frames, stamps = [], []
     for a, s in zip(audios, srs, strict=True):
         f, t = preprocess_audio(a, s, net.sample_rate, net.window, hop_size, bool(center))

@@ -130,7 +130,8 @@ def stream_mono(path: str | os.PathLike, target_sr: float | None = None,
 
 def stream_windows(path: str | os.PathLike, sr: float, window: float = 1.0,
                    hop_size: float = 0.1, center: bool = True, block_windows: int = 64,
-                   block_s: float = BLOCK_SECONDS, info: StreamInfo | None = None
+                   block_s: float = BLOCK_SECONDS, info: StreamInfo | None = None,
+                   context: tuple[int, int] = (0, 0)
                    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield ``(frames, timestamps)`` blocks of at most ``block_windows`` windows of a file.
 
@@ -138,6 +139,10 @@ def stream_windows(path: str | os.PathLike, sr: float, window: float = 1.0,
     decoded, downmixed and resampled to ``sr`` (same values, same count); ``frames`` are
     float32 copies of shape ``(B, round(window * sr))``, ``timestamps`` ``t * hop_size``.
     Memory is bounded by ``block_s`` and ``block_windows``, whatever the file's length.
+    ``context=(left, right)`` extends each window by that many samples of the signal before
+    and after it (zeros outside the padded signal), for a ``"stream"`` front end
+    (:attr:`edgesea.models.EmbeddingModel.context_samples`); the windows' count and starts
+    are unchanged.
     """
     hop_size = check_hop_size(hop_size)
     if not isinstance(center, bool | np.bool_):
@@ -146,11 +151,16 @@ def stream_windows(path: str | os.PathLike, sr: float, window: float = 1.0,
             or block_windows < 1:
         raise EdgeSEAError(f"invalid block_windows={block_windows!r}: expected an int >= 1")
     info = info if info is not None else StreamInfo()
+    left, right = (int(c) for c in context)
+    if left < 0 or right < 0:
+        raise EdgeSEAError(f"invalid context={context!r}: expected two sizes >= 0")
     frame_len = int(round(window * sr))
     hop_len = _hop_length(hop_size, sr)
     front = frame_len // 2 if center else 0
-    # buf holds padded samples [base, base + len(buf)); window t starts at t * hop_len.
-    buf = np.zeros(front, np.float32)
+    span = frame_len + left + right  # what each emitted window holds
+    # buf holds padded samples [base, base + len(buf)) (the left context's zeros first);
+    # window t covers [t * hop_len, t * hop_len + span) of them.
+    buf = np.zeros(front + left, np.float32)
     base = 0
     t = 0
 
@@ -160,7 +170,7 @@ def stream_windows(path: str | os.PathLike, sr: float, window: float = 1.0,
             k = min(block_windows, limit - t)
             start = t * hop_len - base
             view = np.lib.stride_tricks.sliding_window_view(
-                buf[start:start + (k - 1) * hop_len + frame_len], frame_len)[::hop_len]
+                buf[start:start + (k - 1) * hop_len + span], span)[::hop_len]
             frames = np.array(view[:k], dtype=np.float32)
             stamps = (t + np.arange(k)) * hop_size
             t += k
@@ -170,14 +180,14 @@ def stream_windows(path: str | os.PathLike, sr: float, window: float = 1.0,
     for block in stream_mono(path, sr, block_s, info):
         buf = np.concatenate([buf, block])
         end = base + buf.shape[0]  # padded samples available
-        ready = 0 if end < frame_len else (end - frame_len) // hop_len + 1
+        ready = 0 if end < span else (end - span) // hop_len + 1
         yield from emit(ready)
         keep = t * hop_len - base  # drop samples no later window needs
         if keep > 0:
             buf = buf[keep:]
             base += keep
     n = n_windows(info.n_output, sr, window, hop_size, bool(center))
-    total = frame_len + (n - 1) * hop_len
+    total = span + (n - 1) * hop_len
     missing = total - (base + buf.shape[0])
     if missing > 0:
         buf = np.concatenate([buf, np.zeros(missing, np.float32)])

@@ -257,7 +257,9 @@ def _format_info(d: dict[str, Any]) -> str:
               f"  params:      {fp['params']:,}",
               f"  size:        {fp['size_mb']:.2f} MB (fp32)",
               f"  activation:  {fp['activation_mb']:.2f} MB "
-              f"({fp['activation_elements']:,} values, largest layer {fp['largest_layer']})"]
+              f"({fp['activation_elements']:,} values, largest layer {fp['largest_layer']})",
+              f"  MACs:        {fp['macs']:,} per window (network), front end "
+              f"{fp['frontend_macs']:,} (FFT estimate)"]
     return "\n".join(lines)
 
 

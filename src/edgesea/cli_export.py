@@ -11,7 +11,56 @@ import typer
 
 from .errors import EdgeSEAError
 
-__all__ = ["export_command", "footprint_command"]
+__all__ = ["export_command", "footprint_command", "tier_check"]
+
+_TIER_HELP = ("Device tier to check the int8 model against (mcu: 64 KB arena / 300 KB flash; "
+              "mcu-1m: 256 KB / 1 MB); a warning is printed when it is exceeded. Default: "
+              "report which tiers it fits.")
+
+
+def tier_check(flash_bytes: int, arena_bytes: int, tier: str | None = None
+               ) -> tuple[dict[str, dict[str, Any]], list[str], list[str]]:
+    """Check a measured int8 model against one tier or every tier, for the CLI.
+
+    Parameters
+    ----------
+    flash_bytes : int
+        The model's bytes.
+    arena_bytes : int
+        The TFLM arena it needs.
+    tier : str, optional
+        A tier of :data:`edgesea.tiers.TIERS`; default every tier (no warnings then).
+
+    Returns
+    -------
+    report : dict
+        :func:`edgesea.tiers.tier_report` (``{name: {"fits", "over", ...}}``).
+    lines : list of str
+        What to print: which tiers the model fits.
+    warnings : list of str
+        ``"warning: ..."`` lines, one per budget of the named tier that is exceeded.
+
+    Raises
+    ------
+    EdgeSEAError
+        For an unknown tier name.
+    """
+    from .tiers import get_tier, tier_report
+
+    report = tier_report(flash_bytes, arena_bytes, tier)
+    if tier is not None:
+        t = get_tier(tier)
+        r = report[t.name]
+        if r["fits"]:
+            return report, [f"fits tier {t.name} (flash {flash_bytes:,} of {t.flash_bytes:,} "
+                            f"bytes, arena {arena_bytes:,} of {t.arena_bytes:,} bytes)"], []
+        return report, [], [f"warning: the model exceeds tier {t.name}: {m}" for m in r["over"]]
+    fit = [n for n, r in report.items() if r["fits"]]
+    line = f"fits tiers: {', '.join(fit) if fit else 'none'}"
+    misses = [f"{n} ({'; '.join(r['over'])})" for n, r in report.items() if not r["fits"]]
+    if misses:
+        line += "; not " + ", ".join(misses)
+    return report, [line], []
 
 
 def export_command(
@@ -37,14 +86,23 @@ def export_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")
                        ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    tier: Annotated[str | None, typer.Option("--tier", show_default=False, help=_TIER_HELP)
+                    ] = None,
 ) -> None:
     """Export a model's log-mel -> embedding graph: full-int8 TFLite (microcontrollers),
     a C array of it, float or int8 ONNX (servers), plus <name>.edge.json describing the
-    front end the device must compute and the int8 quantization."""
+    front end the device must compute and the int8 quantization. The int8 .tflite is
+    measured (flash, TFLM arena, MACs) and checked against the device tiers (--tier)."""
     from .cli import EXIT_FAILED, _fail
     from .export import export_model
 
     try:
+        if tier is not None:
+            from .tiers import get_tier
+
+            get_tier(tier)
+            if not {"tflite-int8", "c-array"}.intersection(formats):
+                raise EdgeSEAError("--tier checks the int8 .tflite: add --format tflite-int8")
         result = export_model(model, formats, out, calibration_dir=calibration,
                               n_calibration=calibration_windows, name=name, seed=seed,
                               progress=not quiet)
@@ -52,8 +110,11 @@ def export_command(
         _fail(str(e))
     except OSError as e:
         _fail(f"writing {out} failed: {e}", EXIT_FAILED)
+    device, lines, warnings = _export_device_check(result.files.get("tflite-int8"), tier)
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), indent=1))
+        typer.echo(json.dumps(result.to_dict() | device, indent=1))
+        for w in warnings:
+            typer.echo(w, err=True)
         return
     for key, path in result.files.items():
         typer.echo(f"{key:12s} {path} ({Path(path).stat().st_size:,} bytes)")
@@ -65,6 +126,31 @@ def export_command(
         typer.echo(f"{fmt} vs float on {c['n_windows']} calibration windows: cosine mean "
                    f"{c['cosine_mean']:.4f} (min {c['cosine_min']:.4f}), relative error "
                    f"{c['relative_error']:.4f}")
+    for line in lines:
+        typer.echo(line)
+    for w in warnings:
+        typer.echo(w, err=True)
+
+
+def _export_device_check(tflite: str | None, tier: str | None
+                         ) -> tuple[dict[str, Any], list[str], list[str]]:
+    """Measure an exported int8 .tflite and check it against the tiers: ``({"device":
+    {...}, "tiers": {...}}, lines, warnings)``; nothing without a .tflite, and a warning
+    instead of a failure when the measurement is impossible (e.g. no tflite-micro)."""
+    if tflite is None:
+        return {}, [], []
+    from .export import tflite_footprint
+
+    try:
+        fp = tflite_footprint(tflite)
+    except EdgeSEAError as e:
+        return {}, [], [f"warning: device footprint and tier check skipped: {e}"]
+    report, lines, warnings = tier_check(fp.flash_bytes, fp.arena_bytes, tier)
+    device = {"flash_bytes": fp.flash_bytes, "arena_bytes": fp.arena_bytes, "macs": fp.macs}
+    macs = fp.macs.get("network")
+    lines = [f"device       flash {fp.flash_bytes:,} bytes, TFLM arena {fp.arena_bytes:,} "
+             f"bytes, {macs:,} MACs per window (network)", *lines]
+    return {"device": device, "tiers": report}, lines, warnings
 
 
 def _table(report: dict[str, Any]) -> str:
@@ -80,6 +166,14 @@ def _table(report: dict[str, Any]) -> str:
             ("output", f"{report['output']['shape']} int8, scale "
                        f"{report['output']['scale']:.6g}, zero point "
                        f"{report['output']['zero_point']}")]
+    macs = report.get("macs") or {}
+    if macs.get("network") is not None:
+        front = macs.get("frontend")
+        rows.append(("MACs per window", f"{macs['network']:,} network (int8 graph)" + (
+            f", front end {front:,} (FFT estimate)" if front is not None else "")))
+    if report.get("tiers"):
+        rows += [(f"tier {n}", "fits" if r["fits"] else "exceeds: " + "; ".join(r["over"]))
+                 for n, r in report["tiers"].items()]
     if report.get("latency_ms") is not None:
         rows += [("windows", str(report["n_windows"])),
                  ("LiteRT int8 ms/window", f"{report['latency_ms']:.3f} XNNPACK, "
@@ -113,10 +207,13 @@ def footprint_command(
     repeats: Annotated[int, typer.Option("--repeats", help="Latency passes (median).")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")
                        ] = False,
+    tier: Annotated[str | None, typer.Option("--tier", show_default=False, help=_TIER_HELP)
+                    ] = None,
 ) -> None:
     """Measure an int8 model on real runtimes: flash (model bytes), the TFLM arena it needs
-    (printed by TFLM, confirmed by binary search), and with --audio the LiteRT latency per
-    window and the int8-vs-float agreement."""
+    (printed by TFLM, confirmed by binary search), MACs per window, which device tiers it
+    fits (--tier), and with --audio the LiteRT latency per window and the int8-vs-float
+    agreement."""
     from .cli import _fail
     from .export import tflite_footprint
 
@@ -124,10 +221,18 @@ def footprint_command(
         if windows < 1 or repeats < 1:
             raise EdgeSEAError(f"--windows and --repeats must be >= 1, got {windows} and "
                                f"{repeats}")
+        if tier is not None:
+            from .tiers import get_tier
+
+            get_tier(tier)
         report = tflite_footprint(model, audio_dir=audio, float_model=float_model,
                                   n_windows=windows, repeats=repeats).to_dict()
+        report["tiers"], _, warnings = tier_check(report["flash_bytes"],
+                                                  report["arena_bytes"], tier)
     except EdgeSEAError as e:
         _fail(str(e))
     except OSError as e:  # e.g. an unreadable file
         _fail(f"reading {model} failed: {e}")
     typer.echo(json.dumps(report, indent=1) if as_json else _table(report))
+    for w in warnings:
+        typer.echo(w, err=True)

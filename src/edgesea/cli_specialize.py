@@ -52,8 +52,8 @@ def specialize_command(
     reduction_options: Annotated[str, typer.Option(
         "--reduction-options", help='JSON options, e.g. \'{"n_neighbors": 30}\'.')] = "{}",
     arch: Annotated[str, typer.Option(
-        "--arch", help="sea (paper filters), sea:W1,W2,W3,W4, or mcu (microcontroller "
-        "student).")] = "sea",
+        "--arch", help="sea (paper filters), sea:W1,W2,W3,W4, mcu (microcontroller "
+        "student) or mcu-1m (the larger student for 1 MB RAM / 2 MB flash).")] = "sea",
     head: Annotated[str, typer.Option("--head", help="linear or paper.")] = "linear",
     sample_rate: Annotated[int, typer.Option(
         "--sample-rate", help="The student's rate: 8000 (the paper; hears 0-4 kHz) or 16000 "
@@ -65,6 +65,9 @@ def specialize_command(
     view: Annotated[str, typer.Option(
         "--view", help="What the teacher labels: full (the audio as it is), band (through "
         "the student's band) or norm (band, each window level-normalised).")] = "full",
+    stream: Annotated[bool, typer.Option(
+        "--stream/--no-stream", help="A streamable front end: frames computed on the "
+        "continuous signal, so overlapping windows share them.")] = False,
     epochs: Annotated[int, typer.Option("--epochs", help="Maximum epochs.")] = 100,
     lr: Annotated[float, typer.Option("--lr", help="Adam learning rate.")] = 1e-4,
     schedule: Annotated[str, typer.Option("--schedule", help="plateau (x0.1 after 5 flat "
@@ -108,7 +111,7 @@ def specialize_command(
             teacher=teacher, hop_size=hop_size, emb_dim=emb_dim, sampling=sampling,
             sample_size=sample_size, train_on=train_on, reduction=reduction,
             reduction_options=options, arch=arch, head=head, sample_rate=sample_rate,
-            level=level, view=view, val_fraction=val_fraction,
+            level=level, view=view, stream=stream, val_fraction=val_fraction,
             group_by=group_by, seed=seed, train=train, augment_factor=augment_factor,
             augment=aug_options, exclude_audio=[str(p) for p in exclude or []])
         result = specialize(audio_dir, out, config, resume=resume, force=force,

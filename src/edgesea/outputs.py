@@ -323,7 +323,9 @@ def stream_files(pairs: list[tuple[str, str]], net: EmbeddingModel, batcher: Bat
             info, nonzero = StreamInfo(), False
             try:
                 for frames, _ in stream_windows(src, net.sample_rate, net.window, hop_size,
-                                                center, BLOCK_WINDOWS, BLOCK_S, info):
+                                                center, BLOCK_WINDOWS, BLOCK_S, info,
+                                                context=getattr(net, "context_samples",
+                                                                (0, 0))):
                     nonzero = nonzero or bool(frames.any())
                     job.fed += frames.shape[0]
                     batcher.feed(frames, job.receive)

@@ -42,9 +42,12 @@ class SpecializeConfig(Settings):
     reduction : str
         ``pca``, ``umap`` or ``identity``; ``reduction_options`` go to its constructor.
     arch : str
-        ``"sea"`` (the paper's filters for ``emb_dim``), ``"sea:32,64,128,128"``, or
+        ``"sea"`` (the paper's filters for ``emb_dim``), ``"sea:32,64,128,128"``,
         ``"mcu"`` (:func:`~edgesea.models.sea_mcu_student`: strided stem, separable convs;
-        a 57 KB TFLM arena and 141 KB of flash at 128-d, int8).
+        a 57 KB TFLM arena and 141 KB of flash at 128-d, int8; tier ``mcu``) or
+        ``"mcu-1m"`` (:func:`~edgesea.models.sea_mcu1m_student`: the same family, wider
+        and deeper for tier ``mcu-1m``: a 146 KB arena and 663 KB of flash at 128-d,
+        871 KB at 512-d). Both have a linear head only.
     head : {"linear", "paper"}
         Student head (see :data:`edgesea.models.HEADS`).
     sample_rate : {8000, 16000}
@@ -58,6 +61,11 @@ class SpecializeConfig(Settings):
         What the teacher labels (:mod:`edgesea.views`): the audio as it is, the audio
         through the student's band, or that band with each window level-normalised. Upstream
         and augmented windows are labelled through the same view.
+    stream : bool
+        A streamable front end (padding ``"stream"``): a window's frames are computed on the
+        continuous signal (its edge frames read the audio around it instead of zeros), so
+        overlapping windows share frames (``get_embedding`` computes each frame once; a
+        device keeps a ring buffer of frames).
     val_fraction : float
         Fraction of recordings held out for validation (never sampled nor trained on).
     group_by : {"auto", "file", "urbansound8k"}
@@ -92,6 +100,7 @@ class SpecializeConfig(Settings):
     sample_rate: int = 8000
     level: str = "window"
     view: str = "full"
+    stream: bool = False
     val_fraction: float = 0.1
     group_by: str = "auto"
     seed: int = 0
@@ -111,7 +120,10 @@ class SpecializeConfig(Settings):
                                f"{list(REDUCERS)}")
         if self.head not in HEADS:
             raise EdgeSEAError(f"unknown head {self.head!r}: expected one of {list(HEADS)}")
-        if isinstance(self.sample_rate, bool) or self.sample_rate not in STUDENT_RATES:
+        if not isinstance(self.stream, bool):
+            raise EdgeSEAError(f"invalid stream={self.stream!r}: expected True or False")
+        if isinstance(self.sample_rate, bool) or not isinstance(self.sample_rate, int) \
+                or self.sample_rate not in STUDENT_RATES:
             raise EdgeSEAError(f"invalid sample_rate={self.sample_rate!r}: expected one of "
                                f"{list(STUDENT_RATES)}")
         if self.level not in LEVELS:
@@ -147,18 +159,21 @@ class SpecializeConfig(Settings):
 
     def build_student(self) -> Any:
         """A freshly initialised student of this architecture (seed torch first)."""
-        from .models.network import sea_mcu_student, sea_student
+        from .models.network import sea_mcu1m_student, sea_mcu_student, sea_student
 
+        kw = {"sample_rate": self.sample_rate, "level": self.level, "stream": self.stream}
         if self.arch == "mcu":
-            return sea_mcu_student(self.emb_dim, sample_rate=self.sample_rate, level=self.level)
-        return sea_student(self.emb_dim, head=self.head, filters=self.filters(),
-                           sample_rate=self.sample_rate, level=self.level)
+            return sea_mcu_student(self.emb_dim, **kw)
+        if self.arch == "mcu-1m":
+            return sea_mcu1m_student(self.emb_dim, **kw)
+        return sea_student(self.emb_dim, head=self.head, filters=self.filters(), **kw)
 
     def filters(self) -> tuple[int, ...]:
         """Per-block widths of the paper-family student (validated)."""
-        if self.arch == "mcu":
+        if self.arch in ("mcu", "mcu-1m"):
             if self.head != "linear":
-                raise EdgeSEAError("arch 'mcu' has a linear head only: pass head='linear'")
+                raise EdgeSEAError(f"arch {self.arch!r} has a linear head only: pass "
+                                   "head='linear'")
             return ()
         if self.arch == "sea":
             if self.emb_dim in SEA_FILTERS:
@@ -170,8 +185,8 @@ class SpecializeConfig(Settings):
             return SEA_FILTERS[128]
         m = re.fullmatch(r"sea:(\d+(?:,\d+)*)", self.arch)
         if not m:
-            raise EdgeSEAError(f"invalid arch {self.arch!r}: expected 'sea', 'mcu' or "
-                               "'sea:W1,W2,...' (conv widths per block)")
+            raise EdgeSEAError(f"invalid arch {self.arch!r}: expected 'sea', 'mcu', 'mcu-1m' "
+                               "or 'sea:W1,W2,...' (conv widths per block)")
         widths = tuple(int(w) for w in m.group(1).split(","))
         if min(widths) < 1 or len(widths) > 5:
             raise EdgeSEAError(f"invalid arch {self.arch!r}: 1 to 5 positive widths")

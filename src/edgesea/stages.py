@@ -129,7 +129,12 @@ def _windows(mono: np.ndarray, sr: int, n: int, hop_size: float, window: float,
 def student_inputs(store: EmbeddingStore, audio_dir: Path, model: EmbeddingModel,
                    out_path: Path, progress: bool = True) -> np.ndarray:
     """Log-mel input (float16, ``(N, n_mels, n_frames)``) of every window of ``store``, in
-    store order, at the student's rate; written atomically to ``out_path`` (``.npy``)."""
+    store order, at the student's rate; written atomically to ``out_path`` (``.npy``).
+
+    A student whose front end has padding ``"stream"`` gets the inputs
+    :func:`edgesea.api.get_embedding` computes: each window with its real context from the
+    file (zeros beyond it), the frames computed once per file
+    (:meth:`~edgesea.frontend.LogMelSpectrogram.window_logmels`)."""
     files = [f for f in store.files if f.status == "ok"]
     n_total = sum(f.n_windows for f in files)
     index = store.load(["file_index"])["file_index"]
@@ -143,6 +148,13 @@ def student_inputs(store: EmbeddingStore, audio_dir: Path, model: EmbeddingModel
         for f in tqdm(files, desc="student inputs", unit="file", disable=not progress):
             audio, file_sr = load_audio(audio_dir / f.path)
             mono = resample(to_float_mono(audio), file_sr, sr)
+            if model.frontend.padding == "stream":
+                start = -(model.window_samples // 2) if store.manifest["center"] else 0
+                hop = _hop_length(store.manifest["hop_size"], sr)
+                for block in model.frontend.window_logmels(
+                        mono, f.n_windows, hop, start=start, n_window=model.window_samples):
+                    yield block.numpy()
+                continue
             frames = _windows(mono, sr, f.n_windows, store.manifest["hop_size"], model.window,
                               store.manifest["center"])
             with torch.no_grad():

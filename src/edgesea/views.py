@@ -9,13 +9,18 @@ transformation of each teacher window that makes the two agree:
 ``full``
     The audio as it is (the teacher's information, all of it; what wave 1 did).
 ``band``
-    Each window resampled to the student's rate and back up to the teacher's (soxr, VHQ), so
-    the teacher hears the student's band. At a student rate of 16 kHz and 16 kHz audio this
-    changes nothing but resampler rounding.
+    Each window resampled to the student's rate and back up to the teacher's (soxr,
+    :func:`edgesea.audio.resample`), so the teacher hears the student's band. At a
+    student rate of 16 kHz and 16 kHz audio this changes nothing but resampler rounding.
 ``norm``
     ``band``, then each window scaled to an RMS of :data:`NORM_DBFS` dBFS (gain at most
     :data:`MAX_NORM_GAIN_DB`, so near-silent windows are not raised into noise): the targets no
     longer depend on level, like a ``level="window"`` student (drops the level information).
+
+Known limit: after ``band``, the teacher's band above ``student_rate / 2`` holds float32
+resampler rounding noise (about -140 dB). The aisfx front end (``log10(1e4 x + 1)``) does
+not resolve it, but a teacher with a log front end and a deep floor does, and its targets
+then move by ~1% of their scale under a gain change (``tests/test_views.py``).
 
 :class:`ViewTeacher` wraps any teacher with a view: the same ``embed`` contract, an identity
 that includes the view (stores made under another view are never reused), and
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 import numpy as np
@@ -140,9 +146,9 @@ def parse_view_spec(spec: str) -> tuple[str, str | None, int | None]:
     """Split ``"TEACHER@VIEW:RATE"`` (e.g. ``"aisfx@band:8000"``) into its parts; a spec
     without ``@`` gives ``(spec, None, None)``."""
     base, at, tail = str(spec).rpartition("@")
-    if not at:
-        return str(spec), None, None
     view, _, rate = tail.partition(":")
+    if not at or re.search(r"[/\\.]", tail):
+        return str(spec), None, None  # no view (a path such as user@host/m.safetensors)
     if view not in VIEWS or (view != "full" and not rate.isdigit()):
         raise EdgeSEAError(f"invalid teacher view {tail!r} in {spec!r}: expected "
                            "TEACHER@band:RATE, TEACHER@norm:RATE or TEACHER@full (RATE: the "

@@ -6,6 +6,11 @@
   ``print_allocations`` ("Arena allocation total N bytes", C++ output captured from file
   descriptors 1 and 2) and confirmed by a binary search on ``arena_size`` for the smallest
   arena the interpreter accepts (to within 16 bytes);
+- MACs: multiply-accumulates per window of the int8 graph's CONV_2D, DEPTHWISE_CONV_2D and
+  FULLY_CONNECTED ops (:func:`tflite_macs`; equal to :func:`edgesea.models.macs`'s
+  ``"network"`` for the float model), and the front end's estimate
+  (:func:`edgesea.models.footprint.frontend_macs`) when the front end is known (the float
+  model or ``<name>.edge.json``);
 - with audio: LiteRT int8 latency per window (batch 1, 1 thread, median of repeats; with
   LiteRT's default XNNPACK delegate and with its builtin kernels), TFLM vs LiteRT agreement
   in output LSBs, and with the float model the int8-vs-float agreement of the TFLM outputs
@@ -28,6 +33,7 @@ import torch
 
 from ..errors import EdgeSEAError
 from ..frontend import LogMelSpectrogram
+from ..models.footprint import FRONTEND_MACS_METHOD, frontend_macs
 from .calibration import logmel_windows
 from .exporter import agreement
 from .frontend_spec import SPEC_FORMAT, quantize_input
@@ -43,7 +49,8 @@ from .runtime import (
     tflite_quant,
 )
 
-__all__ = ["ArenaSearch", "TFLiteFootprint", "find_min_arena", "tflite_footprint"]
+__all__ = ["ArenaSearch", "TFLiteFootprint", "find_min_arena", "tflite_footprint",
+           "tflite_macs"]
 
 _ARENA_STEP = 16
 
@@ -89,6 +96,7 @@ class TFLiteFootprint:
     int8_vs_float: dict[str, float] = field(default_factory=dict)
     audio_dir: str | None = None
     float_model: str | None = None
+    macs: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON-serialisable)."""
@@ -167,6 +175,55 @@ def find_min_arena(model_path: str | os.PathLike, start: int = 1 << 20,
                        tries=tries)
 
 
+def tflite_macs(model: str | os.PathLike | bytes) -> int:
+    """Multiply-accumulates of one inference of a ``.tflite`` graph.
+
+    Counts ``CONV_2D`` (output size x kernel height x width x input channels),
+    ``DEPTHWISE_CONV_2D`` (output size x kernel height x width) and ``FULLY_CONNECTED``
+    (output size x input features); other ops (pad, pool, reshape, quantize) are not
+    multiply-accumulates.
+
+    Parameters
+    ----------
+    model : str, PathLike or bytes
+        The ``.tflite`` file or its bytes.
+
+    Returns
+    -------
+    int
+        MACs per inference (batch 1 for a model exported by ``edgesea export``).
+    """
+    interp = litert_interpreter(model, num_threads=1, xnnpack=False)
+    shapes = {t["index"]: [int(d) for d in t["shape"]] for t in interp.get_tensor_details()}
+    total = 0
+    for op in interp._get_ops_details():
+        name = op["op_name"]
+        if name not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+            continue
+        out = int(np.prod(shapes[int(op["outputs"][0])]))
+        w = shapes[int(op["inputs"][1])]
+        if name == "CONV_2D":  # filter (O, kh, kw, I)
+            total += out * w[1] * w[2] * w[3]
+        elif name == "DEPTHWISE_CONV_2D":  # filter (1, kh, kw, C * multiplier)
+            total += out * w[1] * w[2]
+        else:  # weights (O, I)
+            total += out * w[-1]
+    return int(total)
+
+
+def _macs_report(path: Path, data: bytes, float_model: Any) -> dict[str, Any]:
+    """The ``macs`` entry of :class:`TFLiteFootprint` (front end only when known)."""
+    out: dict[str, Any] = {"network": tflite_macs(data), "frontend": None,
+                           "source": "int8 graph"}
+    try:
+        fe, window_samples = _frontend_for(path, float_model)
+    except EdgeSEAError:
+        return out
+    out["frontend"] = frontend_macs(fe, window_samples)["frontend"]
+    out["frontend_method"] = FRONTEND_MACS_METHOD
+    return out
+
+
 def _frontend_for(tflite_path: Path, float_model: Any) -> tuple[LogMelSpectrogram, int]:
     if float_model is not None:
         return float_model.frontend, float_model.window_samples
@@ -242,9 +299,10 @@ def tflite_footprint(model_path: str | os.PathLike, *, audio_dir: str | os.PathL
         arena_search=asdict(arena),
         input={"shape": list(quant.input_shape), **quant.input_dict()},
         output={"shape": list(quant.output_shape), **quant.output_dict()})
+    fmodel = load_student(float_model) if float_model is not None else None
+    report.macs = _macs_report(path, data, fmodel)
     if audio_dir is None:
         return report
-    fmodel = load_student(float_model) if float_model is not None else None
     fe, window_samples = _frontend_for(path, fmodel)
     wins = logmel_windows(audio_dir, fe, window_samples, n_windows, seed=1,
                           progress=progress, desc="audio")

@@ -6,6 +6,11 @@ An exported graph starts at the log-mel, so the device computes the front end it
 sparse mel matrix, power, dB reference and floor) plus the int8 input/output quantization of
 the exported model. :func:`reference_logmel` recomputes the log-mel from that JSON alone, in
 NumPy, so tests can check that the file is complete (it matches the PyTorch front end).
+
+A front end with padding ``"stream"`` reads the signal around each window instead of zeros;
+its ``frontend.stream`` section gives the rules of a ring-buffer implementation: frame ``k``
+of the continuous signal covers samples ``[k*hop - left, k*hop - left + n_fft)``, computed
+once, and a window is the last ``n_frames`` frames.
 """
 
 from __future__ import annotations
@@ -31,8 +36,11 @@ def _f32(values: np.ndarray) -> list:
 
 
 def _padding(fe: LogMelSpectrogram, n: int) -> tuple[int, int]:
-    """Zeros added (before, after) to a window of ``n`` samples, as ``fe._pad`` does."""
+    """Zeros added (before, after) to a window of ``n`` samples, as ``fe._pad`` does (for
+    ``"stream"``: the context, which is zeros only for a window alone)."""
     n_out = fe.n_frames(n)
+    if fe.padding == "stream":
+        return fe.context(n)
     if fe.padding == "same":
         total = max((n_out - 1) * fe.hop_length + fe.n_fft - n, 0)
         return total // 2, total - total // 2
@@ -85,11 +93,18 @@ def frontend_spec(fe: LogMelSpectrogram, window_samples: int, *, model: dict[str
     n_frames = fe.n_frames(window_samples)
     left, right = _padding(fe, window_samples)
     cfg = fe.config()
+    if fe.padding == "stream":
+        pad_step = (f"2. context: the {left} samples before the window and the {right} after "
+                    f"it, from the continuous signal (zeros before its first sample and "
+                    f"after its last); padded = before + window + after "
+                    f"({window_samples + left + right} samples; see frontend.stream)")
+    else:
+        pad_step = (f"2. pad: {left} zeros before and {right} after the window (padding "
+                    f"'{fe.padding}')")
     steps = [
         f"1. audio: mono (mean of channels), float in [-1, 1] (int16 PCM / 32768), resampled "
         f"to {fe.sample_rate} Hz; one window = {window_samples} samples",
-        f"2. pad: {left} zeros before and {right} after the window (padding "
-        f"'{fe.padding}')",
+        pad_step,
         f"3. frames: frame t = padded[t*{fe.hop_length} : t*{fe.hop_length} + {fe.n_fft}], "
         f"t = 0 .. {n_frames - 1}",
         "4. multiply each frame by window_values, real FFT of n_fft points, "
@@ -116,16 +131,19 @@ def frontend_spec(fe: LogMelSpectrogram, window_samples: int, *, model: dict[str
                      "-128, 127) as int8")
     if output_quant is not None:
         steps.append("9. embedding: e = output.scale * (q_out - output.zero_point)")
+    frontend = {
+        "config": cfg, "n_frames": int(n_frames), "pad_before": int(left),
+        "pad_after": int(right), "window_values": _f32(fe.window.numpy()),
+        "mel_matrix": _sparse_mel(fe),
+    }
+    if fe.padding == "stream":
+        frontend["stream"] = _stream_rules(fe, window_samples, n_frames, left, right)
     return {
         "format": SPEC_FORMAT, "format_version": SPEC_VERSION,
         "model": model,
         "audio": {"sample_rate": fe.sample_rate, "window_samples": int(window_samples),
                   "window_seconds": window_samples / fe.sample_rate, "channels": "mono"},
-        "frontend": {
-            "config": cfg, "n_frames": int(n_frames), "pad_before": int(left),
-            "pad_after": int(right), "window_values": _f32(fe.window.numpy()),
-            "mel_matrix": _sparse_mel(fe),
-        },
+        "frontend": frontend,
         "steps": steps,
         "input": {"shape": [1, fe.n_mels, int(n_frames)], "layout": "row-major (mel, frame)",
                   **(input_quant or {"dtype": "float32"})},
@@ -133,19 +151,52 @@ def frontend_spec(fe: LogMelSpectrogram, window_samples: int, *, model: dict[str
     }
 
 
+def _stream_rules(fe: LogMelSpectrogram, window_samples: int, n_frames: int, left: int,
+                  right: int) -> dict[str, Any]:
+    """The ``frontend.stream`` section: how frames of the continuous signal make windows."""
+    hop = fe.hop_length
+    return {
+        "context_before": int(left), "context_after": int(right), "frame_hop": int(hop),
+        "frame": f"frame k of the stream covers samples [k*{hop} - {left}, k*{hop} - {left} "
+                 f"+ {fe.n_fft}) of the continuous signal (sample 0 = the first; zeros "
+                 f"before it), k = 0, 1, 2, ...; steps 4-6 up to and including the "
+                 f"logarithm apply to each frame once",
+        "window": f"the window of samples [s, s + {window_samples}) with s a multiple of "
+                  f"{hop} is frames s/{hop} .. s/{hop} + {n_frames - 1}: the last "
+                  f"{n_frames} frames once the samples up to s + {window_samples + right} "
+                  f"have arrived (a latency of {right} samples after the window ends)",
+        "reference": "the dB reference and floor of step 6 (when the reference is the "
+                     "window maximum) are applied per window, to a copy of its frames",
+        "ring_buffer": f"keep the last {fe.n_fft} samples and the last {n_frames} frames "
+                       f"(log-mel before the reference step); every {hop} new samples "
+                       f"compute one frame; at each window hop (a multiple of {hop} "
+                       f"samples) the last {n_frames} frames, after the reference step, "
+                       f"are the model input",
+        "window_hop_multiple": int(hop),
+    }
+
+
 def reference_logmel(spec: dict[str, Any], window: np.ndarray) -> np.ndarray:
     """Log-mel ``(n_mels, n_frames)`` of one window, computed from ``spec`` alone (NumPy).
 
     A plain transcription of ``spec["steps"]`` for checking that the JSON is complete; it
-    is not used for inference.
+    is not used for inference. ``window`` has ``window_samples`` samples (padded with
+    zeros), or, for a ``"stream"`` front end, ``pad_before + window_samples + pad_after``:
+    the window with its context from the signal.
     """
     fe = spec["frontend"]
     cfg = fe["config"]
     x = np.asarray(window, dtype=np.float64).reshape(-1)
-    if x.shape[0] != spec["audio"]["window_samples"]:
-        raise EdgeSEAError(f"window has {x.shape[0]} samples: expected "
-                           f"{spec['audio']['window_samples']}")
-    padded = np.concatenate([np.zeros(fe["pad_before"]), x, np.zeros(fe["pad_after"])])
+    n_win = spec["audio"]["window_samples"]
+    with_context = n_win + fe["pad_before"] + fe["pad_after"]
+    if cfg.get("padding") == "stream" and x.shape[0] == with_context:
+        padded = x
+    elif x.shape[0] != n_win:
+        raise EdgeSEAError(f"window has {x.shape[0]} samples: expected {n_win}"
+                           + (f" or {with_context} with its context"
+                              if cfg.get("padding") == "stream" else ""))
+    else:
+        padded = np.concatenate([np.zeros(fe["pad_before"]), x, np.zeros(fe["pad_after"])])
     n_fft, hop, n_frames = cfg["n_fft"], cfg["hop_length"], fe["n_frames"]
     win = np.asarray(fe["window_values"], dtype=np.float64)
     frames = np.stack([padded[t * hop:t * hop + n_fft] for t in range(n_frames)])

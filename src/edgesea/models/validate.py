@@ -35,7 +35,7 @@ _FRONTEND_CHOICES: dict[str, tuple[Any, ...]] = {
     "window": _WINDOWS, "padding": _PADDINGS, "mel_scale": ("htk", "slaney"),
     "mel_norm": ("slaney", None), "spectrum": _SPECTRA}
 _FRONTEND_OPTIONAL = ("window", "periodic", "padding", "fmin", "fmax", "mel_scale", "mel_norm",
-                      "spectrum", "power", "db", "ref", "amin", "top_db")
+                      "spectrum", "power", "db", "ref", "amin", "top_db", "window_samples")
 _BN = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
 
 Shape = tuple[int, ...]
@@ -84,7 +84,8 @@ def _sample_rate(value: Any, name: str) -> int:
     return _int(value, name, int(MIN_SAMPLE_RATE), int(MAX_SAMPLE_RATE))
 
 
-def check_frontend(frontend: Any, sample_rate: int | None = None) -> dict[str, Any]:
+def check_frontend(frontend: Any, sample_rate: int | None = None,
+                   window_samples: int | None = None) -> dict[str, Any]:
     """Check a :meth:`~edgesea.frontend.LogMelSpectrogram.config` dict; return a copy.
 
     Parameters
@@ -93,6 +94,9 @@ def check_frontend(frontend: Any, sample_rate: int | None = None) -> dict[str, A
         The front-end configuration (untrusted).
     sample_rate : int, optional
         The model's sample rate, which the front end's must equal.
+    window_samples : int, optional
+        The model's window in samples, which a ``"stream"`` front end's ``window_samples``
+        must equal (its context is then at most ``n_fft`` samples).
 
     Raises
     ------
@@ -137,6 +141,16 @@ def check_frontend(frontend: Any, sample_rate: int | None = None) -> dict[str, A
     ref = fe.get("ref", "max")
     if not (isinstance(ref, str) and ref == "max"):
         _real(ref, "frontend.ref ('max' or a number)", 0.0, lo_open=True)
+    ws = fe.get("window_samples")
+    if fe.get("padding", "same") == "stream":
+        ws = _int(ws, "frontend.window_samples (padding 'stream')", 1,
+                  int(LIMITS["window_samples"]))
+        if window_samples is not None and ws != window_samples:
+            raise EdgeSEAError(f"invalid model configuration: frontend.window_samples={ws} "
+                               f"differs from the model's window of {window_samples} samples")
+    elif ws is not None:
+        raise EdgeSEAError(f"invalid model configuration: frontend.window_samples={ws!r:.40} "
+                           "is only used with padding 'stream'")
     return fe
 
 
@@ -191,7 +205,7 @@ def check_config(cfg: Any) -> None:
         raise EdgeSEAError(f"invalid model configuration: extra must be a dict, got "
                            f"{type(cfg.extra).__name__}")
     cfg.stem_stride = _int(cfg.stem_stride, "stem_stride", 1, int(LIMITS["stem_stride"]))
-    cfg.frontend = check_frontend(cfg.frontend, cfg.sample_rate)
+    cfg.frontend = check_frontend(cfg.frontend, cfg.sample_rate, n)
     if cfg.head == "paper":
         if cfg.blocks[-1][-1] != cfg.emb_dim:
             raise EdgeSEAError(
@@ -209,7 +223,7 @@ def check_config(cfg: Any) -> None:
 def _n_frames(fe: dict[str, Any], n_samples: int) -> int:
     """Frames of :meth:`LogMelSpectrogram.n_frames` (same rules, from the config dict)."""
     hop, n_fft, padding = fe["hop_length"], fe["n_fft"], fe.get("padding", "same")
-    if padding in ("same", "end"):
+    if padding in ("same", "end", "stream"):
         return -(-n_samples // hop)
     if padding == "center":
         return 1 + n_samples // hop

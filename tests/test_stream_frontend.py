@@ -1,0 +1,376 @@
+"""The ``"stream"`` front end: a window framed as 'same' padding frames it, with the samples
+around it taken from the signal; the frame-once fast path of ``get_embedding`` equals the
+window-by-window computation; model files, validation, training inputs and the firmware
+spec know the padding."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+import edgesea.frontend as frontend_mod
+from edgesea import get_embedding
+from edgesea.api import _inference_net, model_inputs
+from edgesea.audio import load_audio, n_windows, resample, to_float_mono
+from edgesea.errors import EdgeSEAError
+from edgesea.export import frontend_spec, reference_logmel
+from edgesea.frontend import LogMelSpectrogram
+from edgesea.models import (
+    ModelConfig,
+    load_model,
+    save_model,
+    sea_mcu_student,
+    sea_student,
+    student_frontend,
+)
+from edgesea.stages import student_inputs
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "audio" / "fold1"
+
+
+def _signal(seconds: float, sr: int, seed: int = 0) -> np.ndarray:
+    """A gliding tone with noise and a slow envelope (level changes between windows)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(round(seconds * sr))) / sr
+    x = 0.3 * np.sin(2 * np.pi * 300 * t * (1 + 0.3 * np.sin(2 * np.pi * 0.4 * t)))
+    x = (x + 0.05 * rng.standard_normal(t.size)) * (0.55 + 0.45 * np.sin(2 * np.pi * 0.7 * t))
+    return x.astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def stream_model():
+    """A small stream student whose BatchNorm statistics are not the initial ones."""
+    torch.manual_seed(0)
+    model = sea_mcu_student(16, blocks=[[8, 8], [16], [16, 16]], stream=True)
+    with torch.no_grad():
+        model.train()
+        for _ in range(3):
+            model(0.1 * torch.randn(8, model.window_samples))
+    return model.eval()
+
+
+def _context_windows(model, audio: np.ndarray, hop_size: float, center: bool) -> np.ndarray:
+    """Each window of ``frame_audio``'s layout with its real context (zeros outside the
+    audio), built by hand: ``(T, left + window + right)``."""
+    w = model.window_samples
+    left, right = model.context_samples
+    hop = int(round(hop_size * model.sample_rate))
+    n = n_windows(len(audio), model.sample_rate, model.window, hop_size, center)
+    front = w // 2 if center else 0
+    pad = left + front
+    sig = np.zeros(pad + (n - 1) * hop + w + right + len(audio), np.float32)
+    sig[pad:pad + len(audio)] = audio
+    return np.stack([sig[i * hop:i * hop + left + w + right] for i in range(n)])
+
+
+# --- (a) the front end ------------------------------------------------------------------
+
+@pytest.mark.parametrize("sr", [8000, 16000])
+@pytest.mark.parametrize("level", ["window", "absolute"])
+def test_bare_window_equals_same_padding(sr, level):
+    same, stream = student_frontend(sr, level), student_frontend(sr, level, stream=True)
+    assert stream.padding == "stream" and stream.window_samples == sr
+    assert stream.context() == ((432, 432) if sr == 8000 else (352, 352))
+    assert same.context() == (0, 0)
+    x = torch.from_numpy(np.stack([_signal(1.0, sr, s) for s in range(3)]))
+    a, b = same(x), stream(x)
+    assert a.shape == b.shape == (3, 64, 50)
+    assert torch.equal(a, b)
+    assert stream.n_frames(sr) == stream.n_frames(sr + sum(stream.context())) == 50
+
+
+def test_window_with_context_is_framed_without_padding():
+    fe = student_frontend(8000, stream=True)
+    left, right = fe.context()
+    x = torch.from_numpy(_signal(2.0, 8000)[None, 1000:1000 + 8000 + left + right])
+    valid = LogMelSpectrogram.from_config({**student_frontend(8000).config(),
+                                           "padding": "valid"})
+    assert torch.equal(fe(x), valid(x))
+    zero_context = torch.nn.functional.pad(x[:, left:left + 8000], (left, right))
+    assert torch.equal(fe(zero_context), student_frontend(8000)(x[:, left:left + 8000]))
+    with pytest.raises(EdgeSEAError, match="stream"):
+        fe(x[:, :8500])
+
+
+def test_context_of_windows_that_are_not_hop_multiples():
+    fe = LogMelSpectrogram(8000, 1024, 160, 64, padding="stream", window_samples=8100)
+    same = LogMelSpectrogram(8000, 1024, 160, 64, padding="same")
+    left, right = fe.context()
+    assert (left, right) == same._same_padding(8100)
+    x = torch.from_numpy(_signal(1.0125, 8000)[None])
+    assert torch.equal(fe(x), same(x))
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"padding": "stream"}, "window_samples"),
+    ({"padding": "stream", "window_samples": 0}, "window_samples"),
+    ({"padding": "stream", "window_samples": True}, "window_samples"),
+    ({"padding": "stream", "window_samples": 8000.0}, "window_samples"),
+    ({"padding": "same", "window_samples": 8000}, "only used"),
+])
+def test_bad_stream_settings(kwargs, match):
+    with pytest.raises(EdgeSEAError, match=match):
+        LogMelSpectrogram(8000, 1024, 160, 64, **kwargs)
+
+
+@pytest.mark.parametrize("hop", [160, 800, 4000, 8000, 840, 12000])
+def test_window_logmels_equal_each_window_alone(hop):
+    fe = student_frontend(8000, stream=True)
+    sig = _signal(3.3, 8000, 1)
+    n = 1 + (len(sig) + 4000 - 8000) // hop + 2
+    got = torch.cat(list(fe.window_logmels(sig, n, hop, start=-4000, block=7)))
+    left = 432
+    padded = np.zeros(left + 4000 + n * hop + 8000 + 432, np.float32)
+    padded[left + 4000:left + 4000 + len(sig)] = sig
+    want = fe(torch.from_numpy(np.stack([padded[i * hop:i * hop + 8864] for i in range(n)])))
+    assert got.shape == (n, 64, 50)
+    torch.testing.assert_close(got, want, atol=1e-4, rtol=0)
+    # blocks only bound memory
+    again = torch.cat(list(fe.window_logmels(sig, n, hop, start=-4000)))
+    torch.testing.assert_close(again, got, atol=1e-4, rtol=0)
+
+
+def test_window_logmels_of_other_paddings_are_the_bare_windows():
+    fe = student_frontend(8000)
+    sig = _signal(2.5, 8000, 2)
+    got = torch.cat(list(fe.window_logmels(sig, 10, 800, n_window=8000, block=3)))
+    padded = np.zeros(len(sig) + 10 * 800 + 8000, np.float32)
+    padded[:len(sig)] = sig
+    want = fe(torch.from_numpy(np.stack([padded[i * 800:i * 800 + 8000] for i in range(10)])))
+    assert torch.equal(got, want)
+
+
+# --- (b) the fast path of get_embedding ---------------------------------------------------
+
+@pytest.mark.parametrize("center", [True, False])
+@pytest.mark.parametrize("hop_size", [0.1, 0.5, 0.02, 0.105, 1.5])
+def test_fast_path_equals_window_by_window(stream_model, hop_size, center):
+    audio = _signal(3.37, 8000, 3)  # not a multiple of any hop
+    emb, ts = get_embedding(audio, 8000, model=stream_model, hop_size=hop_size,
+                            center=center, batch_size=16)
+    wins = _context_windows(stream_model, audio, hop_size, center)
+    n = n_windows(len(audio), 8000, 1.0, hop_size, center)
+    assert emb.shape == (n, 16) and wins.shape == (n, 8864)
+    np.testing.assert_allclose(ts, np.arange(n) * hop_size)
+    with torch.inference_mode():
+        fast_net = _inference_net(stream_model)(torch.from_numpy(wins)).numpy()
+        eager = stream_model(torch.from_numpy(wins)).numpy()
+    np.testing.assert_allclose(emb, fast_net, atol=1e-5, rtol=1e-5)
+    np.testing.assert_allclose(emb, eager, atol=1e-4, rtol=1e-4)
+    # the real context matters: the inputs differ from zero context ('same') at the edges
+    logmel, _ = model_inputs(audio, 8000, model=stream_model, hop_size=hop_size, center=center)
+    with torch.inference_mode():
+        zero_ctx = stream_model.frontend(torch.from_numpy(wins[:, 432:432 + 8000])).numpy()
+        with_ctx = stream_model.frontend(torch.from_numpy(wins)).numpy()
+    np.testing.assert_allclose(logmel, with_ctx, atol=1e-4, rtol=0)
+    assert np.abs(logmel - zero_ctx)[..., [0, 1, -2, -1]].max() > 1.0
+
+
+def test_fast_path_frames_the_signal_once(stream_model, monkeypatch):
+    calls = []
+    original = frontend_mod.LogMelSpectrogram.frame_logmel
+
+    def spy(self, x):
+        calls.append(tuple(x.shape))
+        return original(self, x)
+
+    monkeypatch.setattr(frontend_mod.LogMelSpectrogram, "frame_logmel", spy)
+    audio = _signal(6.0, 8000, 4)
+    get_embedding(audio, 8000, model=stream_model, hop_size=0.1)
+    assert calls and all(c[0] == 1 for c in calls)  # one continuous segment per block
+    frames = sum(1 + (c[1] - 1024) // 160 for c in calls)
+    assert frames < 2 * (len(audio) // 160 + 100)  # not 50 frames per window
+    calls.clear()
+    get_embedding(audio, 8000, model=stream_model, hop_size=0.105)  # not a frame multiple
+    assert all(c[1] == 8864 for c in calls)
+
+
+def test_fast_path_lists_resampling_and_stereo(stream_model):
+    a = _signal(2.2, 16000, 5)
+    b = np.stack([_signal(1.7, 22050, 6), _signal(1.7, 22050, 7)], axis=1)
+    embs, stamps = get_embedding([a, b], [16000, 22050], model=stream_model, batch_size=8)
+    for x, sr, e, t in zip([a, b], [16000, 22050], embs, stamps, strict=True):
+        one, ts = get_embedding(x, sr, model=stream_model, batch_size=8)
+        np.testing.assert_array_equal(e, one)
+        np.testing.assert_array_equal(t, ts)
+        mono = resample(to_float_mono(x), sr, 8000)
+        wins = _context_windows(stream_model, mono, 0.1, True)
+        with torch.inference_mode():
+            want = _inference_net(stream_model)(torch.from_numpy(wins)).numpy()
+        np.testing.assert_allclose(e, want, atol=1e-5, rtol=1e-5)
+
+
+def test_short_and_silent_audio_warn_as_before(stream_model):
+    with pytest.warns(UserWarning, match="shorter than one window"):
+        emb, ts = get_embedding(_signal(0.3, 8000), 8000, model=stream_model)
+    assert emb.shape[0] == len(ts) == n_windows(2400, 8000, 1.0, 0.1, True)
+    with pytest.warns(UserWarning, match="all zeros"):
+        get_embedding(np.zeros(9000, np.float32), 8000, model=stream_model)
+
+
+def test_non_stream_models_are_unchanged():
+    torch.manual_seed(3)
+    model = sea_mcu_student(16, blocks=[[8, 8], [16], [16, 16]]).eval()
+    assert model.context_samples == (0, 0)
+    audio = _signal(2.5, 8000, 8)
+    emb, _ = get_embedding(audio, 8000, model=model, hop_size=0.25)
+    logmel, _ = model_inputs(audio, 8000, model=model, hop_size=0.25)
+    with torch.inference_mode():
+        want = _inference_net(model).embed_logmel(torch.from_numpy(logmel)).numpy()
+    np.testing.assert_allclose(emb, want, atol=1e-6, rtol=1e-6)
+
+
+# --- (c) model files and validation -------------------------------------------------------
+
+def test_config_round_trip_through_model_files(stream_model, tmp_path):
+    assert stream_model.context_samples == (432, 432)
+    path = save_model(stream_model, tmp_path / "stream.safetensors")
+    loaded = load_model(path).eval()
+    assert loaded.config.to_dict() == stream_model.config.to_dict()
+    assert loaded.frontend.config() == stream_model.frontend.config()
+    assert loaded.frontend.config()["padding"] == "stream"
+    assert loaded.frontend.config()["window_samples"] == 8000
+    assert LogMelSpectrogram.from_config(loaded.frontend.config()).config() == \
+        loaded.frontend.config()
+    assert loaded.context_samples == (432, 432)
+    assert loaded.for_inference().context_samples == (432, 432)
+    x = torch.from_numpy(_context_windows(stream_model, _signal(2.0, 8000), 0.5, True))
+    with torch.inference_mode():
+        assert torch.equal(loaded(x), stream_model(x))
+        assert torch.equal(loaded(x[:, 432:-432]), stream_model(x[:, 432:-432]))
+    audio = _signal(2.0, 8000, 9)
+    np.testing.assert_array_equal(get_embedding(audio, 8000, model=path)[0],
+                                  get_embedding(audio, 8000, model=stream_model)[0])
+
+
+def test_builders_and_16k():
+    m = sea_student(16, head="linear", filters=(4, 4, 8, 8), sample_rate=16000,
+                    stream=True).eval()
+    assert m.context_samples == (352, 352)
+    assert m(torch.zeros(2, 16000 + 704)).shape == (2, 16)
+    assert sea_student(16, head="linear", filters=(4, 4, 8, 8)).context_samples == (0, 0)
+    assert student_frontend().config() == student_frontend(stream=False).config()
+    assert "window_samples" not in student_frontend().config()
+    with pytest.raises(EdgeSEAError, match="stream"):
+        student_frontend(stream="yes")
+
+
+@pytest.mark.parametrize("change,match", [
+    ({"window_samples": 4000}, "differs from the model's window"),
+    ({"window_samples": 1 << 40}, "window_samples"),
+    ({"window_samples": -1}, "window_samples"),
+    ({"window_samples": "8000"}, "window_samples"),
+    ({"window_samples": None}, "window_samples"),
+    ({"padding": "same"}, "only used with padding 'stream'"),
+    ({"padding": "STREAM"}, "padding"),
+])
+def test_hostile_stream_configs_are_refused(stream_model, change, match):
+    data = stream_model.config.to_dict()
+    data["frontend"] = {**data["frontend"], **change}
+    with pytest.raises(EdgeSEAError, match=match):
+        ModelConfig.from_dict(data)
+    data["frontend"].pop("window_samples")
+    if data["frontend"]["padding"] == "stream":
+        with pytest.raises(EdgeSEAError, match="window_samples"):
+            ModelConfig.from_dict(data)
+
+
+# --- (d) training inputs ------------------------------------------------------------------
+
+@pytest.mark.parametrize("center,hop_size", [(True, 0.1), (False, 0.25)])
+def test_student_inputs_match_the_api(stream_model, tmp_path, center, hop_size):
+    clips = sorted(EXAMPLES.glob("*.flac"))[:2]
+    assert clips, f"no example audio in {EXAMPLES}"
+    entries, want = [], []
+    for clip in clips:
+        audio, sr = load_audio(clip)
+        logmel, _ = model_inputs(audio, sr, model=stream_model, hop_size=hop_size,
+                                 center=center)
+        entries.append(SimpleNamespace(path=clip.name, status="ok", n_windows=len(logmel)))
+        want.append(logmel)
+    n = sum(e.n_windows for e in entries)
+    store = SimpleNamespace(
+        files=entries, root=tmp_path, manifest={"hop_size": hop_size, "center": center},
+        load=lambda cols: {"file_index": np.repeat(np.arange(len(entries)),
+                                                   [e.n_windows for e in entries])})
+    got = student_inputs(store, EXAMPLES, stream_model, tmp_path / "x.npy", progress=False)
+    want = np.concatenate(want)
+    assert got.shape == want.shape == (n, 64, 50)
+    np.testing.assert_allclose(got.astype(np.float32), want.astype(np.float16), atol=0.05)
+    # and the API embeds exactly those inputs
+    audio, sr = load_audio(clips[0])
+    emb, _ = get_embedding(audio, sr, model=stream_model, hop_size=hop_size, center=center)
+    with torch.inference_mode():
+        from_inputs = _inference_net(stream_model).embed_logmel(
+            torch.from_numpy(want[:entries[0].n_windows])).numpy()
+    np.testing.assert_allclose(emb, from_inputs, atol=1e-6, rtol=1e-6)
+
+
+# --- the firmware spec --------------------------------------------------------------------
+
+def test_spec_describes_the_stream():
+    fe = student_frontend(8000, stream=True)
+    spec = json.loads(json.dumps(frontend_spec(fe, 8000, model={"name": "t"},
+                                               input_quant=None, output_quant=None,
+                                               emb_dim=16)))
+    assert spec["frontend"]["config"] == fe.config()
+    assert (spec["frontend"]["pad_before"], spec["frontend"]["pad_after"]) == (432, 432)
+    rules = spec["frontend"]["stream"]
+    assert (rules["context_before"], rules["context_after"], rules["frame_hop"]) == (
+        432, 432, 160)
+    assert "last 50 frames" in rules["window"] and "k*160 - 432" in rules["frame"]
+    assert "context" in spec["steps"][1]
+    sig = _signal(3.0, 8000, 10)
+    with torch.inference_mode():
+        for s in (0, 800, 8000):
+            x = sig[s:s + 8864]
+            np.testing.assert_allclose(reference_logmel(spec, x),
+                                       fe(torch.from_numpy(x)[None])[0].numpy(), atol=2e-3)
+        bare = sig[:8000]
+        np.testing.assert_allclose(reference_logmel(spec, bare),
+                                   fe(torch.from_numpy(bare)[None])[0].numpy(), atol=2e-3)
+    # a ring buffer following the rules: frames of the stream, a window = its slice
+    hop, left = rules["frame_hop"], rules["context_before"]
+    stream = np.concatenate([np.zeros(left, np.float32), sig])
+    frames = fe.frame_logmel(torch.from_numpy(stream)[None])[0]
+    s = 1600  # a window starting at sample 1600 (a multiple of 160)
+    window_frames = fe.reference(frames[None, :, s // hop:s // hop + 50])[0]
+    with torch.inference_mode():
+        direct = fe(torch.from_numpy(stream[s:s + 8864])[None])[0]
+    torch.testing.assert_close(window_frames, direct, atol=1e-4, rtol=0)
+    with pytest.raises(EdgeSEAError, match="with its context"):
+        reference_logmel(spec, sig[:9000])
+
+
+def test_spec_of_other_paddings_is_unchanged():
+    spec = frontend_spec(student_frontend(8000), 8000, model={}, input_quant=None,
+                         output_quant=None, emb_dim=16)
+    assert "stream" not in spec["frontend"]
+    assert spec["steps"][1].startswith("2. pad: 432 zeros before and 432 after")
+
+
+@pytest.mark.parametrize("hop_size", [0.1, 0.25])
+def test_process_file_gives_stream_models_their_context(stream_model, tmp_path, hop_size):
+    """process_file streams each window with its real context, as get_embedding does (on
+    the old code it fed bare windows: zero context, another embedding)."""
+    import soundfile as sf
+
+    from edgesea import process_file
+    from edgesea.models import save_model
+
+    audio = _signal(3.3, 16000, seed=3)
+    wav = tmp_path / "a.wav"
+    sf.write(wav, audio, 16000, subtype="FLOAT")
+    path = save_model(stream_model, tmp_path / "s.safetensors")
+    process_file(str(wav), output_dir=str(tmp_path / "out"), model=str(path),
+                 hop_size=hop_size, verbose=False)
+    with np.load(tmp_path / "out" / "a.npz") as z:
+        got = z["embedding"]
+    want, _ = get_embedding(audio, 16000, model=stream_model, hop_size=hop_size,
+                            verbose=False)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
