@@ -39,7 +39,7 @@ from .fileio import clean_stale_temps
 from .models import EmbeddingModel, load_model
 from .models.io import tensor_hash
 from .outputs import FileResult
-from .zoo import pretrained_path
+from .zoo import ZOO_TIERS, pretrained_path
 
 __all__ = ["FileResult", "get_embedding", "get_model", "iter_process_files", "model_identity",
            "model_inputs", "output_path", "process_file"]
@@ -52,20 +52,24 @@ ModelLike = EmbeddingModel | str | os.PathLike | None
 
 
 def get_model(model: ModelLike = None, model_type: str = "sea",
-              emb_dim: int = 128) -> EmbeddingModel:
+              emb_dim: int = 128, *, tier: str = "mcu") -> EmbeddingModel:
     """Resolve a model argument to a loaded :class:`EmbeddingModel` (cached).
 
     ``model`` may be a loaded model (returned as is, in eval mode), a path to an edgesea
-    model file, or None for the packaged pretrained model ``(model_type, emb_dim)``.
+    model file, or None for the packaged pretrained model ``(model_type, emb_dim)`` of the
+    capacity tier ``tier`` (:data:`edgesea.zoo.ZOO_TIERS`: ``"mcu"``, the default, or
+    ``"mcu-1m"``; always validated, used only when ``model`` is None).
     Files are cached by (path, size, mtime), so a changed file is reloaded.
     """
+    if not isinstance(tier, str) or tier not in ZOO_TIERS:
+        raise EdgeSEAError(f"invalid tier={tier!r}: expected one of {ZOO_TIERS}")
     if isinstance(model, torch.nn.Module):
         if not isinstance(model, EmbeddingModel):
             raise EdgeSEAError(f"model must be an edgesea EmbeddingModel or a path, got "
                                f"{type(model).__name__}")
         return model.eval()
     if model is None:
-        path = pretrained_path(model_type, emb_dim)
+        path = pretrained_path(model_type, emb_dim, tier)
     elif isinstance(model, str | os.PathLike):
         path = os.fspath(model)
     else:
@@ -253,8 +257,8 @@ def _inputs(model: EmbeddingModel, mono: np.ndarray, start: int, hop: int, n: in
 
 
 def model_inputs(audio: Any, sr: Any, model: ModelLike = None, model_type: str = "sea",
-                 emb_dim: int = 128, center: bool = True, hop_size: float = 0.1
-                 ) -> tuple[np.ndarray, np.ndarray]:
+                 emb_dim: int = 128, center: bool = True, hop_size: float = 0.1, *,
+                 tier: str = "mcu") -> tuple[np.ndarray, np.ndarray]:
     """The log-mel input of every window :func:`get_embedding` embeds, and its timestamp.
 
     Parameters
@@ -263,8 +267,8 @@ def model_inputs(audio: Any, sr: Any, model: ModelLike = None, model_type: str =
         One signal, as for :func:`get_embedding`.
     sr : number
         Its sample rate.
-    model, model_type, emb_dim, center, hop_size
-        As in :func:`get_embedding`.
+    model, model_type, emb_dim, center, hop_size, tier
+        As in :func:`get_embedding` (``tier`` keyword-only).
 
     Returns
     -------
@@ -279,7 +283,7 @@ def model_inputs(audio: Any, sr: Any, model: ModelLike = None, model_type: str =
     hop_size = check_hop_size(hop_size)
     if not isinstance(center, bool | np.bool_):
         raise EdgeSEAError(f"invalid center={center!r}: expected True or False")
-    net = get_model(model, model_type, emb_dim)
+    net = get_model(model, model_type, emb_dim, tier=tier)
     mono, start, hop, n, stamps = _signal(audio, sr, net, hop_size, bool(center))
     return torch.cat(list(_inputs(net, mono, start, hop, n))).numpy(), stamps
 
@@ -301,7 +305,7 @@ def _embed_stream(model: EmbeddingModel, signals: list[tuple], batch_size: int,
 
 def get_embedding(audio: Any, sr: Any, model: ModelLike = None, model_type: str = "sea",
                   emb_dim: int = 128, center: bool = True, hop_size: float = 0.1,
-                  batch_size: int = 64, verbose: bool = False
+                  batch_size: int = 64, verbose: bool = False, *, tier: str = "mcu"
                   ) -> tuple[np.ndarray, np.ndarray] | tuple[list[np.ndarray],
                                                              list[np.ndarray]]:
     """Compute embeddings of 1 s windows of audio (the edgel3 / openl3 contract).
@@ -313,7 +317,7 @@ def get_embedding(audio: Any, sr: Any, model: ModelLike = None, model_type: str 
     sr : number or list of numbers
         Sample rate(s) of ``audio``; one rate for all, or one per array.
     model : EmbeddingModel or path, optional
-        The embedding model; None uses the packaged ``(model_type, emb_dim)`` model.
+        The embedding model; None uses the packaged ``(model_type, emb_dim, tier)`` model.
     model_type : str
         ``"sea"`` (packaged students).
     emb_dim : int
@@ -326,6 +330,10 @@ def get_embedding(audio: Any, sr: Any, model: ModelLike = None, model_type: str 
         Windows per forward pass (windows of all inputs are batched together).
     verbose : bool
         Show a progress bar.
+    tier : str
+        Capacity tier of the packaged model (keyword-only; :data:`edgesea.zoo.ZOO_TIERS`):
+        ``"mcu"`` (default: 64 KB TFLM arena, 300 KB flash) or ``"mcu-1m"`` (256 KB arena,
+        1 MB flash: a larger student). Validated, but used only when ``model`` is None.
 
     Returns
     -------
@@ -361,7 +369,7 @@ def get_embedding(audio: Any, sr: Any, model: ModelLike = None, model_type: str 
             raise EdgeSEAError("sr is a list but audio is a single array: pass a list of "
                                "arrays, or one sample rate")
         audios, srs = [audio], [sr]
-    net = get_model(model, model_type, emb_dim)
+    net = get_model(model, model_type, emb_dim, tier=tier)
     if _is_stream(net):
         signals = []
         for a, s in zip(audios, srs, strict=True):  # a loop, not a comprehension: stacklevel
@@ -393,7 +401,7 @@ def iter_process_files(paths: Sequence[str | os.PathLike], output_dir=None,
                        suffix: str | None = None, *, model: ModelLike = None,
                        model_type: str = "sea", emb_dim: int = 128, center: bool = True,
                        hop_size: float = 0.1, batch_size: int = 64,
-                       overwrite: bool = False) -> Iterator[FileResult]:
+                       overwrite: bool = False, tier: str = "mcu") -> Iterator[FileResult]:
     """Embed audio files, yielding one :class:`FileResult` per input, in input order.
 
     Parameters
@@ -402,7 +410,7 @@ def iter_process_files(paths: Sequence[str | os.PathLike], output_dir=None,
         Audio files.
     output_dir, suffix
         Where outputs go, as in :func:`process_file`.
-    model, model_type, emb_dim, center, hop_size, batch_size, overwrite
+    model, model_type, emb_dim, center, hop_size, batch_size, overwrite, tier
         As in :func:`process_file` (keyword-only).
 
     Returns
@@ -429,7 +437,7 @@ def iter_process_files(paths: Sequence[str | os.PathLike], output_dir=None,
     batch_size = _check_batch_size(batch_size)
     if not isinstance(center, bool | np.bool_):
         raise EdgeSEAError(f"invalid center={center!r}: expected True or False")
-    net = get_model(model, model_type, emb_dim)
+    net = get_model(model, model_type, emb_dim, tier=tier)
     n_windows(1, net.sample_rate, net.window, hop_size, bool(center))  # hop below a sample
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
@@ -445,7 +453,8 @@ def process_file(filepath: str | os.PathLike | Sequence[str | os.PathLike],
                  output_dir: str | os.PathLike | None = None, suffix: str | None = None,
                  model: ModelLike = None, model_type: str = "sea", emb_dim: int = 128, *,
                  center: bool = True, hop_size: float = 0.1, batch_size: int = 64,
-                 verbose: bool = False, overwrite: bool = False) -> list[str]:
+                 verbose: bool = False, overwrite: bool = False,
+                 tier: str = "mcu") -> list[str]:
     """Embed audio file(s) and write ``<base>[_<suffix>].npz`` files (edgel3's contract).
 
     Parameters
@@ -463,6 +472,8 @@ def process_file(filepath: str | os.PathLike | Sequence[str | os.PathLike],
     overwrite : bool
         Recompute outputs that exist but were made by other settings (another model,
         hop_size, center or a changed source file); matching ones are always skipped.
+    tier : str
+        Capacity tier of the packaged model, as in :func:`get_embedding` (keyword-only).
 
     Returns
     -------
@@ -484,7 +495,7 @@ def process_file(filepath: str | os.PathLike | Sequence[str | os.PathLike],
     results = iter_process_files(paths, output_dir, suffix, model=model,
                                  model_type=model_type, emb_dim=emb_dim, center=center,
                                  hop_size=hop_size, batch_size=batch_size,
-                                 overwrite=overwrite)
+                                 overwrite=overwrite, tier=tier)
     for r in tqdm(results, total=len(paths), unit="file", disable=not verbose):
         if r.status == "failed":
             failures.append(f"{r.path}: {r.error}")

@@ -104,10 +104,16 @@ def find_audio_files(inputs: Sequence[Path], recursive: bool = False) -> list[Pa
     return sorted(found.values())
 
 
-def _resolve_model(model: Path | None, model_type: str, emb_dim: int | None) -> EmbeddingModel:
-    """Load the model once, checking ``--emb-dim`` against a model file if both are given."""
+def _resolve_model(model: Path | None, model_type: str, emb_dim: int | None,
+                   tier: str | None = None) -> EmbeddingModel:
+    """Load the model once, checking ``--emb-dim`` against a model file if both are given
+    (``--tier`` only selects a packaged model: refused with ``--model``)."""
     if model is None:
-        return get_model(None, model_type, 128 if emb_dim is None else emb_dim)
+        return get_model(None, model_type, 128 if emb_dim is None else emb_dim,
+                         tier="mcu" if tier is None else tier)
+    if tier is not None:
+        raise EdgeSEAError(f"--tier {tier} selects a packaged model: drop it when --model is "
+                           "given")
     net = get_model(str(model))
     if emb_dim is not None and emb_dim != net.emb_dim:
         raise EdgeSEAError(f"--emb-dim {emb_dim} does not match the model file {model}, whose "
@@ -158,6 +164,10 @@ def embed(
     emb_dim: Annotated[int | None, typer.Option(
         "--emb-dim", show_default=False,
         help="Embedding size of the packaged model (512, 256, 128 or 64; default 128).")] = None,
+    tier: Annotated[str | None, typer.Option(
+        "--tier", show_default=False,
+        help="Capacity tier of the packaged model: mcu (default; 64 KB TFLM arena, 300 KB "
+        "flash) or mcu-1m (256 KB arena, 1 MB flash: a larger student).")] = None,
     hop_size: Annotated[float, typer.Option("--hop-size", help="Hop between windows, in "
                                             "seconds.")] = 0.1,
     centering: Annotated[bool, typer.Option(
@@ -182,7 +192,7 @@ def embed(
         hop = check_hop_size(hop_size)
         if batch_size < 1:
             raise EdgeSEAError(f"invalid --batch-size {batch_size}: expected an integer >= 1")
-        net = _resolve_model(model, model_type, emb_dim)
+        net = _resolve_model(model, model_type, emb_dim, tier)
         n_windows(1, net.sample_rate, net.window, hop, centering)  # hop below one sample
         files = find_audio_files(inputs, recursive)
         if not files:
