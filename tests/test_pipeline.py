@@ -15,6 +15,7 @@ import torch
 from typer.testing import CliRunner
 
 import edgesea
+from edgesea.api import model_inputs
 from edgesea.audio import frame_audio, load_audio, resample, to_float_mono
 from edgesea.cli import app
 from edgesea.errors import EdgeSEAError
@@ -118,12 +119,17 @@ def test_student_inputs_align_with_teacher_windows(finished, audio_dir: Path) ->
     f = store.files[3]
     start = sum(g.n_windows for g in store.files[:3])
     audio, sr = load_audio(audio_dir / f.path)
-    mono = resample(to_float_mono(audio), sr, 8000)
-    frames, _ = frame_audio(mono, 8000, 1.0, 0.5, True)
-    np.testing.assert_array_equal(_windows(mono, 8000, len(frames), 0.5, 1.0, True), frames)
-    with torch.no_grad():
-        want = model.frontend(torch.from_numpy(np.ascontiguousarray(frames))).numpy()
+    rate = model.sample_rate  # the default student: 16 kHz, stream front end
+    mono = resample(to_float_mono(audio), sr, rate)
+    frames, _ = frame_audio(mono, rate, 1.0, 0.5, True)
+    np.testing.assert_array_equal(_windows(mono, rate, len(frames), 0.5, 1.0, True), frames)
+    # the API's inputs of the same windows (a stream front end reads the audio around each)
+    want, _ = model_inputs(audio, sr, model=model, center=True, hop_size=0.5)
     np.testing.assert_allclose(x[start:start + f.n_windows], want, atol=0.05)  # float16
+    if model.context_samples == (0, 0):
+        with torch.no_grad():
+            bare = model.frontend(torch.from_numpy(np.ascontiguousarray(frames))).numpy()
+        np.testing.assert_allclose(want, bare, atol=1e-4)
 
 
 def test_rerun_is_cached_and_changes_invalidate(finished, audio_dir: Path, teacher_spec: str,

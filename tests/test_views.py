@@ -376,7 +376,7 @@ def test_resolve_teacher_path_with_at_sign(tmp_path: Path, teacher) -> None:
 
 def test_specialize_config_new_fields() -> None:
     cfg = SpecializeConfig()
-    assert (cfg.sample_rate, cfg.level, cfg.view) == (8000, "window", "full")
+    assert (cfg.sample_rate, cfg.level, cfg.view, cfg.stream) == (16000, "window", "norm", True)
     cfg = SpecializeConfig(sample_rate=16000, level="absolute", view="norm")
     back = SpecializeConfig.from_dict(json.loads(json.dumps(cfg.to_dict())))
     assert (back.sample_rate, back.level, back.view) == (16000, "absolute", "norm")

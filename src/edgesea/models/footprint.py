@@ -159,7 +159,9 @@ def macs(model: nn.Module, input_shape: tuple[int, ...] | None = None) -> dict[s
     _run_one_window(model, (nn.Conv2d, nn.Linear, nn.BatchNorm2d), make_hook, input_shape)
     network = counts["conv"] + counts["depthwise"] + counts["linear"]
     fe = getattr(model, "frontend", None)
-    if fe is not None and input_shape is None:
+    # only log-mel front ends are counted (a teacher's own front end, e.g. aisfx, is not)
+    if fe is not None and input_shape is None and hasattr(fe, "n_fft") \
+            and hasattr(fe, "mel_basis"):
         front = frontend_macs(fe, model.window_samples)
     else:
         front = {"stft": 0, "mel": 0, "frontend": 0}
