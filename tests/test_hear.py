@@ -134,3 +134,23 @@ def test_no_packaged_model(tmp_path, monkeypatch):
 def test_missing_file(tmp_path):
     with pytest.raises(EdgeSEAError):
         hear.load_model(str(tmp_path / "nope.safetensors"))
+
+
+def test_stream_model_matches_get_embedding(tmp_path, audio) -> None:
+    """A stream-front-end student (the default since wave 2) gets each window's context in
+    HEAR as in get_embedding (the old code fed bare windows: zero context)."""
+    from edgesea.models import sea_mcu_student
+
+    torch.manual_seed(1)
+    net = sea_mcu_student(32, sample_rate=16000, blocks=[[8, 8], [16], [16, 16]],
+                          stream=True)
+    with torch.no_grad():  # BatchNorm statistics that are not the initial ones
+        net.train()
+        net(0.1 * torch.randn(8, net.window_samples))
+    path = save_model(net.eval(), tmp_path / "stream.safetensors")
+    m = hear.load_model(path)
+    emb, _ = hear.get_timestamp_embeddings(audio, m)
+    for i in range(N_SOUNDS):
+        want, _ = edgesea.get_embedding(audio[i].numpy(), SR, model=path, center=True,
+                                        hop_size=m.hop_size, verbose=False)
+        np.testing.assert_allclose(emb[i].numpy(), want, rtol=1e-4, atol=1e-5)

@@ -1,7 +1,7 @@
 """HEAR 2021 API adapter: expose an edgesea embedding model to the HEAR benchmark harness.
 
 HEAR accepts only 16, 22.05, 44.1 or 48 kHz, so the model declares 16 kHz and every sound is
-resampled to the model's own rate (8 kHz) inside, with the same preprocessing, windowing
+resampled to the model's own rate (8 or 16 kHz) inside, with the same preprocessing, windowing
 (``center=True``: window ``t`` is centred at ``t * hop_size``) and batching as
 :func:`edgesea.get_embedding`, so both give the same numbers. Timestamps are in milliseconds.
 """
@@ -13,7 +13,7 @@ import copy
 import numpy as np
 import torch
 
-from .api import _embed_frames, get_model
+from .api import get_embedding, get_model
 from .audio import check_hop_size, preprocess_audio
 from .errors import EdgeSEAError
 from .models import EmbeddingModel
@@ -121,8 +121,11 @@ def get_timestamp_embeddings(audio: torch.Tensor, model: HEARModel
                                model.hop_size, True)[0] for s in sounds]
     n_frames = frames[0].shape[0]
     device = next(net.parameters()).device
-    if device.type == "cpu":  # the fast shared path of get_embedding
-        emb = torch.from_numpy(np.stack(_embed_frames(net, frames, _BATCH_SIZE, False)))
+    if device.type == "cpu":  # get_embedding's path (a stream front end gets its context)
+        embs, _ = get_embedding([np.ascontiguousarray(s) for s in sounds], model.sample_rate,
+                                model=net, center=True, hop_size=model.hop_size,
+                                batch_size=_BATCH_SIZE, verbose=False)
+        emb = torch.from_numpy(np.stack(embs))
     else:
         flat = np.concatenate(frames)
         out = []
