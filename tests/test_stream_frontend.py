@@ -374,3 +374,29 @@ def test_process_file_gives_stream_models_their_context(stream_model, tmp_path, 
     want, _ = get_embedding(audio, 16000, model=stream_model, hop_size=hop_size,
                             verbose=False)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_extract_gives_a_stream_model_teacher_its_context(stream_model, tmp_path, workers):
+    """Stores (and so `edgesea evaluate`) embed a stream student as get_embedding does: each
+    window with the audio around it (on the old code: bare windows, zero context)."""
+    import soundfile as sf
+
+    from edgesea.extract import extract
+    from edgesea.store import EmbeddingStore
+    from edgesea.teachers.model import ModelTeacher
+
+    audio_dir = tmp_path / "audio"
+    audio_dir.mkdir()
+    clips = {f"c{i}.wav": _signal(1.7 + i, 16000, seed=10 + i) for i in range(2)}
+    for name, x in clips.items():
+        sf.write(audio_dir / name, x, 16000, subtype="FLOAT")
+    extract(audio_dir, tmp_path / "store", ModelTeacher(stream_model), hop_size=0.5,
+            workers=workers, progress=False)
+    store = EmbeddingStore.open(tmp_path / "store")
+    cols = store.load(["file_index", "embedding", "laeq_db"])
+    for i, f in enumerate(store.files):
+        want, _ = get_embedding(clips[f.path], 16000, model=stream_model, hop_size=0.5,
+                                center=True, verbose=False)
+        got = cols["embedding"][cols["file_index"] == i]
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)

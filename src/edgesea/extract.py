@@ -324,15 +324,18 @@ def _run(audio_dir: Path, out: Path, teacher: Teacher, manifest: dict[str, Any],
     offset = (window_samples // 2) / sr if center else 0.0
     bar = tqdm(total=len(files), initial=len(files) - len(todo_files), unit="file",
                desc="teacher-embed", disable=not progress, dynamic_ncols=True)
+    # a stream-front-end model teacher reads the audio around each window
+    context = tuple(int(c) for c in getattr(teacher, "context_samples", (0, 0)))
     stream = sources([str(audio_dir / files[i]["path"]) for i in todo_files], sr, window,
-                     hop_size, center, workers, block_windows=max(64, batch_size))
+                     hop_size, center, workers, block_windows=max(64, batch_size),
+                     context=context)
     audio_s, new_windows = 0.0, 0
     try:
         for k in todo:
             shard = shards[k]
             first, count = shard["first_file"], shard["n_files"]
             meta: list[tuple[np.ndarray, ...]] = []
-            embed = Batcher(teacher, batch_size, window_samples)
+            embed = Batcher(teacher, batch_size, window_samples + sum(context))
             for i in range(first, first + count):
                 src, entry = next(stream), files[i]
                 mark, n_meta, rows = embed.n, len(meta), 0

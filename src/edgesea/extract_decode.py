@@ -60,16 +60,20 @@ def _levels(frames: np.ndarray, sr: int) -> np.ndarray:
 
 
 def _streamed(path: str, sr: int, window: float, hop_size: float, center: bool,
-              block_windows: int) -> FileSource:
-    """A file's blocks, decoded as they are read (bounded memory)."""
+              block_windows: int, context: tuple[int, int] = (0, 0)) -> FileSource:
+    """A file's blocks, decoded as they are read (bounded memory). With a ``context``
+    (a stream teacher's, :func:`edgesea.audio_stream.stream_windows`), each window carries
+    the samples around it; its LAeq is still that of the window itself."""
     src = FileSource()
 
     def blocks() -> Iterator[Block]:
         info = StreamInfo()
         try:
+            left, n = int(context[0]), int(round(window * sr))
             for frames, stamps in stream_windows(path, sr, window, hop_size, center,
-                                                 block_windows=block_windows, info=info):
-                yield frames, stamps, _levels(frames, sr)
+                                                 block_windows=block_windows, info=info,
+                                                 context=context):
+                yield frames, stamps, _levels(frames[:, left:left + n], sr)
         except EdgeSEAError as e:
             raise DecodeFailed(str(e)) from e
         except (OSError, ValueError, RuntimeError, MemoryError) as e:
@@ -80,11 +84,13 @@ def _streamed(path: str, sr: int, window: float, hop_size: float, center: bool,
     return src
 
 
-def decode_whole(path: str, sr: int, window: float, hop_size: float, center: bool
+def decode_whole(path: str, sr: int, window: float, hop_size: float, center: bool,
+                 context: tuple[int, int] = (0, 0)
                  ) -> tuple[Block | None, float | None, str | None]:
     """``((frames, timestamps, laeq_db), duration_s, None)`` of a whole (short) file, or
     ``(None, None, error)``. Runs in worker processes."""
-    src = _streamed(path, sr, window, hop_size, center, block_windows=1 << 20)
+    src = _streamed(path, sr, window, hop_size, center, block_windows=1 << 20,
+                    context=context)
     try:
         parts = list(src.blocks)
     except DecodeFailed as e:
@@ -139,12 +145,14 @@ def _exit_with_parent(pid: int, interval: float = 0.5) -> None:
 
 
 def sources(paths: list[str], sr: int, window: float, hop_size: float, center: bool,
-            workers: int, block_windows: int = 64) -> Iterator[FileSource]:
+            workers: int, block_windows: int = 64, context: tuple[int, int] = (0, 0)
+            ) -> Iterator[FileSource]:
     """A :class:`FileSource` of every path, in order (see the module docstring)."""
     args = (int(sr), float(window), float(hop_size), bool(center))
+    ctx_samples = (int(context[0]), int(context[1]))
     if workers == 1:
         for p in paths:
-            yield _streamed(p, *args, block_windows)
+            yield _streamed(p, *args, block_windows, ctx_samples)
         return
     # forkserver: never fork the (possibly multi-threaded) torch process itself.
     ctx = multiprocessing.get_context("forkserver")
@@ -155,7 +163,8 @@ def sources(paths: list[str], sr: int, window: float, hop_size: float, center: b
     todo = iter(paths)
 
     def submit(p: str) -> None:  # long files: None, streamed here when their turn comes
-        pending.append((p, None if _is_long(p) else pool.submit(decode_whole, p, *args)))
+        pending.append((p, None if _is_long(p) else pool.submit(decode_whole, p, *args,
+                                                                 ctx_samples)))
 
     try:
         for p in todo:  # bounded read-ahead keeps memory flat on big folders
@@ -167,7 +176,7 @@ def sources(paths: list[str], sr: int, window: float, hop_size: float, center: b
             nxt = next(todo, None)
             if nxt is not None:
                 submit(nxt)
-            yield _streamed(p, *args, block_windows) if future is None \
+            yield _streamed(p, *args, block_windows, ctx_samples) if future is None \
                 else _ready(future.result())
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -108,6 +108,7 @@ class ViewTeacher:
         self.sample_rate = int(teacher.sample_rate)
         self.window = float(teacher.window)
         self.emb_dim = int(teacher.emb_dim)
+        self.context_samples = tuple(getattr(teacher, "context_samples", (0, 0)))
         settings = self.settings()
         self.identity = hashlib.sha256(json.dumps(
             [str(teacher.identity), settings], sort_keys=True).encode()).hexdigest()[:16]

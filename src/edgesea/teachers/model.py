@@ -58,6 +58,9 @@ class ModelTeacher:
         self.window = float(model.window)
         self.emb_dim = int(model.emb_dim)
         self.window_samples = int(model.window_samples)
+        #: samples (left, right) around a window that a stream front end reads; extract
+        #: gives each window its context (``(0, 0)`` for other front ends)
+        self.context_samples = tuple(int(c) for c in model.context_samples)
         self._snapshot: EmbeddingModel | None = copy.deepcopy(model).eval()
         self._net: torch.nn.Module | None = None
         self.identity = identity_hash(model.state_dict(), {"teacher": "model",
@@ -73,14 +76,16 @@ class ModelTeacher:
         Parameters
         ----------
         windows : np.ndarray [shape=(B, window_samples)]
-            Mono windows at :attr:`sample_rate` (converted to float32).
+            Mono windows at :attr:`sample_rate` (converted to float32); for a stream front
+            end also ``(B, left + window_samples + right)`` (:attr:`context_samples`).
 
         Returns
         -------
         np.ndarray [shape=(B, emb_dim), dtype=float32]
         """
         arr = np.asarray(windows)
-        if arr.ndim != 2 or arr.shape[1] != self.window_samples:
+        widths = {self.window_samples, self.window_samples + sum(self.context_samples)}
+        if arr.ndim != 2 or arr.shape[1] not in widths:
             raise EdgeSEAError(
                 f"{self.name} teacher expects windows of shape (B, {self.window_samples}) "
                 f"({self.window:g} s at {self.sample_rate} Hz), got {arr.shape}")
