@@ -99,8 +99,12 @@ def _jsonable(value: Any) -> Any:
 
 def rebuild_command(cfg: dict, out: str) -> str:
     """The ``edgesea specialize`` command that reproduces a run from its ``config.json``
-    (settings missing from an older config take their defaults)."""
-    cfg = {**_DEFAULTS, **cfg, "train": {**_DEFAULTS["train"], **cfg.get("train", {})}}
+    (settings missing from an older config take their defaults; the view settings, which
+    wave-1 configs lack, take the wave-1 values)."""
+    # configs written before these settings existed were made with the wave-1 student
+    legacy = {"sample_rate": 8000, "level": "window", "view": "full", "stream": False}
+    cfg = {**_DEFAULTS, **legacy, **cfg,
+           "train": {**_DEFAULTS["train"], **cfg.get("train", {})}}
     q = shlex.quote
     parts = ["edgesea specialize upstream", "--out", q(out)]
     parts += [f"{flag} {q(str(cfg[key]))}" for key, flag in _FLAGS]
