@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import warnings
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
@@ -25,16 +24,8 @@ import torch
 from tqdm.auto import tqdm
 
 from . import outputs
-from .audio import (
-    _hop_length,
-    check_hop_size,
-    check_sample_rate,
-    n_windows,
-    preprocess_audio,
-    resample,
-    to_float_mono,
-)
-from .errors import EdgeSEAError, EdgeSEAWarning
+from .audio import _hop_length, check_hop_size, n_windows, prepare_mono, preprocess_audio
+from .errors import EdgeSEAError
 from .fileio import clean_stale_temps
 from .models import EmbeddingModel, load_model
 from .models.io import tensor_hash
@@ -233,16 +224,7 @@ def _signal(audio: object, sr: object, model: EmbeddingModel, hop_size: float, c
     Returns ``(mono, start, hop, n, timestamps)``: window ``i`` is
     ``mono[start + i*hop : start + i*hop + window_samples]`` (zeros outside ``mono``).
     """
-    sr = check_sample_rate(sr)
-    mono = to_float_mono(audio)
-    if not np.any(mono):
-        warnings.warn("audio is all zeros (silent): its embeddings carry no information",
-                      EdgeSEAWarning, stacklevel=3)
-    if mono.shape[0] < model.window * sr:
-        warnings.warn(
-            f"audio is {mono.shape[0] / sr:.3f} s long, shorter than one window "
-            f"({model.window:g} s): it is zero-padded", EdgeSEAWarning, stacklevel=3)
-    mono = resample(mono, sr, model.sample_rate)
+    mono = prepare_mono(audio, sr, model.sample_rate, model.window, stacklevel=4)
     n = n_windows(mono.shape[0], model.sample_rate, model.window, hop_size, center)
     start = -(model.window_samples // 2) if center else 0
     return (mono, start, _hop_length(hop_size, model.sample_rate), n,

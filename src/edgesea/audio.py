@@ -272,15 +272,24 @@ def preprocess_audio(audio: object, sr: object, target_sr: float, window: float 
     Emits :class:`EdgeSEAWarning` for all-zero audio and for audio shorter than one
     window (it is zero-padded). Returns ``(frames, timestamps)`` as :func:`frame_audio`.
     """
-    sr = check_sample_rate(sr)
     hop_size = check_hop_size(hop_size)
+    mono = prepare_mono(audio, sr, target_sr, window, stacklevel=4)
+    return frame_audio(mono, target_sr, window, hop_size, center)
+
+
+def prepare_mono(audio: object, sr: object, target_sr: float, window: float = 1.0,
+                 stacklevel: int = 3) -> np.ndarray:
+    """Validate, downmix and resample one signal for a model (the part of
+    :func:`preprocess_audio` before windowing), with the same warnings: all-zero audio, and
+    audio shorter than one ``window`` (it is zero-padded). ``stacklevel`` is passed to
+    :func:`warnings.warn` (3: the caller of the function that calls this one)."""
+    sr = check_sample_rate(sr)
     mono = to_float_mono(audio)
     if not np.any(mono):
         warnings.warn("audio is all zeros (silent): its embeddings carry no information",
-                      EdgeSEAWarning, stacklevel=3)
+                      EdgeSEAWarning, stacklevel=stacklevel)
     if mono.shape[0] < window * sr:
         warnings.warn(
             f"audio is {mono.shape[0] / sr:.3f} s long, shorter than one window ({window:g} s): "
-            "it is zero-padded", EdgeSEAWarning, stacklevel=3)
-    mono = resample(mono, sr, target_sr)
-    return frame_audio(mono, target_sr, window, hop_size, center)
+            "it is zero-padded", EdgeSEAWarning, stacklevel=stacklevel)
+    return resample(mono, sr, target_sr)
