@@ -67,7 +67,7 @@ LICENSE = (
     "0.1.2) has its own license; see its package.")
 
 # Every setting of ``config.json`` that changes the student must be here (or below), with
-# its ``edgesea specialize`` option (see src/edgesea/cli_specialize.py), or the rebuild
+# its ``edgesea specialize`` option (see src/edgesea/cli/specialize.py), or the rebuild
 # command silently falls back to a default: the front-end settings ``--sample-rate``,
 # ``--level`` and ``--view`` and the architecture ``--arch`` included; ``stream`` is the
 # boolean ``--stream/--no-stream`` (written by :func:`rebuild_command`).

@@ -298,3 +298,31 @@ def test_embed_cleans_a_killed_runs_temp_files(audio_dir: Path, model_path: Path
     stale.write_bytes(b"PK half")
     invoke("embed", audio_dir, "-o", out, "--model", model_path, "-q")
     assert not stale.exists() and len(list(out.glob("*.npz"))) == 3
+
+
+def test_short_help_flag_is_accepted() -> None:
+    """``-h`` works like ``--help``, at the root and on every command."""
+    root = runner.invoke(app, ["-h"])
+    assert root.exit_code == 0 and "Usage" in root.output
+    for command in ("embed", "info", "specialize", "augment", "evaluate", "export",
+                    "footprint", "teacher-embed", "sample", "convert-edgel3"):
+        result = runner.invoke(app, [command, "-h"])
+        assert result.exit_code == 0 and "Usage" in result.output, command
+
+
+def test_cli_modules_do_not_import_the_package_back() -> None:
+    """The command modules take shared helpers from ``cli.common``, never from the package
+    ``edgesea.cli`` itself (which imports them: a circle)."""
+    import ast
+
+    import edgesea.cli as cli_pkg
+
+    folder = Path(cli_pkg.__file__).parent
+    for module in folder.glob("*.py"):
+        if module.name in ("__init__.py", "__main__.py"):
+            continue
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                assert node.module is not None, f"{module.name}: `from . import`"
+            if isinstance(node, ast.ImportFrom) and node.level == 2:
+                assert node.module != "cli", module.name

@@ -21,7 +21,7 @@ import torch
 import typer
 from typer.testing import CliRunner
 
-from edgesea.cli_export import export_command, footprint_command
+from edgesea.cli.export import export_command, footprint_command
 from edgesea.errors import EdgeSEAError
 from edgesea.export import (
     c_identifier,

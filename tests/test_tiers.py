@@ -22,7 +22,7 @@ import typer
 from torch import nn
 from typer.testing import CliRunner
 
-from edgesea.cli_export import export_command, footprint_command, tier_check
+from edgesea.cli.export import export_command, footprint_command, tier_check
 from edgesea.errors import EdgeSEAError
 from edgesea.models import (
     MCU1M_BLOCKS,

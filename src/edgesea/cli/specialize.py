@@ -9,7 +9,8 @@ from typing import Annotated
 
 import typer
 
-from .errors import EdgeSEAError
+from ..errors import EdgeSEAError
+from .common import EXIT_FAILED, fail
 
 __all__ = ["augment_command", "specialize_command"]
 
@@ -101,8 +102,7 @@ def specialize_command(
 ) -> None:
     """Specialize a student on a folder of in-domain audio: teacher-embed -> sample ->
     reduce -> distill, each stage cached in the run directory."""
-    from .cli import EXIT_FAILED, _fail
-    from .pipeline import SpecializeConfig, specialize
+    from ..pipeline import SpecializeConfig, specialize
 
     try:
         options = _json_object(reduction_options, "--reduction-options")
@@ -119,9 +119,9 @@ def specialize_command(
         result = specialize(audio_dir, out, config, resume=resume, force=force,
                             workers=workers, progress=not quiet)
     except EdgeSEAError as e:
-        _fail(str(e))
+        fail(str(e))
     except OSError as e:
-        _fail(f"writing {out} failed: {e} (rerun to resume)", EXIT_FAILED)
+        fail(f"writing {out} failed: {e} (rerun to resume)", EXIT_FAILED)
     d = result.stages["distill"]
     typer.echo(f"student: {result.student_path}\nreport: {result.report_path}\n"
                f"best epoch {d['best_epoch']} of {d['epochs_run']}: val R2 {d['val_r2']:.4f}, "
@@ -153,10 +153,9 @@ def augment_command(
     mixtures at random SNRs) from a folder of audio, with their provenance."""
     import soundfile as sf
 
-    from .augment import AugmentConfig
-    from .augstore import make_augmented
-    from .cli import EXIT_FAILED, _fail
-    from .extract import list_audio_files, resolve_teacher
+    from ..augment import AugmentConfig
+    from ..augstore import make_augmented
+    from ..extract import list_audio_files, resolve_teacher
 
     try:
         if (n is None) == (factor is None):
@@ -176,8 +175,8 @@ def augment_command(
                                   count, seed=seed, config=cfg, student_rate=student_rate,
                                   progress=not quiet, forbidden=list(exclude or []))
     except EdgeSEAError as e:
-        _fail(str(e))
+        fail(str(e))
     except OSError as e:
-        _fail(f"writing {out} failed: {e} (rerun to resume)", EXIT_FAILED)
+        fail(f"writing {out} failed: {e} (rerun to resume)", EXIT_FAILED)
     typer.echo(f"wrote {out}: {manifest['n_windows']} augmented windows from {len(files)} "
                f"files (teacher {manifest['teacher']['name']}, seed {seed})")

@@ -10,7 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
-from .errors import EdgeSEAError
+from ..errors import EdgeSEAError
+from .common import EXIT_FAILED, fail
 
 __all__ = ["evaluate_command", "run_evaluation"]
 
@@ -31,11 +32,11 @@ def run_evaluation(dataset: Path, models: list[Path], teachers: list[str],
     """Evaluate every model file and teacher; write ``out/results.json``; return it."""
     import numpy as np
 
-    from .evaluate import embed_dataset, evaluate_embedder, read_dataset
-    from .extract import resolve_teacher
-    from .fileio import atomic_path, write_json
-    from .models import footprint, load_model
-    from .teachers.model import ModelTeacher
+    from ..evaluate import embed_dataset, evaluate_embedder, read_dataset
+    from ..extract import resolve_teacher
+    from ..fileio import atomic_path, write_json
+    from ..models import footprint, load_model
+    from ..teachers.model import ModelTeacher
 
     if test_fold in train_folds:  # refuse before any work
         raise EdgeSEAError(f"the test fold {test_fold} is also a training fold: refusing to "
@@ -48,7 +49,7 @@ def run_evaluation(dataset: Path, models: list[Path], teachers: list[str],
     for path in models:
         name = path.stem if stems.count(path.stem) == 1 else f"{path.parent.name}/{path.stem}"
         if path.suffix == ".tflite":  # the int8 model that ships, run by LiteRT
-            from .export.embedder import TFLiteEmbedder
+            from ..export.embedder import TFLiteEmbedder
 
             emb = TFLiteEmbedder(path)
             embedders.append((name, emb, {"path": str(path), "format": "tflite-int8",
@@ -115,16 +116,15 @@ def evaluate_command(
 ) -> None:
     """Train a small classifier on each embedder's clip embeddings (training folds only)
     and report accuracy, micro/macro-AUPRC on the test fold (mean +- sd over seeds)."""
-    from .cli import EXIT_FAILED, _fail
 
     try:
         res = run_evaluation(dataset, list(model or []), list(teacher or []),
                              _folds(train_folds), test_fold, seeds, hop_size, out,
                              progress=not quiet)
     except EdgeSEAError as e:
-        _fail(str(e))
+        fail(str(e))
     except OSError as e:
-        _fail(f"writing {out} failed: {e}", EXIT_FAILED)
+        fail(f"writing {out} failed: {e}", EXIT_FAILED)
     typer.echo(f"{'model':<28} {'micro-AUPRC':>16} {'macro-AUPRC':>16} {'accuracy':>16}")
     for name, r in res["models"].items():
         cells = [f"{m['mean']:.4f} +- {m['std']:.4f}" if m else "-" for m in (

@@ -9,7 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from .errors import EdgeSEAError
+from ..errors import EdgeSEAError
+from .common import EXIT_FAILED, fail
 
 __all__ = ["export_command", "footprint_command", "tier_check"]
 
@@ -45,7 +46,7 @@ def tier_check(flash_bytes: int, arena_bytes: int, tier: str | None = None
     EdgeSEAError
         For an unknown tier name.
     """
-    from .tiers import get_tier, tier_report
+    from ..tiers import get_tier, tier_report
 
     report = tier_report(flash_bytes, arena_bytes, tier)
     if tier is not None:
@@ -93,12 +94,11 @@ def export_command(
     a C array of it, float or int8 ONNX (servers), plus <name>.edge.json describing the
     front end the device must compute and the int8 quantization. The int8 .tflite is
     measured (flash, TFLM arena, MACs) and checked against the device tiers (--tier)."""
-    from .cli import EXIT_FAILED, _fail
-    from .export import export_model
+    from ..export import export_model
 
     try:
         if tier is not None:
-            from .tiers import get_tier
+            from ..tiers import get_tier
 
             get_tier(tier)
             if not {"tflite-int8", "c-array"}.intersection(formats):
@@ -107,9 +107,9 @@ def export_command(
                               n_calibration=calibration_windows, name=name, seed=seed,
                               progress=not quiet)
     except EdgeSEAError as e:
-        _fail(str(e))
+        fail(str(e))
     except OSError as e:
-        _fail(f"writing {out} failed: {e}", EXIT_FAILED)
+        fail(f"writing {out} failed: {e}", EXIT_FAILED)
     device, lines, warnings = _export_device_check(result.files.get("tflite-int8"), tier)
     if as_json:
         typer.echo(json.dumps(result.to_dict() | device, indent=1))
@@ -139,7 +139,7 @@ def _export_device_check(tflite: str | None, tier: str | None
     instead of a failure when the measurement is impossible (e.g. no tflite-micro)."""
     if tflite is None:
         return {}, [], []
-    from .export import tflite_footprint
+    from ..export import tflite_footprint
 
     try:
         fp = tflite_footprint(tflite)
@@ -214,15 +214,14 @@ def footprint_command(
     (printed by TFLM, confirmed by binary search), MACs per window, which device tiers it
     fits (--tier), and with --audio the LiteRT latency per window and the int8-vs-float
     agreement."""
-    from .cli import _fail
-    from .export import tflite_footprint
+    from ..export import tflite_footprint
 
     try:
         if windows < 1 or repeats < 1:
             raise EdgeSEAError(f"--windows and --repeats must be >= 1, got {windows} and "
                                f"{repeats}")
         if tier is not None:
-            from .tiers import get_tier
+            from ..tiers import get_tier
 
             get_tier(tier)
         report = tflite_footprint(model, audio_dir=audio, float_model=float_model,
@@ -230,9 +229,9 @@ def footprint_command(
         report["tiers"], _, warnings = tier_check(report["flash_bytes"],
                                                   report["arena_bytes"], tier)
     except EdgeSEAError as e:
-        _fail(str(e))
+        fail(str(e))
     except OSError as e:  # e.g. an unreadable file
-        _fail(f"reading {model} failed: {e}")
+        fail(f"reading {model} failed: {e}")
     typer.echo(json.dumps(report, indent=1) if as_json else _table(report))
     for w in warnings:
         typer.echo(w, err=True)

@@ -1,0 +1,70 @@
+"""The ``edgesea`` command line (typer): a thin layer over the library, one module per
+command group, all sharing :mod:`edgesea.cli.common`.
+
+- ``edgesea embed`` (:mod:`.embed`) embeds files and folders into ``<base>[_<suffix>].npz``
+  files holding ``embedding`` (T, D) and ``timestamps`` (T,), as :func:`edgesea.process_file`.
+- ``edgesea info`` / ``edgesea convert-edgel3`` (:mod:`.info`) describe a model file and
+  convert an original edgel3 Keras ``.h5``.
+- ``edgesea teacher-embed`` / ``edgesea sample`` (:mod:`.store`) write a resumable
+  teacher-embedding store (:func:`edgesea.extract.extract`) and pick windows of it.
+- ``edgesea specialize`` / ``edgesea augment`` (:mod:`.specialize`) run the whole SEA
+  pipeline (:func:`edgesea.pipeline.specialize`) and make teacher-labelled augmented windows.
+- ``edgesea export`` / ``edgesea footprint`` (:mod:`.export`) write int8 TFLite, ONNX and
+  C-array models and measure them in TensorFlow Lite Micro (:func:`edgesea.export.export_model`).
+- ``edgesea evaluate`` (:mod:`.evaluate`) scores embedders on a labelled dataset's held-out
+  fold (:func:`edgesea.cli.evaluate.run_evaluation`).
+
+Exit status: 0 success, 1 some files failed, 2 bad arguments (paths, model, settings).
+"""
+
+from typing import Annotated
+
+import typer
+
+from .. import __version__
+from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, find_audio_files
+from .embed import embed_command
+from .evaluate import evaluate_command
+from .export import export_command, footprint_command
+from .info import convert_edgel3_command, describe_model, info_command
+from .specialize import augment_command, specialize_command
+from .store import sample_command, teacher_embed_command
+
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "app", "describe_model",
+           "find_audio_files", "main"]
+
+app = typer.Typer(name="edgesea", no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_show_locals=False,
+                  context_settings={"help_option_names": ["-h", "--help"]},
+                  help="Tiny audio embedding models (SEA students) for microcontrollers.")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"edgesea {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """Tiny audio embedding models (SEA students) for microcontrollers.
+
+    Exit status: 0 ok, 1 some files failed, 2 bad arguments.
+    """
+
+
+for _name, _command in [("embed", embed_command), ("info", info_command),
+                        ("convert-edgel3", convert_edgel3_command),
+                        ("teacher-embed", teacher_embed_command), ("sample", sample_command),
+                        ("specialize", specialize_command), ("augment", augment_command),
+                        ("evaluate", evaluate_command), ("export", export_command),
+                        ("footprint", footprint_command)]:
+    app.command(_name)(_command)
+
+
+def main() -> None:
+    """Entry point of the ``edgesea`` script."""
+    app(prog_name="edgesea")

@@ -1,0 +1,5 @@
+"""``python -m edgesea.cli``: the ``edgesea`` command."""
+
+from . import main
+
+main()

@@ -1,0 +1,134 @@
+"""``edgesea embed``: embed audio files with one model into ``.npz`` files
+(:func:`edgesea.process_file` for many files)."""
+
+from __future__ import annotations
+
+import warnings
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..api import FileResult, get_model, iter_process_files, output_path
+from ..audio import AUDIO_EXTENSIONS, check_hop_size, n_windows
+from ..errors import EdgeSEAError
+from ..models import EmbeddingModel
+from .common import EXIT_FAILED, fail, find_audio_files, track
+
+__all__ = ["embed_command"]
+
+
+def _resolve_model(model: Path | None, model_type: str, emb_dim: int | None,
+                   tier: str | None = None) -> EmbeddingModel:
+    """Load the model once, checking ``--emb-dim`` against a model file if both are given
+    (``--tier`` only selects a packaged model: refused with ``--model``)."""
+    if model is None:
+        return get_model(None, model_type, 128 if emb_dim is None else emb_dim,
+                         tier="mcu" if tier is None else tier)
+    if tier is not None:
+        raise EdgeSEAError(f"--tier {tier} selects a packaged model: drop it when --model is "
+                           "given")
+    net = get_model(str(model))
+    if emb_dim is not None and emb_dim != net.emb_dim:
+        raise EdgeSEAError(f"--emb-dim {emb_dim} does not match the model file {model}, whose "
+                           f"embeddings have {net.emb_dim} dimensions: drop --emb-dim or pass "
+                           "another model")
+    return net
+
+
+def _check_outputs(files: Sequence[Path], output_dir: Path | None, suffix: str | None) -> None:
+    """Refuse runs where two inputs would write the same output file."""
+    seen: dict[str, Path] = {}
+    for f in files:
+        out = output_path(f, output_dir, suffix)
+        if out in seen:
+            raise EdgeSEAError(f"{seen[out]} and {f} would both be written to {out}: embed them "
+                               "in separate runs, or with different --output-dir/--suffix")
+        seen[out] = f
+
+
+def embed_command(
+    inputs: Annotated[list[Path], typer.Argument(
+        exists=True, show_default=False, metavar="INPUTS",
+        help="Audio files and/or folders of audio files.")],
+    output_dir: Annotated[Path | None, typer.Option(
+        "--output-dir", "-o", file_okay=False,
+        help="Folder for the .npz files (default: next to each audio file).")] = None,
+    suffix: Annotated[str | None, typer.Option(
+        "--suffix", "-x", help="Output names become <base>_<suffix>.npz.")] = None,
+    model: Annotated[Path | None, typer.Option(
+        "--model", help="An edgesea model file (.safetensors).")] = None,
+    model_type: Annotated[str, typer.Option(
+        "--model-type", help="Packaged model family, used when --model is not given.")] = "sea",
+    emb_dim: Annotated[int | None, typer.Option(
+        "--emb-dim", show_default=False,
+        help="Embedding size of the packaged model (512, 256, 128 or 64; default 128).")] = None,
+    tier: Annotated[str | None, typer.Option(
+        "--tier", show_default=False,
+        help="Capacity tier of the packaged model: mcu (default; 64 KB TFLM arena, 300 KB "
+        "flash) or mcu-1m (256 KB arena, 1 MB flash: a larger student).")] = None,
+    hop_size: Annotated[float, typer.Option("--hop-size", help="Hop between windows, in "
+                                            "seconds.")] = 0.1,
+    centering: Annotated[bool, typer.Option(
+        "--centering/--no-centering",
+        help="Pad half a window before the audio so window t is centred at t * hop.")] = True,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Windows per forward "
+                                            "pass.")] = 64,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Re-embed files whose .npz was made by other settings (another "
+        "model, hop, centering or a changed audio file; default: such files fail). Outputs "
+        "made by the same settings are always skipped.")] = False,
+    recursive: Annotated[bool, typer.Option("--recursive", "-r",
+                                            help="Walk sub-folders too.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, summary or "
+                                        "warnings; failures are still listed.")] = False,
+) -> None:
+    """Embed audio files and write one .npz (embedding, timestamps, provenance) per file.
+
+    Files are streamed in bounded blocks (memory does not depend on their length).
+    """
+    try:
+        hop = check_hop_size(hop_size)
+        if batch_size < 1:
+            raise EdgeSEAError(f"invalid --batch-size {batch_size}: expected an integer >= 1")
+        net = _resolve_model(model, model_type, emb_dim, tier)
+        n_windows(1, net.sample_rate, net.window, hop, centering)  # hop below one sample
+        files = find_audio_files(inputs, recursive)
+        if not files:
+            hint = "" if recursive else "; add --recursive to search sub-folders"
+            raise EdgeSEAError(f"no audio files found in {', '.join(map(str, inputs))} "
+                               f"(extensions {' '.join(AUDIO_EXTENSIONS)}{hint})")
+        _check_outputs(files, output_dir, suffix)
+    except EdgeSEAError as e:
+        fail(str(e))
+
+    counts: Counter[str] = Counter()
+    failures: list[FileResult] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:  # checks settings and output folders before any work (exit 2)
+            results = iter_process_files(files, output_dir, suffix, model=net,
+                                         center=centering, hop_size=hop,
+                                         batch_size=batch_size, overwrite=overwrite)
+        except EdgeSEAError as e:
+            fail(str(e))
+        try:
+            for result in track(results, len(files), quiet):
+                counts[result.status] += 1
+                if result.status == "failed":
+                    failures.append(result)
+        except (EdgeSEAError, OSError) as e:
+            fail(f"stopped after {sum(counts.values())} of {len(files)} files: {e}",
+                  EXIT_FAILED)
+    if not quiet:
+        for message, n in Counter(str(w.message) for w in caught).items():
+            typer.echo(f"warning: {message}" + (f" ({n} files)" if n > 1 else ""), err=True)
+        typer.echo(f"written {counts['written']}, skipped {counts['skipped']}, "
+                   f"failed {counts['failed']}")
+    if failures:
+        typer.echo(f"{len(failures)} of {len(files)} files failed:", err=True)
+        for r in failures:
+            typer.echo(f"  {r.path}: {r.error}", err=True)
+        raise typer.Exit(EXIT_FAILED)
