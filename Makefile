@@ -3,18 +3,22 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
+# pip prints each package it collects and installs (set PIP_FLAGS=--quiet to hide it)
+PIP_FLAGS ?= --progress-bar off --disable-pip-version-check
 
 .PHONY: venv test lint clean demo
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	# torch first, pinned: the CPU build on disk; nothing afterwards may pull a newer one.
-	$(PIP) install --quiet torch==2.13.0
-	$(PIP) install --quiet -e ".[dev,export]" torch==2.13.0
-	# the default teacher: its metadata pins numpy 1.23 / librosa 0.9 (not installable on
-	# Python 3.11); at run time it needs only torch and numpy.
-	$(PIP) install --quiet --no-deps aisfx==0.1.2
+	@echo "[1/3] torch 2.13.0 (CPU build; pinned first so nothing pulls a newer one)"
+	$(PIP) install $(PIP_FLAGS) torch==2.13.0
+	@echo "[2/3] edgesea with the dev and export extras (about 80 packages, ~2 min)"
+	$(PIP) install $(PIP_FLAGS) -e ".[dev,export]" torch==2.13.0
+	@echo "[3/3] aisfx 0.1.2, the default teacher (--no-deps: its metadata pins numpy 1.23 /"
+	@echo "      librosa 0.9, not installable on Python 3.11; at run time it needs torch+numpy)"
+	$(PIP) install $(PIP_FLAGS) --no-deps aisfx==0.1.2
+	@$(PY) -c "import importlib.metadata as m; print('environment ready:', len(list(m.distributions())), 'packages in $(VENV)')"
 	touch $@
 
 venv: $(VENV)/.installed
