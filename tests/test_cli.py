@@ -110,9 +110,9 @@ def test_recursive_and_extension_case(tmp_path: Path, model_path: Path) -> None:
     (top / "sub").mkdir(parents=True)
     write_tone(top / "UPPER.WAV", 1.0, 8000)
     write_tone(top / "sub" / "deep.flac", 1.0, 16000)
-    invoke("embed", top, "--model", model_path, "-q")
+    invoke("embed", top, "--model", model_path, "-q", "--no-recursive")
     assert (top / "UPPER.npz").exists() and not (top / "sub" / "deep.npz").exists()
-    result = invoke("embed", top, "--model", model_path, "--recursive")
+    result = invoke("embed", top, "--model", model_path)  # sub-folders by default
     assert "written 1, skipped 1, failed 0" in result.stdout
     assert (top / "sub" / "deep.npz").exists()
 

@@ -13,6 +13,11 @@ command group, all sharing :mod:`edgesea.cli.common`.
   C-array models and measure them in TensorFlow Lite Micro (:func:`edgesea.export.export_model`).
 - ``edgesea evaluate`` (:mod:`.evaluate`) scores embedders on a labelled dataset's held-out
   fold (:func:`edgesea.cli.evaluate.run_evaluation`).
+- ``edgesea models`` (:mod:`.models`) lists the packaged models (:func:`edgesea.zoo.catalog`);
+  their names are accepted wherever a model file is (:func:`edgesea.zoo.resolve_model`).
+
+Every command is a :class:`~.common.Command`: flags show no type placeholder in ``-h`` and
+descriptions wrap at the terminal's width.
 
 Exit status: 0 success, 1 some files failed, 2 bad arguments (paths, model, settings).
 """
@@ -22,18 +27,19 @@ from typing import Annotated
 import typer
 
 from .. import __version__
-from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, find_audio_files
+from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Command, Group, find_audio_files
 from .embed import embed_command
 from .evaluate import evaluate_command
 from .export import export_command, footprint_command
 from .info import convert_edgel3_command, describe_model, info_command
+from .models import models_command
 from .specialize import augment_command, specialize_command
 from .store import sample_command, teacher_embed_command
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "app", "describe_model",
            "find_audio_files", "main"]
 
-app = typer.Typer(name="edgesea", no_args_is_help=True, add_completion=False,
+app = typer.Typer(name="edgesea", cls=Group, no_args_is_help=True, add_completion=False,
                   pretty_exceptions_show_locals=False,
                   context_settings={"help_option_names": ["-h", "--help"]},
                   help="Tiny audio embedding models (SEA students) for microcontrollers.")
@@ -61,8 +67,8 @@ for _name, _command in [("embed", embed_command), ("info", info_command),
                         ("teacher-embed", teacher_embed_command), ("sample", sample_command),
                         ("specialize", specialize_command), ("augment", augment_command),
                         ("evaluate", evaluate_command), ("export", export_command),
-                        ("footprint", footprint_command)]:
-    app.command(_name)(_command)
+                        ("footprint", footprint_command), ("models", models_command)]:
+    app.command(_name, cls=Command)(_command)
 
 
 def main() -> None:

@@ -1,12 +1,14 @@
-"""What every ``edgesea`` command shares: exit codes, the error exit, finding audio files
-and the files-done progress bar."""
+"""What every ``edgesea`` command shares: exit codes, the error exit, finding audio files,
+the files-done progress bar, and the command classes that keep ``-h`` clean."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
+import click
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -17,10 +19,12 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from typer.core import TyperCommand, TyperGroup
 
 from ..audio import AUDIO_EXTENSIONS
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "fail", "find_audio_files", "track"]
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "Command", "Group", "fail",
+           "find_audio_files", "reflow", "track"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -33,7 +37,38 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     raise typer.Exit(code)
 
 
-def find_audio_files(inputs: Sequence[Path], recursive: bool = False) -> list[Path]:
+def reflow(text: str) -> str:
+    """``text`` with the line breaks inside each paragraph removed (paragraphs are separated
+    by blank lines; one starting with ``\\b`` is kept as it is), so that help texts wrap at
+    the terminal's width instead of breaking where the docstring did."""
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(p if p.startswith("\b") else " ".join(p.split()) for p in paragraphs)
+
+
+class _CleanHelp:
+    """Help without a type placeholder (``<bool>``) on flags, descriptions reflowed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.help:
+            self.help = reflow(self.help)
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        for param in self.get_params(ctx):
+            if getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""  # flags take no value: show none
+        super().format_help(ctx, formatter)
+
+
+class Command(_CleanHelp, TyperCommand):
+    """The class of every ``edgesea`` command (``app.command(name, cls=Command)``)."""
+
+
+class Group(_CleanHelp, TyperGroup):
+    """The class of the ``edgesea`` app (``typer.Typer(cls=Group)``)."""
+
+
+def find_audio_files(inputs: Sequence[Path], recursive: bool = True) -> list[Path]:
     """Audio files named by ``inputs``: files as given, folders walked for audio extensions.
 
     Parameters
@@ -41,7 +76,8 @@ def find_audio_files(inputs: Sequence[Path], recursive: bool = False) -> list[Pa
     inputs : sequence of Path
         Files (taken whatever their extension) and folders.
     recursive : bool
-        Walk sub-folders too (otherwise only the top level of each folder).
+        Walk sub-folders too (default, as ``teacher-embed`` and ``specialize`` do);
+        otherwise only the top level of each folder.
 
     Returns
     -------

@@ -1,5 +1,6 @@
 """``edgesea embed``: embed audio files with one model into ``.npz`` files
-(:func:`edgesea.process_file` for many files)."""
+(:func:`edgesea.process_file` for many files; an int8 ``.tflite`` through
+:func:`edgesea.export.embedder.iter_embed_files`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import warnings
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,22 +16,34 @@ from ..api import FileResult, get_model, iter_process_files, output_path
 from ..audio import AUDIO_EXTENSIONS, check_hop_size, n_windows
 from ..errors import EdgeSEAError
 from ..models import EmbeddingModel
+from ..zoo import resolve_model
 from .common import EXIT_FAILED, fail, find_audio_files, track
+
+if TYPE_CHECKING:
+    from ..export.embedder import TFLiteEmbedder
 
 __all__ = ["embed_command"]
 
 
-def _resolve_model(model: Path | None, model_type: str, emb_dim: int | None,
-                   tier: str | None = None) -> EmbeddingModel:
+def _resolve_model(model: Path | str | None, model_type: str, emb_dim: int | None,
+                   tier: str | None = None) -> EmbeddingModel | TFLiteEmbedder:
     """Load the model once, checking ``--emb-dim`` against a model file if both are given
-    (``--tier`` only selects a packaged model: refused with ``--model``)."""
+    (``--tier`` only selects a packaged model: refused with ``--model``). ``model`` is a
+    path or a packaged name (:func:`edgesea.zoo.resolve_model`); an int8 ``.tflite`` gives
+    a :class:`~edgesea.export.embedder.TFLiteEmbedder`."""
     if model is None:
         return get_model(None, model_type, 128 if emb_dim is None else emb_dim,
                          tier="mcu" if tier is None else tier)
     if tier is not None:
         raise EdgeSEAError(f"--tier {tier} selects a packaged model: drop it when --model is "
                            "given")
-    net = get_model(str(model))
+    path = resolve_model(str(model))
+    if path.endswith(".tflite"):
+        from ..export.embedder import TFLiteEmbedder
+
+        net: EmbeddingModel | TFLiteEmbedder = TFLiteEmbedder(path)
+    else:
+        net = get_model(path)
     if emb_dim is not None and emb_dim != net.emb_dim:
         raise EdgeSEAError(f"--emb-dim {emb_dim} does not match the model file {model}, whose "
                            f"embeddings have {net.emb_dim} dimensions: drop --emb-dim or pass "
@@ -58,8 +71,12 @@ def embed_command(
         help="Folder for the .npz files (default: next to each audio file).")] = None,
     suffix: Annotated[str | None, typer.Option(
         "--suffix", "-x", help="Output names become <base>_<suffix>.npz.")] = None,
-    model: Annotated[Path | None, typer.Option(
-        "--model", help="An edgesea model file (.safetensors).")] = None,
+    model: Annotated[str | None, typer.Option(
+        "--model", show_default=False, metavar="MODEL",
+        help="An edgesea model file (.safetensors), an int8 .tflite written by `edgesea "
+        "export` (run by LiteRT), or a packaged model's name: sea_urban_64, "
+        "sea_urban_128_mcu1m, ... (`edgesea models`), NAME.int8 for its int8 .tflite.")
+    ] = None,
     model_type: Annotated[str, typer.Option(
         "--model-type", help="Packaged model family, used when --model is not given.")] = "sea",
     emb_dim: Annotated[int | None, typer.Option(
@@ -69,8 +86,10 @@ def embed_command(
         "--tier", show_default=False,
         help="Capacity tier of the packaged model: mcu (default; 64 KB TFLM arena, 300 KB "
         "flash) or mcu-1m (256 KB arena, 1 MB flash: a larger student).")] = None,
-    hop_size: Annotated[float, typer.Option("--hop-size", help="Hop between windows, in "
-                                            "seconds.")] = 0.1,
+    hop_size: Annotated[float, typer.Option(
+        "--hop-size", help="Hop between windows, in seconds. 0.1 s, as edgel3's default: fine "
+        "time resolution for the embeddings you use (teacher-embed and specialize use 0.5 s "
+        "for training windows).")] = 0.1,
     centering: Annotated[bool, typer.Option(
         "--centering/--no-centering",
         help="Pad half a window before the audio so window t is centred at t * hop.")] = True,
@@ -80,8 +99,10 @@ def embed_command(
         "--overwrite", help="Re-embed files whose .npz was made by other settings (another "
         "model, hop, centering or a changed audio file; default: such files fail). Outputs "
         "made by the same settings are always skipped.")] = False,
-    recursive: Annotated[bool, typer.Option("--recursive", "-r",
-                                            help="Walk sub-folders too.")] = False,
+    recursive: Annotated[bool, typer.Option(
+        "--recursive/--no-recursive", "-r/-R",
+        help="Walk the sub-folders of folders given (default, as teacher-embed, specialize "
+        "and augment do), or take only their top level.")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, summary or "
                                         "warnings; failures are still listed.")] = False,
 ) -> None:
@@ -97,7 +118,8 @@ def embed_command(
         n_windows(1, net.sample_rate, net.window, hop, centering)  # hop below one sample
         files = find_audio_files(inputs, recursive)
         if not files:
-            hint = "" if recursive else "; add --recursive to search sub-folders"
+            hint = ("; sub-folders included" if recursive
+                    else "; only the top level searched: drop --no-recursive for sub-folders")
             raise EdgeSEAError(f"no audio files found in {', '.join(map(str, inputs))} "
                                f"(extensions {' '.join(AUDIO_EXTENSIONS)}{hint})")
         _check_outputs(files, output_dir, suffix)
@@ -109,9 +131,16 @@ def embed_command(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:  # checks settings and output folders before any work (exit 2)
-            results = iter_process_files(files, output_dir, suffix, model=net,
-                                         center=centering, hop_size=hop,
-                                         batch_size=batch_size, overwrite=overwrite)
+            if isinstance(net, EmbeddingModel):
+                results = iter_process_files(files, output_dir, suffix, model=net,
+                                             center=centering, hop_size=hop,
+                                             batch_size=batch_size, overwrite=overwrite)
+            else:  # an int8 .tflite, run by LiteRT
+                from ..export.embedder import iter_embed_files
+
+                results = iter_embed_files(files, net, output_dir, suffix, center=centering,
+                                           hop_size=hop, batch_size=batch_size,
+                                           overwrite=overwrite)
         except EdgeSEAError as e:
             fail(str(e))
         try:

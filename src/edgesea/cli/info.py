@@ -11,9 +11,10 @@ import typer
 
 from ..errors import EdgeSEAError
 from ..models import EmbeddingModel, footprint, load_model
+from ..zoo import resolve_model
 from .common import fail
 
-__all__ = ["convert_edgel3_command", "describe_model", "info_command"]
+__all__ = ["convert_edgel3_command", "describe_model", "describe_tflite", "info_command"]
 
 
 def describe_model(model: EmbeddingModel, path: str | Path | None = None) -> dict[str, Any]:
@@ -23,6 +24,45 @@ def describe_model(model: EmbeddingModel, path: str | Path | None = None) -> dic
             "metadata": model.metadata,
             "extras": {k: list(v.shape) for k, v in getattr(model, "extras", {}).items()},
             "footprint": footprint(model).to_dict()}
+
+
+def describe_tflite(path: str | Path) -> dict[str, Any]:
+    """A JSON-ready description of an int8 ``.tflite`` from its ``.edge.json`` (nothing is
+    run): path, size in bytes (its flash), embedding size, audio, front end, quantization.
+
+    Raises
+    ------
+    EdgeSEAError
+        Not a TFLite file, or no ``.edge.json`` beside it.
+    """
+    from ..export.embedder import find_edge_spec
+    from ..export.runtime import check_tflite_file
+
+    data = check_tflite_file(path)
+    spec_path = find_edge_spec(Path(path))
+    spec = json.loads(spec_path.read_text())
+    return {"path": str(path), "format": "tflite-int8", "flash_bytes": len(data),
+            "edge_spec": str(spec_path), "model": {k: spec["model"].get(k) for k in
+                                                   ("name", "source", "family", "emb_dim")},
+            "audio": spec["audio"], "frontend": spec["frontend"]["config"],
+            "input": spec["input"], "output": spec["output"]}
+
+
+def _format_tflite(d: dict[str, Any]) -> str:
+    m, a, fe = d["model"], d["audio"], d["frontend"]
+    rows = [("model", d["path"]), ("format", "int8 TFLite (run by LiteRT or TFLM)"),
+            ("flash", f"{d['flash_bytes']:,} bytes"), ("name", m["name"]),
+            ("exported from", m["source"]), ("family", m["family"]), ("emb_dim", m["emb_dim"]),
+            ("sample rate", f"{a['sample_rate']} Hz"),
+            ("window", f"{a['window_seconds']:g} s ({a['window_samples']} samples)"),
+            ("front end", ", ".join(f"{k}={v}" for k, v in fe.items())),
+            ("input", f"{d['input']['dtype']} {tuple(d['input']['shape'])}, scale "
+                      f"{d['input']['scale']:.6g}, zero point {d['input']['zero_point']}"),
+            ("output", f"{d['output']['dtype']} {tuple(d['output']['shape'])}, scale "
+                       f"{d['output']['scale']:.6g}, zero point {d['output']['zero_point']}"),
+            ("edge spec", d["edge_spec"])]
+    return "\n".join(f"{k + ':':<15}{v}" for k, v in rows) + (
+        "\nTFLM arena: measure it with `edgesea footprint`")
 
 
 def _format_info(d: dict[str, Any]) -> str:
@@ -57,16 +97,29 @@ def _format_info(d: dict[str, Any]) -> str:
 
 
 def info_command(
-    model: Annotated[Path, typer.Argument(show_default=False, metavar="MODEL",
-                                          help="An edgesea model file (.safetensors).")],
+    model: Annotated[str, typer.Argument(
+        show_default=False, metavar="MODEL",
+        help="An edgesea model file (.safetensors), an int8 .tflite written by `edgesea "
+        "export`, or a packaged model's name (sea_urban_64, ...; NAME.int8 for its int8 "
+        ".tflite; see `edgesea models`).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Show a model file's configuration, metadata and footprint."""
+    """Show a model file's configuration, metadata and footprint (for an int8 .tflite: its
+    size, front end and quantization, from its .edge.json)."""
     try:
-        d = describe_model(load_model(model), model)
+        path = resolve_model(model)
+        if path.endswith(".tflite"):
+            d = describe_tflite(path)
+        else:
+            d = describe_model(load_model(path), path)
     except EdgeSEAError as e:
         fail(str(e))
-    typer.echo(json.dumps(d, indent=2, default=str) if as_json else _format_info(d))
+    except OSError as e:
+        fail(f"reading {model} failed: {e}")
+    if as_json:
+        typer.echo(json.dumps(d, indent=2, default=str))
+    else:
+        typer.echo(_format_tflite(d) if d.get("format") == "tflite-int8" else _format_info(d))
 
 
 def convert_edgel3_command(

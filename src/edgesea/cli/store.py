@@ -12,21 +12,40 @@ import typer
 from ..errors import EdgeSEAError
 from .common import EXIT_FAILED, fail
 
-__all__ = ["sample_command", "teacher_embed_command"]
+__all__ = ["resolve_teacher_spec", "sample_command", "teacher_embed_command"]
+
+
+def resolve_teacher_spec(spec: str) -> str:
+    """``spec`` with the model of ``model:NAME[@VIEW]`` resolved to its file when NAME is a
+    packaged model's name (:func:`edgesea.zoo.resolve_model`), e.g. ``model:sea_urban_64``
+    -> ``model:.../pretrained/sea_urban_64.safetensors``; other specs are returned as they
+    are (:func:`edgesea.extract.resolve_teacher` checks them)."""
+    from ..views import parse_view_spec
+    from ..zoo import resolve_model
+
+    base, _, _ = parse_view_spec(spec)
+    kind, _, arg = base.partition(":")
+    if kind != "model" or not arg:
+        return spec
+    return f"model:{resolve_model(arg, kind='float')}{spec[len(base):]}"
 
 
 def teacher_embed_command(
     audio_dir: Annotated[Path, typer.Argument(
         exists=True, file_okay=False, show_default=False, metavar="AUDIO_DIR",
-        help="Folder of audio files (walked recursively).")],
+        help="Folder of audio files (sub-folders are walked too).")],
     out: Annotated[Path, typer.Option("--out", "-o", file_okay=False, show_default=False,
                                       help="The embedding store folder to write.")],
     teacher: Annotated[str, typer.Option(
-        "--teacher", help="aisfx, openl3:PATH.h5 or model:PATH.safetensors.")] = "aisfx",
+        "--teacher", help="aisfx, openl3:PATH.h5, model:PATH.safetensors or model:NAME (a "
+        "packaged model, e.g. model:sea_urban_128_mcu1m); add @band:RATE, @norm:RATE or "
+        "@full to embed through that view (e.g. aisfx@band:8000).")] = "aisfx",
     window: Annotated[float | None, typer.Option(
         "--window", show_default=False, help="Window in seconds (aisfx; default 1.0).")] = None,
-    hop_size: Annotated[float, typer.Option("--hop-size", help="Hop between windows, in "
-                                            "seconds.")] = 0.5,
+    hop_size: Annotated[float, typer.Option(
+        "--hop-size", help="Hop between windows, in seconds. 0.5 s (embed's default is 0.1 s): "
+        "these are training windows for a student; 1 s windows at 0.5 s overlap by half, "
+        "which covers every sample twice at a fifth of the teacher's cost at 0.1 s.")] = 0.5,
     workers: Annotated[int, typer.Option("--workers", help="Decoding processes.")] = 1,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Windows per forward "
                                             "pass.")] = 64,
@@ -35,7 +54,8 @@ def teacher_embed_command(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Recompute every file, and "
                                             "replace a store made with other settings.")
                          ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar (the "
+                                        "summary and failures are still printed).")] = False,
 ) -> None:
     """Embed a folder of audio with a teacher into a resumable embedding store (+ LAeq).
 
@@ -45,7 +65,8 @@ def teacher_embed_command(
     from ..extract import extract, resolve_teacher
 
     try:
-        report = extract(audio_dir, out, resolve_teacher(teacher, window), hop_size=hop_size,
+        report = extract(audio_dir, out, resolve_teacher(resolve_teacher_spec(teacher), window),
+                         hop_size=hop_size,
                          workers=workers, batch_size=batch_size,
                          files_per_shard=files_per_shard, progress=not quiet,
                          overwrite=overwrite)
@@ -73,7 +94,9 @@ def sample_command(
     group_by: Annotated[str, typer.Option("--group-by", help="Relevance = LAeq percentile "
                                           "within each file, or over all windows (none).")
                         ] = "file",
-    seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
+    seed: Annotated[int | None, typer.Option(
+        "--seed", show_default=False, help="Seed of the sampler's random draws, for a "
+        "reproducible pick (default: a different pick each run).")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", show_default=False, help="Output .npz "
                                       "(window_ids + info JSON) or .json.")] = Path("x.npz"),
 ) -> None:

@@ -4,7 +4,12 @@ evaluation harness can score the model that actually ships to a device.
 The front end comes from the ``<name>.edge.json`` written beside the ``.tflite`` by
 ``edgesea export`` (the same float log-mel the float model computes); each window's log-mel
 is quantized to the model's int8 input, run by LiteRT one window at a time, and the int8
-output is dequantized.
+output is dequantized. A ``"stream"`` front end reads each window's context from the signal
+around it (:attr:`TFLiteEmbedder.context_samples`), as the float model and the device do.
+
+:func:`iter_embed_files` embeds audio files with one into ``.npz`` files, exactly as
+:func:`edgesea.iter_process_files` does with a float model (``edgesea embed --model
+x.int8.tflite``).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +25,9 @@ import torch
 
 from ..errors import EdgeSEAError
 from ..frontend import LogMelSpectrogram
-from .runtime import check_tflite_file, run_litert
+from .runtime import check_tflite_file, require, run_litert
 
-__all__ = ["TFLiteEmbedder", "find_edge_spec"]
+__all__ = ["TFLiteEmbedder", "WindowBatcher", "find_edge_spec", "iter_embed_files"]
 
 
 def find_edge_spec(tflite: Path) -> Path:
@@ -40,11 +46,28 @@ def find_edge_spec(tflite: Path) -> Path:
 
 class TFLiteEmbedder:
     """An int8 ``.tflite`` + its ``.edge.json`` behind the teacher protocol (``name``,
-    ``sample_rate``, ``window``, ``emb_dim``, ``identity``, ``embed(windows)``)."""
+    ``sample_rate``, ``window``, ``emb_dim``, ``identity``, ``context_samples``,
+    ``embed(windows)``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.int8.tflite``; its ``.edge.json`` must lie beside it (:func:`find_edge_spec`).
+    xnnpack : bool
+        Run with LiteRT's XNNPACK delegate (default; see
+        :func:`edgesea.export.runtime.litert_interpreter`).
+
+    Raises
+    ------
+    EdgeSEAError
+        Not a TFLite file, no ``.edge.json`` beside it, or LiteRT (``ai_edge_litert``) not
+        installed: the message says to run ``pip install edgesea[export]``.
+    """
 
     def __init__(self, path: str | os.PathLike, xnnpack: bool = True) -> None:
         self.path = Path(path)
         self.data = check_tflite_file(self.path)
+        require("ai_edge_litert.interpreter", f"running the int8 model {self.path.name}")
         spec = json.loads(find_edge_spec(self.path).read_text())
         self.frontend = LogMelSpectrogram.from_config(spec["frontend"]["config"])
         self.sample_rate = int(spec["audio"]["sample_rate"])
@@ -53,18 +76,103 @@ class TFLiteEmbedder:
         self.emb_dim = int(spec["model"]["emb_dim"])
         self.name = f"tflite:{spec['model']['name']}"
         self.xnnpack = xnnpack
+        #: samples (left, right) around a window that a stream front end reads (``(0, 0)``
+        #: otherwise); callers that stream a signal give each window its context
+        self.context_samples = tuple(int(c) for c in self.frontend.context(self.window_samples))
         h = hashlib.sha256(self.data)
         h.update(json.dumps(spec["frontend"]["config"], sort_keys=True).encode())
+        if any(self.context_samples):  # real context, not zeros: other embeddings
+            h.update(f"|context|{self.context_samples}".encode())
         self.identity = h.hexdigest()[:16]
 
     def embed(self, windows: np.ndarray) -> np.ndarray:
-        """``(B, window_samples)`` float32 -> ``(B, emb_dim)`` dequantized int8 outputs."""
+        """``(B, window_samples)`` float32 (or, for a stream front end, ``(B, left +
+        window_samples + right)`` with their context) -> ``(B, emb_dim)`` dequantized int8
+        outputs."""
         windows = np.asarray(windows, dtype=np.float32)
-        if windows.ndim != 2 or windows.shape[1] != self.window_samples:
-            raise EdgeSEAError(f"expected windows (B, {self.window_samples}), got "
-                               f"{windows.shape}")
+        widths = {self.window_samples, self.window_samples + sum(self.context_samples)}
+        if windows.ndim != 2 or windows.shape[1] not in widths:
+            raise EdgeSEAError(f"expected windows (B, {self.window_samples})"
+                               + (f" or (B, {max(widths)}) with their context"
+                                  if len(widths) > 1 else "") + f", got {windows.shape}")
         if not len(windows):
             return np.zeros((0, self.emb_dim), np.float32)
         with torch.no_grad():
             logmel = self.frontend(torch.from_numpy(windows)).numpy()
         return run_litert(self.data, logmel, xnnpack=self.xnnpack)[1].astype(np.float32)
+
+
+class WindowBatcher:
+    """Windows of many files into ``embed`` calls of about ``batch_size`` windows, rows back to
+    their files in order (the batcher :func:`edgesea.outputs.stream_files` needs) for any
+    embedder with ``embed(windows)``, such as :class:`TFLiteEmbedder`."""
+
+    def __init__(self, embedder: TFLiteEmbedder, batch_size: int = 64) -> None:
+        self.embedder, self.batch_size = embedder, int(batch_size)
+        self.pending: list[tuple[np.ndarray, Callable[[np.ndarray], None]]] = []
+        self.n = 0
+
+    def feed(self, frames: np.ndarray, sink: Callable[[np.ndarray], None]) -> None:
+        """Queue ``frames`` (n, width); ``sink`` receives their n rows, in order."""
+        if len(frames):
+            self.pending.append((np.array(frames, dtype=np.float32), sink))
+            self.n += len(frames)
+        if self.n >= self.batch_size:
+            self._run()
+
+    def flush(self) -> None:
+        """Embed the windows still queued."""
+        if self.pending:
+            self._run()
+
+    def _run(self) -> None:
+        rows = self.embedder.embed(np.concatenate([f for f, _ in self.pending]))
+        pos = 0
+        for frames, sink in self.pending:
+            sink(rows[pos:pos + len(frames)])
+            pos += len(frames)
+        self.pending, self.n = [], 0
+
+
+def iter_embed_files(paths: Sequence[str | os.PathLike], embedder: TFLiteEmbedder,
+                     output_dir: str | os.PathLike | None = None, suffix: str | None = None,
+                     *, center: bool = True, hop_size: float = 0.1, batch_size: int = 64,
+                     overwrite: bool = False) -> Iterator:
+    """Embed audio files with an int8 model into ``<base>[_<suffix>].npz`` files.
+
+    Parameters
+    ----------
+    paths : sequence of paths
+        Audio files.
+    embedder : TFLiteEmbedder
+        The int8 model.
+    output_dir, suffix, center, hop_size, batch_size, overwrite
+        As in :func:`edgesea.iter_process_files`.
+
+    Returns
+    -------
+    iterator of edgesea.outputs.FileResult
+        One per file, in input order, as :func:`edgesea.iter_process_files` yields them; the
+        outputs' provenance names the ``.tflite`` (its :attr:`TFLiteEmbedder.identity`).
+
+    Raises
+    ------
+    EdgeSEAError
+        At once: invalid settings, two inputs with one output, an ``output_dir`` that is a
+        file.
+    """
+    from .. import outputs
+    from ..api import output_path
+    from ..audio import check_hop_size, n_windows
+    from ..fileio import clean_stale_temps
+
+    hop_size = check_hop_size(hop_size)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise EdgeSEAError(f"invalid batch_size={batch_size!r}: expected an integer >= 1")
+    n_windows(1, embedder.sample_rate, embedder.window, hop_size, bool(center))
+    pairs = [(os.fspath(p), output_path(p, output_dir, suffix)) for p in paths]
+    outputs.check_targets(pairs, output_dir)
+    for folder in {os.path.dirname(os.path.abspath(out)) for _, out in pairs}:
+        clean_stale_temps(folder)
+    return outputs.stream_files(pairs, embedder, WindowBatcher(embedder, batch_size),
+                                embedder.identity, bool(center), hop_size, overwrite)
