@@ -84,6 +84,14 @@ _TRAIN_FLAGS = [("epochs", "--epochs"), ("lr", "--lr"), ("schedule", "--schedule
 #: Settings a config.json written before they existed lacks: their defaults (what that run
 #: used).
 _DEFAULTS = SpecializeConfig().to_dict()
+#: What a config.json that lacks a setting was made with, where that differs from today's
+#: default: the view settings (wave-1 configs predate them: the wave-1 student) and the
+#: settings whose default became the shipped recipe (arch ``mcu``, 5x augmentation, 20 cosine
+#: epochs at lr 1e-3 without early stopping); a config lacking them was made with the old
+#: defaults.
+_LEGACY = {"sample_rate": 8000, "level": "window", "view": "full", "stream": False,
+           "arch": "sea", "augment_factor": 0.0}
+_LEGACY_TRAIN = {"epochs": 100, "lr": 1e-4, "schedule": "plateau", "patience": 10}
 
 _LEVEL_TEXT = {"window": "each window's maximum at 0 dB, floor -80 dB: level-blind, as kapre",
                "absolute": "fixed 0 dB reference, floor -100 dB: sees the level, as the "
@@ -99,12 +107,11 @@ def _jsonable(value: Any) -> Any:
 
 def rebuild_command(cfg: dict, out: str) -> str:
     """The ``edgesea specialize`` command that reproduces a run from its ``config.json``
-    (settings missing from an older config take their defaults; the view settings, which
-    wave-1 configs lack, take the wave-1 values)."""
-    # configs written before these settings existed were made with the wave-1 student
-    legacy = {"sample_rate": 8000, "level": "window", "view": "full", "stream": False}
-    cfg = {**_DEFAULTS, **legacy, **cfg,
-           "train": {**_DEFAULTS["train"], **cfg.get("train", {})}}
+    (settings missing from an older config take the value that config was made with:
+    :data:`_LEGACY` / :data:`_LEGACY_TRAIN` where the default has changed since, else
+    today's default)."""
+    cfg = {**_DEFAULTS, **_LEGACY, **cfg,
+           "train": {**_DEFAULTS["train"], **_LEGACY_TRAIN, **cfg.get("train", {})}}
     q = shlex.quote
     parts = ["edgesea specialize upstream", "--out", q(out)]
     parts += [f"{flag} {q(str(cfg[key]))}" for key, flag in _FLAGS]
@@ -211,7 +218,7 @@ def student_input(model: Any, cfg: dict) -> dict[str, Any]:
            "view": view_meta.get("view", cfg.get("view", "full")),
            "stream": fe.padding == "stream"}
     for key, value in got.items():
-        recorded = cfg.get(key, _DEFAULTS[key])
+        recorded = cfg.get(key, {**_DEFAULTS, **_LEGACY}[key])
         if recorded != value:
             raise SystemExit(f"the recipe says {key}={recorded!r} but the model file has "
                              f"{value!r}: repack it")
@@ -265,7 +272,7 @@ def card_text(info: dict) -> str:
     name, dim, t, q, fp, i = (info[k] for k in ("name", "dim", "tier", "q", "fp", "input"))
     rec, f_res, q_res = info["rec"], info["f_res"], info["q_res"]
     c, tr = rec["config"], rec["training"]
-    train = {**_DEFAULTS["train"], **c["train"]}
+    train = {**_DEFAULTS["train"], **_LEGACY_TRAIN, **c["train"]}
     teacher = info["model"].metadata.get("teacher") or {}
     if {"name", "emb_dim", "sample_rate", "window"} <= teacher.keys():
         teacher_text = (f"{teacher.get('spec', teacher['name'])} ({teacher['emb_dim']}-d, "

@@ -96,7 +96,7 @@ class Interrupt(Exception):
 def test_resume_continues_exactly(data, tmp_path: Path) -> None:
     x, y, xv, yv = data
     cfg = TrainConfig(epochs=5, lr=2e-3, batch_size=32, spec_mask=3, lr_patience=1,
-                      patience=3)
+                      patience=3, schedule="plateau")
     full = train_student(tiny_model(), x, y, xv, yv, tmp_path / "full", cfg, progress=False)
 
     def stop_at_2(row):
@@ -127,8 +127,9 @@ def test_resume_continues_exactly(data, tmp_path: Path) -> None:
 
 def test_early_stopping_and_plateau(data, tmp_path: Path) -> None:
     x, y, xv, yv = data
+    # nothing improves by 1.0: stop after epoch 1 + 3
     cfg = TrainConfig(epochs=30, lr=1e-9, batch_size=64, patience=3, lr_patience=2,
-                      min_delta=1.0)  # nothing improves by 1.0: stop after epoch 1 + 3
+                      min_delta=1.0, schedule="plateau")
     res = train_student(tiny_model(), x, y, xv, yv, tmp_path, cfg, progress=False)
     assert res.stopped_early and len(res.history) == 4 and res.best_epoch == 1
     assert [h["lr"] for h in res.history] == pytest.approx([1e-9, 1e-9, 1e-9, 1e-10])

@@ -54,7 +54,7 @@ def audio_dir(tmp_path_factory) -> Path:
 
 def config(teacher_spec: str, **kw) -> SpecializeConfig:
     base = dict(teacher=teacher_spec, emb_dim=8, arch="sea:4,4,8,8", sample_size="24",
-                val_fraction=0.34, train={"epochs": 2, "lr": 1e-3})
+                val_fraction=0.34, train={"epochs": 2, "lr": 1e-3}, augment_factor=0.0)
     return SpecializeConfig(**(base | kw))
 
 
@@ -247,7 +247,8 @@ def test_cli_specialize(audio_dir: Path, teacher_spec: str, tmp_path: Path) -> N
     runner = CliRunner()
     args = ["specialize", str(audio_dir), "--out", str(tmp_path / "run"), "--teacher",
             teacher_spec, "--emb-dim", "8", "--arch", "sea:4,4,8,8", "--sample-size", "50%",
-            "--epochs", "1", "--lr", "1e-3", "--val-fraction", "0.34", "-q"]
+            "--epochs", "1", "--lr", "1e-3", "--val-fraction", "0.34", "--augment-factor",
+            "0", "-q"]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     assert "val R2" in res.output

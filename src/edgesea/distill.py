@@ -51,7 +51,12 @@ _CKPT_VERSION = 1
 
 @dataclass
 class TrainConfig(Settings):
-    """Settings of :func:`train_student` (defaults: the paper's PCA recipe).
+    """Settings of :func:`train_student` (defaults: the recipe of the shipped students).
+
+    The defaults are the training settings of the packaged ``sea_urban_128`` student
+    (``edgesea/pretrained/sea_urban_128.recipe.json``): 20 epochs of Adam at lr 1e-3 with a
+    cosine decay and no early stopping. The SEA paper's PCA recipe is ``epochs=100,
+    lr=1e-4, schedule="plateau", patience=10`` (the defaults of earlier edgesea versions).
 
     Attributes
     ----------
@@ -86,16 +91,16 @@ class TrainConfig(Settings):
         Seed of batch order and augmentation (the caller seeds the initial weights).
     """
 
-    epochs: int = 100
+    epochs: int = 20
     batch_size: int = 64
-    lr: float = 1e-4
+    lr: float = 1e-3
     weight_decay: float = 0.0
     loss: str = "mse"
     cosine_weight: float = 0.1
-    schedule: str = "plateau"
+    schedule: str = "cosine"
     lr_patience: int = 5
     lr_factor: float = 0.1
-    patience: int = 10
+    patience: int = 0
     min_delta: float = 1e-4
     spec_mask: int = 0
     seed: int = 0

@@ -23,6 +23,15 @@ SAMPLING = ("random", "relevance", "diversity", "diversity+relevance")
 class SpecializeConfig(Settings):
     """Settings of :func:`specialize` (JSON-able; saved as ``RUN_DIR/config.json``).
 
+    The defaults are the recipe of the shipped ``sea_urban_128`` student
+    (``edgesea/pretrained/sea_urban_128.recipe.json``): the microcontroller student
+    (``arch="mcu"``, linear head, tier ``mcu``) at 16 kHz with the ``window`` level, the
+    ``norm`` view and a stream front end, 5 teacher-labelled augmented windows per training
+    window, and :class:`~edgesea.distill.TrainConfig`'s defaults (20 epochs, lr 1e-3, cosine
+    decay, no early stopping). Runs made before these defaults used ``arch="sea"``,
+    ``augment_factor=0`` and the paper's training settings (``epochs=100``, ``lr=1e-4``,
+    ``schedule="plateau"``, ``patience=10``).
+
     Attributes
     ----------
     teacher : str
@@ -47,7 +56,9 @@ class SpecializeConfig(Settings):
         a 57 KB TFLM arena and 141 KB of flash at 128-d, int8; tier ``mcu``) or
         ``"mcu-1m"`` (:func:`~edgesea.models.sea_mcu1m_student`: the same family, wider
         and deeper for tier ``mcu-1m``: a 146 KB arena and 663 KB of flash at 128-d,
-        871 KB at 512-d). Both have a linear head only.
+        871 KB at 512-d). Both have a linear head only. Default ``"mcu"``; the paper's
+        ``"sea"`` student needs about 633 KB of flash and a 216 KB arena at 128-d (int8),
+        over tier ``mcu``'s budget.
     head : {"linear", "paper"}
         Student head (see :data:`edgesea.models.HEADS`).
     sample_rate : {8000, 16000}
@@ -79,9 +90,11 @@ class SpecializeConfig(Settings):
     train : dict
         :class:`~edgesea.distill.TrainConfig` settings (its ``seed`` is set from ``seed``).
     augment_factor : float
-        Augmented windows per training window (0: none): new crops, speed, EQ, gain,
-        backgrounds and event mixtures made from the training recordings only, each labelled
-        by the teacher (see :mod:`edgesea.augment`).
+        Augmented windows per training window (0: none; default 5, the shipped recipe): a
+        run training on ``N`` windows adds ``round(augment_factor * N)`` new crops with
+        speed, EQ, gain, backgrounds and event mixtures, made from the training recordings
+        only, each labelled by the teacher (see :mod:`edgesea.augment`). ``edgesea augment
+        --augment-factor`` counts per second of source audio instead.
     augment : dict
         :class:`~edgesea.augment.AugmentConfig` settings.
     exclude_audio : list of str
@@ -97,7 +110,7 @@ class SpecializeConfig(Settings):
     train_on: str = "sample"
     reduction: str = "pca"
     reduction_options: dict[str, Any] = field(default_factory=dict)
-    arch: str = "sea"
+    arch: str = "mcu"
     head: str = "linear"
     sample_rate: int = 16000
     level: str = "window"
@@ -107,7 +120,7 @@ class SpecializeConfig(Settings):
     group_by: str = "auto"
     seed: int = 0
     train: dict[str, Any] = field(default_factory=dict)
-    augment_factor: float = 0.0
+    augment_factor: float = 5.0
     augment: dict[str, Any] = field(default_factory=dict)
     exclude_audio: list[str] = field(default_factory=list)
     _what = "specialize settings"

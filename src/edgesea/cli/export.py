@@ -15,8 +15,8 @@ from .common import EXIT_FAILED, fail
 __all__ = ["export_command", "footprint_command", "tier_check"]
 
 _TIER_HELP = ("Device tier to check the int8 model against (mcu: 64 KB arena / 300 KB flash; "
-              "mcu-1m: 256 KB / 1 MB); a warning is printed when it is exceeded. Default: "
-              "report which tiers it fits.")
+              "mcu-1m: 256 KB / 1 MB); a warning names each budget it exceeds. Default: "
+              "report which tiers it fits, with a warning when it fits none.")
 
 
 def tier_check(flash_bytes: int, arena_bytes: int, tier: str | None = None
@@ -30,7 +30,7 @@ def tier_check(flash_bytes: int, arena_bytes: int, tier: str | None = None
     arena_bytes : int
         The TFLM arena it needs.
     tier : str, optional
-        A tier of :data:`edgesea.tiers.TIERS`; default every tier (no warnings then).
+        A tier of :data:`edgesea.tiers.TIERS`; default every tier.
 
     Returns
     -------
@@ -39,14 +39,16 @@ def tier_check(flash_bytes: int, arena_bytes: int, tier: str | None = None
     lines : list of str
         What to print: which tiers the model fits.
     warnings : list of str
-        ``"warning: ..."`` lines, one per budget of the named tier that is exceeded.
+        ``"warning: ..."`` lines: with ``tier``, one per budget of that tier that is
+        exceeded (naming the excess); without it, one line when the model fits no tier at
+        all (each tier's budgets and excess, and the remedy: ``--arch mcu``).
 
     Raises
     ------
     EdgeSEAError
         For an unknown tier name.
     """
-    from ..tiers import get_tier, tier_report
+    from ..tiers import TIERS, get_tier, tier_report
 
     report = tier_report(flash_bytes, arena_bytes, tier)
     if tier is not None:
@@ -61,7 +63,17 @@ def tier_check(flash_bytes: int, arena_bytes: int, tier: str | None = None
     misses = [f"{n} ({'; '.join(r['over'])})" for n, r in report.items() if not r["fits"]]
     if misses:
         line += "; not " + ", ".join(misses)
-    return report, [line], []
+    if fit:
+        return report, [line], []
+    budgets = [f"{n} ({_kb(TIERS[n].arena_bytes)} arena / {_kb(TIERS[n].flash_bytes)} flash: "
+               f"{'; '.join(r['over'])})" for n, r in report.items()]
+    return report, [line], [f"warning: the model exceeds every device tier: "
+                            f"{', '.join(budgets)}; train with --arch mcu (or --arch mcu-1m)"]
+
+
+def _kb(n: int) -> str:
+    """``n`` bytes as ``"64 KB"`` (KiB, no decimals when whole)."""
+    return f"{n / 1024:g} KB" if n % 1024 == 0 else f"{n / 1024:,.1f} KB"
 
 
 def export_command(
@@ -90,11 +102,15 @@ def export_command(
     tier: Annotated[str | None, typer.Option("--tier", show_default=False, help=_TIER_HELP)
                     ] = None,
 ) -> None:
-    """Export a model's log-mel -> embedding graph: full-int8 TFLite (microcontrollers),
-    a C array of it, float or int8 ONNX (servers), plus <name>.edge.json describing the
+    """Export a model for a device or a server.
+
+    Writes the model's log-mel -> embedding graph as full-int8 TFLite (microcontrollers), a
+    C array of it, or float or int8 ONNX (servers), plus <name>.edge.json describing the
     front end the device must compute and the int8 quantization. The int8 .tflite is
-    measured (flash, TFLM arena, MACs) and checked against the device tiers (--tier)."""
+    measured (flash, TFLM arena, MACs) and checked against the device tiers (--tier); a
+    model that exceeds the named tier, or every tier, gets a warning on stderr."""
     from ..export import export_model
+    from ..zoo import resolve_model  # a packaged name (sea_urban_64) or a path
 
     try:
         if tier is not None:
@@ -103,7 +119,8 @@ def export_command(
             get_tier(tier)
             if not {"tflite-int8", "c-array"}.intersection(formats):
                 raise EdgeSEAError("--tier checks the int8 .tflite: add --format tflite-int8")
-        result = export_model(model, formats, out, calibration_dir=calibration,
+        result = export_model(resolve_model(model, kind="float"), formats, out,
+                              calibration_dir=calibration,
                               n_calibration=calibration_windows, name=name, seed=seed,
                               progress=not quiet)
     except EdgeSEAError as e:
@@ -210,11 +227,14 @@ def footprint_command(
     tier: Annotated[str | None, typer.Option("--tier", show_default=False, help=_TIER_HELP)
                     ] = None,
 ) -> None:
-    """Measure an int8 model on real runtimes: flash (model bytes), the TFLM arena it needs
-    (printed by TFLM, confirmed by binary search), MACs per window, which device tiers it
-    fits (--tier), and with --audio the LiteRT latency per window and the int8-vs-float
-    agreement."""
+    """Measure an int8 .tflite model on real runtimes.
+
+    Reports flash (model bytes), the TFLM arena it needs (printed by TFLM, confirmed by
+    binary search), MACs per window and which device tiers it fits (--tier; a warning on
+    stderr when it exceeds the named tier, or every tier), and with --audio the LiteRT
+    latency per window and the int8-vs-float agreement."""
     from ..export import tflite_footprint
+    from ..zoo import resolve_model  # a packaged name means its .int8.tflite
 
     try:
         if windows < 1 or repeats < 1:
@@ -224,7 +244,8 @@ def footprint_command(
             from ..tiers import get_tier
 
             get_tier(tier)
-        report = tflite_footprint(model, audio_dir=audio, float_model=float_model,
+        report = tflite_footprint(resolve_model(model, kind="int8"), audio_dir=audio,
+                                  float_model=float_model,
                                   n_windows=windows, repeats=repeats).to_dict()
         report["tiers"], _, warnings = tier_check(report["flash_bytes"],
                                                   report["arena_bytes"], tier)

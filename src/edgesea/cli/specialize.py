@@ -53,8 +53,10 @@ def specialize_command(
     reduction_options: Annotated[str, typer.Option(
         "--reduction-options", help='JSON options, e.g. \'{"n_neighbors": 30}\'.')] = "{}",
     arch: Annotated[str, typer.Option(
-        "--arch", help="sea (paper filters), sea:W1,W2,W3,W4, mcu (microcontroller "
-        "student) or mcu-1m (the larger student for 1 MB RAM / 2 MB flash).")] = "sea",
+        "--arch", help="mcu (the microcontroller student of the shipped models: int8 fits "
+        "tier mcu, 64 KB arena / 300 KB flash), mcu-1m (the larger student for tier mcu-1m, "
+        "256 KB / 1 MB), sea (the paper's filters: about 633 KB flash and a 216 KB arena at "
+        "128-d, too large for tier mcu) or sea:W1,W2,W3,W4.")] = "mcu",
     head: Annotated[str, typer.Option("--head", help="linear or paper.")] = "linear",
     sample_rate: Annotated[int, typer.Option(
         "--sample-rate", help="The student's rate: 8000 (the paper; hears 0-4 kHz) or 16000 "
@@ -71,24 +73,32 @@ def specialize_command(
     stream: Annotated[bool, typer.Option(
         "--stream/--no-stream", help="A streamable front end: frames computed on the "
         "continuous signal, so overlapping windows share them.")] = True,
-    epochs: Annotated[int, typer.Option("--epochs", help="Maximum epochs.")] = 100,
-    lr: Annotated[float, typer.Option("--lr", help="Adam learning rate.")] = 1e-4,
-    schedule: Annotated[str, typer.Option("--schedule", help="plateau (x0.1 after 5 flat "
-                                          "epochs) or cosine.")] = "plateau",
+    epochs: Annotated[int, typer.Option("--epochs", help="Maximum epochs (the shipped "
+                                        "recipe: 20).")] = 20,
+    lr: Annotated[float, typer.Option("--lr", help="Adam learning rate at the start (the "
+                                      "shipped recipe: 1e-3; the paper's: 1e-4).")] = 1e-3,
+    schedule: Annotated[str, typer.Option("--schedule", help="cosine (decay to 0 over "
+                                          "--epochs; the shipped recipe) or plateau (x0.1 "
+                                          "after 5 flat epochs).")] = "cosine",
     loss: Annotated[str, typer.Option("--loss", help="mse or mse+cosine.")] = "mse",
-    weight_decay: Annotated[float, typer.Option("--weight-decay")] = 0.0,
+    weight_decay: Annotated[float, typer.Option("--weight-decay", help="Adam L2 penalty on "
+                                                "the weights (0: none).")] = 0.0,
     spec_mask: Annotated[int, typer.Option("--spec-mask", help="SpecAugment band width "
                                            "(0: off).")] = 0,
-    patience: Annotated[int, typer.Option("--patience", help="Early-stopping patience "
-                                          "(0: off).")] = 10,
+    patience: Annotated[int, typer.Option("--patience", help="Stop after this many epochs "
+                                          "without a validation improvement (0: never stop "
+                                          "early, the shipped recipe).")] = 0,
     val_fraction: Annotated[float, typer.Option("--val-fraction", help="Recordings held "
                                                 "out for validation.")] = 0.1,
     group_by: Annotated[str, typer.Option("--group-by", help="auto, file or urbansound8k "
                                           "(what one recording is).")] = "auto",
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Seeds the split, the sample, the "
+                                      "reducer, the initial weights, the batch order and "
+                                      "the augmentation.")] = 0,
     augment_factor: Annotated[float, typer.Option(
-        "--augment-factor", help="Teacher-labelled augmented windows per training window "
-        "(0: off).")] = 0.0,
+        "--augment-factor", help="Teacher-labelled augmented windows PER TRAINING WINDOW: "
+        "5 adds 5 new windows for each window the student trains on (the shipped recipe; 0: "
+        "no augmentation). Not per second, as in `edgesea augment`.")] = 5.0,
     augment: Annotated[str, typer.Option("--augment-options", help="JSON AugmentConfig "
                                          "settings.")] = "{}",
     exclude: ExcludeOption = None,
@@ -100,9 +110,14 @@ def specialize_command(
                                         "settings; recompute what they change.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
-    """Specialize a student on a folder of in-domain audio: teacher-embed -> sample ->
-    reduce -> distill, each stage cached in the run directory."""
-    from ..pipeline import SpecializeConfig, specialize
+    """Specialize a student on a folder of in-domain audio.
+
+    Teacher-embed -> sample -> reduce -> augment -> distill, each stage cached in the run
+    directory. With no options this is the recipe of the shipped students: a microcontroller
+    student (--arch mcu) at 16 kHz, 5 augmented windows per training window, 20 epochs of
+    Adam at lr 1e-3 with a cosine decay. At the end it says what a weak result means and
+    what to try."""
+    from ..pipeline import SpecializeConfig, specialize, training_advice
 
     try:
         options = _json_object(reduction_options, "--reduction-options")
@@ -126,6 +141,12 @@ def specialize_command(
     typer.echo(f"student: {result.student_path}\nreport: {result.report_path}\n"
                f"best epoch {d['best_epoch']} of {d['epochs_run']}: val R2 {d['val_r2']:.4f}, "
                f"val cosine {d['val_cosine']:.4f}, val MSE {d['val_mse']:.4f}")
+    try:
+        advice = training_advice(d, config)
+    except EdgeSEAError:  # a stage table without the summary (should not happen): no advice
+        advice = []
+    for line in advice:
+        typer.echo(line if line.startswith("warning: ") else f"note: {line}", err=True)
 
 
 def augment_command(
@@ -137,20 +158,25 @@ def augment_command(
     n: Annotated[int | None, typer.Option("--n", show_default=False,
                                           help="Number of augmented windows.")] = None,
     factor: Annotated[float | None, typer.Option(
-        "--augment-factor", show_default=False, help="Augmented windows per second of source "
-        "audio (instead of --n).")] = None,
+        "--augment-factor", show_default=False, help="Augmented windows PER SECOND OF SOURCE "
+        "AUDIO: 5 makes 5 windows for each second of the files (instead of --n). Not per "
+        "training window, as in `edgesea specialize`.")] = None,
     teacher: Annotated[str, typer.Option(
         "--teacher", help="aisfx, openl3:PATH.h5 or model:PATH.safetensors.")] = "aisfx",
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Seeds the augmentation: window i "
+                                      "depends on (seed, i) alone.")] = 0,
     options: Annotated[str, typer.Option("--options", help="JSON AugmentConfig settings, "
                                          "e.g. '{\"mix_prob\": 0.5}'.")] = "{}",
     exclude: ExcludeOption = None,
     student_rate: Annotated[int, typer.Option("--student-rate", help="Rate of the kept "
                                               "student audio.")] = 8000,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
-    """Make teacher-labelled augmented windows (crops, speed, EQ, gain, backgrounds, event
-    mixtures at random SNRs) from a folder of audio, with their provenance."""
+    """Make teacher-labelled augmented windows from a folder of audio.
+
+    Crops, speed, EQ, gain, backgrounds and event mixtures at random SNRs, each labelled by
+    the teacher and stored with its provenance (the recipe that rebuilds it). The budget is
+    --n windows, or --augment-factor windows per second of source audio."""
     import soundfile as sf
 
     from ..augment import AugmentConfig

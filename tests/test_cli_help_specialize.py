@@ -1,0 +1,62 @@
+"""``-h`` of ``edgesea specialize``, ``augment``, ``export`` and ``footprint``: every option
+explained, no type placeholder on flags, a one-sentence summary, and ``--augment-factor``
+saying what it counts in each command."""
+
+from __future__ import annotations
+
+import pytest
+import typer.main
+from typer.testing import CliRunner
+
+from edgesea.cli import app
+
+COMMANDS = ("specialize", "augment", "export", "footprint")
+runner = CliRunner()
+
+
+def _command(name: str):
+    """The command object typer builds for ``edgesea NAME``."""
+    return typer.main.get_command(app).commands[name]
+
+
+def _options(name: str) -> list:
+    return [p for p in _command(name).params if p.param_type_name == "option"]
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_every_option_has_help(name: str) -> None:
+    options = _options(name)
+    assert options
+    missing = [p.opts[0] for p in options if not (p.help or "").strip()]
+    assert missing == [], f"{name}: options without help: {missing}"
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_help_has_no_placeholder_on_flags(name: str) -> None:
+    r = runner.invoke(app, [name, "-h"], env={"COLUMNS": "100"})
+    assert r.exit_code == 0, r.output
+    for placeholder in ("<bool>", "BOOLEAN", "<boolean>"):
+        assert placeholder not in r.output, (name, placeholder)
+    flags = [p for p in _options(name) if p.is_flag]
+    assert flags, name
+    for flag in flags:
+        assert flag.opts[0] in r.output
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_summary_is_one_short_sentence(name: str) -> None:
+    first = (_command(name).help or "").split("\n\n")[0].strip()
+    assert "\n" not in first and len(first) <= 80, first
+    assert first.endswith(".") and first.count(". ") == 0, first
+
+
+def test_augment_factor_says_what_it_counts() -> None:
+    def help_of(name: str) -> str:
+        (opt,) = [p for p in _options(name) if "--augment-factor" in p.opts]
+        return opt.help.lower()
+
+    assert "per training window" in help_of("specialize")
+    assert "per second of source audio" in help_of("augment")
+    # each says it is not the other's unit
+    assert "not per second" in help_of("specialize")
+    assert "not per training window" in help_of("augment")
