@@ -146,7 +146,8 @@ def test_specialize_recomputes_after_replaced_audio(tmp_path: Path) -> None:
     for i in range(12):  # 6 recordings of 2 slices, 2 s at 16 kHz
         write_clip(audio / f"{1000 + i // 2}-{i % 10}-0-{i % 2}.wav", 2.0, 16000, seed=i)
     cfg = SpecializeConfig(teacher=spec, emb_dim=8, arch="sea:4,4,8,8", sample_size="24",
-                           val_fraction=0.34, train={"epochs": 1, "lr": 1e-3})
+                           val_fraction=0.34, augment_factor=0.0,
+                           train={"epochs": 1, "lr": 1e-3})
     specialize(audio, tmp_path / "run", cfg, progress=False)
     name = "1000-0-0-0.wav"
     replace_keeping_stat(audio / name, 2.0, 16000, seed=77)

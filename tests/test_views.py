@@ -419,7 +419,7 @@ def test_build_student_rate_and_level(rate: int, level: str, arch: str) -> None:
 
 def run_config(teacher_spec: str, **kw) -> SpecializeConfig:
     base = dict(teacher=teacher_spec, emb_dim=4, arch="sea:4,4,8,8", sample_size="16",
-                val_fraction=0.34, train={"epochs": 1, "lr": 1e-3})
+                val_fraction=0.34, augment_factor=0.0, train={"epochs": 1, "lr": 1e-3})
     return SpecializeConfig(**(base | kw))
 
 
