@@ -117,6 +117,25 @@ def test_demo_functions_tiny_recipe(tmp_path):
     assert cmp.teacher["activation_mb"] > cmp.student["activation_mb"]
     assert cmp.student["windows_per_s"] > 0 and cmp.teacher["windows_per_s"] > 0
     assert -1 <= cmp.cosine_min <= cmp.cosine_mean <= 1
+    # held out: the demo student (trained on fold 1) on fold-2 clips
+    fold2 = [AUDIO / r["filename"] for r in _metadata() if r["fold"] == "2"][:2]
+    held = demo.compare(fold2, model=res.student_path, progress=False)
+    demo.print_comparison(held, student="demo, fold 1", agreement_note="held out.")
+    assert held.student["emb_dim"] == 8 and held.n_clips == 2
+
+    # classification: trained on fold 1, scored on fold 2 (the teacher is left out: slow)
+    cls = demo.classify_demo(AUDIO, tmp_path / "evaluate", [model_path, res.student_path],
+                             teachers=(), seeds=1, progress=False)
+    assert list(cls["models"]) == ["sea_urban_128", "student"]
+    assert cls["chance"]["accuracy"] == pytest.approx(0.1)  # 2 fold-2 clips per class
+    assert cls["chance"]["micro_auprc"] == pytest.approx(0.1)
+    ship = cls["models"]["sea_urban_128"]
+    assert ship["n_train"] == 20 and ship["n_test"] == 20
+    assert ship["metrics"]["accuracy"]["mean"] > 0.1  # better than chance
+    demo.print_classification(cls)
+    assert Path(cls["report"]).is_file() and (tmp_path / "evaluate" / "pr_curves.png").is_file()
+    written = demo.print_outputs(tmp_path)
+    assert res.student_path in written and Path(cls["report"]) in written
 
     for mod in ("litert_torch", "tflite_micro", "ai_edge_litert"):
         if importlib.util.find_spec(mod) is None:

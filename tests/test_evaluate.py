@@ -172,3 +172,44 @@ def test_cli_evaluate(tmp_path: Path, model_file: Path) -> None:
                                    "--seeds", "1", "--out", str(tmp_path / "o"), "-q"])
     assert res.exit_code == 0, res.output
     assert "student" in res.output and "micro-AUPRC" in res.output
+
+
+def test_evaluate_output_explains_itself(tmp_path: Path, model_file: Path,
+                                         monkeypatch) -> None:
+    import edgesea.evaluate as ev
+
+    monkeypatch.setattr(ev, "HIDDEN", (0,))  # a logistic regression: deterministic
+    root = make_dataset(tmp_path / "ds")
+    (tmp_path / "mine").mkdir()
+    other = tmp_path / "mine" / "student.safetensors"
+    other.write_bytes(model_file.read_bytes())
+    monkeypatch.chdir(model_file.parent)
+    res = CliRunner().invoke(app, ["evaluate", "--dataset", str(root), "--model",
+                                   "student.safetensors", "--model", str(other),
+                                   "--train-folds", "1,2", "--test-fold", "3",
+                                   "--seeds", "3", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    out = res.stdout
+    # unique, readable labels (were "mine/student" and "/student")
+    names = [f"{model_file.parent.name}/student", "mine/student"]
+    results = json.loads((tmp_path / "o" / "results.json").read_text())
+    assert list(results["models"]) == names and all(n in out for n in names)
+    # the progress bar names the embedder (was "teacher-embed")
+    assert f"embedding {names[0]}" in res.stderr and "teacher-embed" not in res.stderr
+    # sd 0 is explained
+    r = results["models"][names[0]]
+    assert r["metrics"]["micro_auprc"]["std"] == 0 and r["deterministic"]
+    assert "deterministic; seeds change nothing" in out
+    # chance levels: 6 high + 6 low test clips
+    assert results["chance"] == {"micro_auprc": 0.5, "macro_auprc": 0.5, "accuracy": 0.5}
+    assert "chance level" in out and "0.5000" in out
+    # a 12-clip test fold is too small to trust
+    assert any("only 12 clips" in w for w in results["warnings"])
+    assert "warning: the test fold has only 12 clips" in res.stderr
+    # the report and its figures, named at the end
+    report = tmp_path / "o" / "report.md"
+    assert out.rstrip().endswith(f"report: {report}")
+    text = report.read_text()
+    assert "chance" in text and "pr_curves.png" in text and "per_class_ap.png" in text
+    assert (tmp_path / "o" / "pr_curves.png").stat().st_size > 1000
+    assert (tmp_path / "o" / "per_class_ap.png").stat().st_size > 1000

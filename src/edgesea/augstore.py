@@ -73,8 +73,9 @@ def make_augmented(audio_dir: str | os.PathLike, sources: list[str], durations: 
     n : int
         Number of augmented windows.
     forbidden : list of path, optional
-        Folders whose audio must never be used (e.g. an evaluation test fold): a source
-        inside one is refused.
+        Folders (or files) whose audio must never be used (e.g. an evaluation test fold):
+        a source inside one, or with the same bytes as a file in one, is refused
+        (:func:`edgesea.stages.check_excluded`).
 
     Returns
     -------
@@ -94,6 +95,10 @@ def make_augmented(audio_dir: str | os.PathLike, sources: list[str], durations: 
             if real == bad_real or real.startswith(bad_real.rstrip(os.sep) + os.sep):
                 raise EdgeSEAError(f"augmentation source {s} lies in the forbidden folder "
                                    f"{bad} (evaluation audio must never be augmented from)")
+    if forbidden:  # and byte-identical copies of forbidden files elsewhere
+        from .stages import check_excluded
+
+        check_excluded(audio_dir, list(sources), list(forbidden))
     out = Path(out_dir)
     settings = _settings(teacher, list(sources), [float(d) for d in durations], int(n), seed,
                          config, student_rate, shard_size)

@@ -9,8 +9,10 @@ embeddings, standardised on the training folds. The classifier (logistic regress
 MLP; hidden size and L2 strength chosen by cross-validation over the training folds only,
 each fold held out in turn, or grouped by recording when there is one training fold) is
 refitted on all training folds with several seeds and scored on the test fold: accuracy
-(single-label), micro- and macro-AUPRC and per-class average precision. The test fold is
-never used to train, select or tune anything.
+(single-label), micro- and macro-AUPRC and per-class average precision, beside their chance
+levels (:func:`chance_levels`) and warnings about a small test fold
+(:func:`small_fold_warnings`). The test fold is never used to train, select or tune anything.
+A logistic regression is deterministic: when it is chosen, the seeds change nothing (sd 0).
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ from sklearn.preprocessing import StandardScaler
 
 from .errors import EdgeSEAError
 
-__all__ = ["Dataset", "auprc_metrics", "clip_features", "embed_dataset", "evaluate_embedder",
-           "fit_and_score", "read_dataset", "select_classifier"]
+__all__ = ["Dataset", "auprc_metrics", "chance_levels", "clip_features", "embed_dataset",
+           "evaluate_embedder", "fit_and_score", "read_dataset", "select_classifier",
+           "small_fold_warnings"]
 
 #: Classifier search space: hidden units (0 = logistic regression) x L2 strength.
 HIDDEN = (0, 128, 256)
@@ -113,10 +116,61 @@ def auprc_metrics(y: np.ndarray, scores: np.ndarray, multilabel: bool | None = N
     return out
 
 
+def chance_levels(y: np.ndarray, multilabel: bool | None = None) -> dict[str, float]:
+    """What the metrics of :func:`auprc_metrics` are for scores that carry no information.
+
+    Parameters
+    ----------
+    y : ndarray
+        The (N, C) 0/1 test labels.
+    multilabel : bool, optional
+        Whether a clip can have several labels (default: inferred from ``y``).
+
+    Returns
+    -------
+    dict
+        ``micro_auprc``: the positive rate of ``y`` (the AP of constant scores);
+        ``macro_auprc``: the mean positive rate of the classes present; single-label only,
+        ``accuracy``: the share of the majority class (always guessing it).
+    """
+    y = np.asarray(y)
+    if y.ndim != 2 or not len(y):
+        raise EdgeSEAError(f"labels must be a non-empty (N, C) array, got shape {y.shape}")
+    rate = y.mean(0)
+    out = {"micro_auprc": float(y.mean()), "macro_auprc": float(rate[rate > 0].mean())}
+    if not (multilabel if multilabel is not None else (y.sum(1) > 1).any()):
+        out["accuracy"] = float(rate.max())
+    return out
+
+
+def small_fold_warnings(y: np.ndarray, classes: list[str], min_clips: int = 100,
+                       min_per_class: int = 10) -> list[str]:
+    """Why the test-fold metrics of labels ``y`` (N, C) may be too noisy to compare: fewer
+    than ``min_clips`` clips, or classes with fewer than ``min_per_class`` clips."""
+    y = np.asarray(y)
+    out = []
+    if len(y) < min_clips:
+        out.append(f"the test fold has only {len(y)} clips (< {min_clips}): its metrics "
+                   "are noisy; differences of a few hundredths may be chance")
+    per = y.sum(0)
+    absent = [c for c, n in zip(classes, per, strict=True) if n == 0]
+    few = [f"{c} ({int(n)})" for c, n in zip(classes, per, strict=True) if 0 < n < min_per_class]
+    if few:
+        out.append(f"{len(few)} {'class has' if len(few) == 1 else 'classes have'} fewer "
+                   f"than {min_per_class} test clips: "
+                   + ", ".join(few) + "; their AP (and the macro-AUPRC) is noisy")
+    if absent:
+        out.append(f"{len(absent)} {'class has' if len(absent) == 1 else 'classes have'} no "
+                   f"test clip ({', '.join(absent)}): AP undefined, left out of the "
+                   "macro-AUPRC")
+    return out
+
+
 def embed_dataset(ds: Dataset, teacher: Any, cache_dir: str | os.PathLike, hop_size: float,
-                  progress: bool = True) -> list[np.ndarray]:
+                  progress: bool | str = True) -> list[np.ndarray]:
     """Window embeddings of every file of ``ds`` (cached in an embedding store named by the
-    embedder's identity and the hop, so a second evaluation reads them back)."""
+    embedder's identity and the hop, so a second evaluation reads them back); a string
+    ``progress`` labels the progress bar."""
     from .extract import extract
 
     out = Path(cache_dir) / f"{teacher.identity}-hop{hop_size:g}"
@@ -213,8 +267,14 @@ def evaluate_embedder(ds: Dataset, windows: list[np.ndarray], train_folds: list[
     te = np.flatnonzero(ds.folds == test_fold)
     best, table = select_classifier(x[tr], ds.labels[tr], ds.folds[tr], ds.groups[tr],
                                     ds.multilabel)
+    # logistic regression (hidden 0) is fitted by lbfgs from zeros: the seed changes nothing
+    # logistic regression (hidden 0) is fitted by lbfgs from zeros: deterministic, the seed
+    # changes nothing (sd 0), so it is fitted once; an MLP's seed sets its initial weights
+    deterministic = best["hidden"] == 0
     runs = [fit_and_score(x[tr], ds.labels[tr], x[te], ds.labels[te], best["hidden"],
-                          best["alpha"], s, ds.multilabel) for s in range(seeds)]
+                          best["alpha"], s, ds.multilabel)
+            for s in range(1 if deterministic else seeds)]
+    runs = runs * seeds if deterministic else runs
     keys = ["micro_auprc", "macro_auprc"] + ([] if ds.multilabel else ["accuracy"])
     summary = {k: {"mean": float(np.mean([r[k] for r in runs])),
                    "std": float(np.std([r[k] for r in runs])),
@@ -222,6 +282,7 @@ def evaluate_embedder(ds: Dataset, windows: list[np.ndarray], train_folds: list[
     per_class = np.nanmean([r["per_class_ap"] for r in runs], axis=0)
     return {"metrics": summary, "per_class_ap": dict(zip(ds.classes, per_class.tolist(),
                                                          strict=True)),
-            "classifier": best, "search": table, "n_train": int(len(tr)),
+            "classifier": best, "deterministic": deterministic, "search": table,
+            "n_train": int(len(tr)),
             "n_test": int(len(te)), "emb_dim": int(windows[0].shape[1]),
             "test_scores_seed0": runs[0]["scores"]}

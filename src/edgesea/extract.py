@@ -254,8 +254,9 @@ def extract(audio_dir: str | os.PathLike, out_dir: str | os.PathLike, teacher: T
         Windows per ``teacher.embed`` call (batched across the files of a shard).
     files_per_shard : int
         Files per shard: the unit of writing and of resuming.
-    progress : bool
-        Show a progress bar (files, windows, ETA) on stderr.
+    progress : bool or str
+        Show a progress bar (files, windows, ETA) on stderr; a string is its label
+        (default ``teacher-embed``).
     overwrite : bool
         Recompute every shard, replacing a store made with other settings instead of
         refusing.
@@ -323,7 +324,8 @@ def _run(audio_dir: Path, out: Path, teacher: Teacher, manifest: dict[str, Any],
                                  shards[k]["first_file"] + shards[k]["n_files"])]
     offset = (window_samples // 2) / sr if center else 0.0
     bar = tqdm(total=len(files), initial=len(files) - len(todo_files), unit="file",
-               desc="teacher-embed", disable=not progress, dynamic_ncols=True)
+               desc=progress if isinstance(progress, str) else "teacher-embed",
+               disable=not progress, dynamic_ncols=True)
     # a stream-front-end model teacher reads the audio around each window
     context = tuple(int(c) for c in getattr(teacher, "context_samples", (0, 0)))
     stream = sources([str(audio_dir / files[i]["path"]) for i in todo_files], sr, window,
