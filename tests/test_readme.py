@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
+from edgesea.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -44,6 +49,20 @@ def readme_blocks(text: str) -> list[tuple[int, str, str, bool]]:
     return blocks
 
 
+def shell_commands(code: str) -> list[list[str]] | None:
+    """The ``edgesea`` command lines of a shell block as argument lists (continuations
+    joined, comments dropped), or None when the block holds anything else."""
+    commands = []
+    for line in code.replace("\\\n", " ").splitlines():
+        args = shlex.split(line, comments=True)
+        if not args:
+            continue
+        if args[0] != "edgesea":
+            return None
+        commands.append(args[1:])
+    return commands
+
+
 def test_readme_blocks_are_tagged() -> None:
     """Every block says what it is: runnable samples are ``python``/``sh``, anything else
     (output, layouts, diagrams) ``text``; so a new sample cannot silently escape the test."""
@@ -68,14 +87,24 @@ def test_readme_samples_run(scratch: Path, monkeypatch: pytest.MonkeyPatch) -> N
     for line, lang, code, skipped in blocks:
         if skipped:
             continue
+        t0 = time.perf_counter()
         if lang == "python":
             try:
                 exec(compile(code, f"README.md:{line}", "exec"), namespace)
             except Exception as e:
                 raise AssertionError(f"README.md block at line {line} failed: {e!r}") from e
+        elif (commands := shell_commands(code)) is not None:
+            # `edgesea ...` lines run in this process (the same typer app as the console
+            # script, which tests/test_cli.py runs as a script): no interpreter start-up each
+            for args in commands:
+                result = CliRunner().invoke(app, args, env={"COLUMNS": "100"})
+                assert result.exit_code == 0, (
+                    f"README.md block at line {line}: `edgesea {shlex.join(args)}` exited "
+                    f"{result.exit_code}:\n{result.output[-3000:]}\n{result.exception!r}")
         else:
             proc = subprocess.run(["bash", "-e", "-c", code], cwd=scratch, env=env,
                                   capture_output=True, text=True, timeout=600)
             assert proc.returncode == 0, (f"README.md block at line {line} exited "
                                           f"{proc.returncode}:\n{code}\n{proc.stdout[-2000:]}"
                                           f"\n{proc.stderr[-3000:]}")
+        print(f"README.md:{line} ({lang}) {time.perf_counter() - t0:.1f} s")

@@ -16,8 +16,9 @@ __all__ = ["augment_command", "specialize_command"]
 
 #: ``--exclude DIR`` (repeatable), shared by ``specialize`` and ``augment``.
 ExcludeOption = Annotated[list[Path] | None, typer.Option(
-    "--exclude", show_default=False, help="A folder that must never be used, e.g. an "
-    "evaluation test fold (repeatable).")]
+    "--exclude", show_default=False, help="A folder (or file) that must never be used, "
+    "e.g. an evaluation test fold (repeatable): files inside it and byte-identical copies "
+    "elsewhere are refused (re-encoded copies are not detected).")]
 
 
 def _json_object(text: str, flag: str) -> dict:
