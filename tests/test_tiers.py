@@ -176,33 +176,24 @@ def _write_clips(folder: Path, n: int = 8, seconds: float = 7.0) -> Path:
 
 @pytest.fixture(scope="module")
 def exported_students(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
-    """``{tier: (float model, int8 .tflite)}`` of the 128-d mcu and mcu-1m students (one
-    export each: mcu through ``edgesea export --tier mcu --json``, whose result is kept
-    under ``"cli"``, mcu-1m through :func:`~edgesea.export.export_model`)."""
+    """``{tier: (float model, int8 .tflite)}``: a fresh 128-d mcu student exported through
+    ``edgesea export --tier mcu --json`` (its result kept under ``"cli"``), and the shipped
+    mcu-1m student with the int8 file shipped beside it (what users get)."""
     for mod in ("litert_torch", "tflite_micro", "ai_edge_litert"):
         pytest.importorskip(mod)
-    from edgesea.export import export_model
+    from edgesea.zoo import resolve_model
 
     root = tmp_path_factory.mktemp("tiers")
     audio = _write_clips(root / "audio")
-    out = {}
-    for tier, build in (("mcu", sea_mcu_student), ("mcu-1m", sea_mcu1m_student)):
-        torch.manual_seed(0)
-        path = Path(save_model(build(128).eval(), root / f"{tier}.safetensors"))
-        name = tier.replace("-", "_")
-        if tier == "mcu":
-            r = runner.invoke(app, ["export", str(path), "-f", "tflite-int8", "--calibration",
-                                    str(audio), "--calibration-windows", "48", "--out",
-                                    str(root / tier), "--name", name, "-q", "--tier", "mcu",
-                                    "--json"])
-            out["cli"] = r
-            tflite = root / tier / f"{name}.int8.tflite"
-        else:
-            res = export_model(path, ["tflite-int8"], root / tier, calibration_dir=audio,
-                               n_calibration=48, name=name, progress=False)
-            tflite = Path(res.files["tflite-int8"])
-        out[tier] = (path, tflite)
-    return out
+    torch.manual_seed(0)
+    path = Path(save_model(sea_mcu_student(128).eval(), root / "mcu.safetensors"))
+    r = runner.invoke(app, ["export", str(path), "-f", "tflite-int8", "--calibration",
+                            str(audio), "--calibration-windows", "48", "--out",
+                            str(root / "mcu"), "--name", "mcu", "-q", "--tier", "mcu",
+                            "--json"])
+    return {"cli": r, "mcu": (path, root / "mcu" / "mcu.int8.tflite"),
+            "mcu-1m": (Path(resolve_model("sea_urban_128_mcu1m")),
+                       Path(resolve_model("sea_urban_128_mcu1m.int8")))}
 
 
 @pytest.mark.parametrize("tier", ["mcu", "mcu-1m"])
