@@ -17,7 +17,7 @@
 5. **classify**: what embeddings are for. With the teacher, the shipped 128-d student
    (``model_type='sea', emb_dim=128``) and the demo student side by side, a classifier
    (chosen by cross-validation grouped by recording on fold 1) is trained on the labelled
-   ``fold1`` clips and scored on the held-out ``fold2`` clips (:func:`edgesea.cli.evaluate.
+   ``fold1`` clips and scored on the held-out ``fold2`` clips (:func:`edgesea.evaluate_run.
    run_evaluation`, as ``edgesea evaluate``): accuracy and micro-AUPRC against their chance
    levels, with ``demo_out/evaluate/report.md`` and its PR curves.
 
@@ -134,7 +134,7 @@ def classify_demo(audio_dir: str | Path, out_dir: str | Path, models: list[str |
     on a busy 2-core machine)."""
     from threadpoolctl import threadpool_limits
 
-    from edgesea.cli.evaluate import run_evaluation
+    from edgesea.evaluate_run import run_evaluation
 
     with threadpool_limits(1, user_api="blas"):
         return run_evaluation(Path(audio_dir), [Path(m) for m in models], list(teachers),

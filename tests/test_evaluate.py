@@ -15,7 +15,7 @@ from sklearn.metrics import average_precision_score
 from typer.testing import CliRunner
 
 from edgesea.cli import app
-from edgesea.cli.evaluate import run_evaluation
+from edgesea.evaluate_run import run_evaluation
 from edgesea.errors import EdgeSEAError
 from edgesea.evaluate import (
     auprc_metrics,

@@ -3,7 +3,7 @@ protocol, the metrics of every embedder against their chance levels, warnings, p
 ``pr_curves.png`` (the micro-averaged precision-recall curve of each embedder on the test
 fold) and ``per_class_ap.png`` (per-class average precision, one bar per embedder).
 
-Everything is read from what :func:`edgesea.cli.evaluate.run_evaluation` writes: the results
+Everything is read from what :func:`edgesea.evaluate_run.run_evaluation` writes: the results
 dict and the test labels and scores (seed 0) of ``test_scores.npz``.
 """
 
@@ -102,7 +102,7 @@ def write_eval_report(out: str | os.PathLike, results: dict[str, Any],
     out : path
         The evaluation folder (holding ``results.json``).
     results : dict
-        What :func:`edgesea.cli.evaluate.run_evaluation` returned.
+        What :func:`edgesea.evaluate_run.run_evaluation` returned.
     labels, scores : ndarray and dict of ndarray, optional
         The (N, C) test labels and each embedder's (N, C) test scores; read from
         ``out/test_scores.npz`` when not given.

@@ -12,7 +12,7 @@ command group, all sharing :mod:`edgesea.cli.common`.
 - ``edgesea export`` / ``edgesea footprint`` (:mod:`.export`) write int8 TFLite, ONNX and
   C-array models and measure them in TensorFlow Lite Micro (:func:`edgesea.export.export_model`).
 - ``edgesea evaluate`` (:mod:`.evaluate`) scores embedders on a labelled dataset's held-out
-  fold (:func:`edgesea.cli.evaluate.run_evaluation`).
+  fold (:func:`edgesea.evaluate_run.run_evaluation`).
 - ``edgesea models`` (:mod:`.models`) lists the packaged models (:func:`edgesea.zoo.catalog`);
   their names are accepted wherever a model file is (:func:`edgesea.zoo.resolve_model`).
 
