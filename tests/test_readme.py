@@ -108,3 +108,28 @@ def test_readme_samples_run(scratch: Path, monkeypatch: pytest.MonkeyPatch) -> N
                                           f"{proc.returncode}:\n{code}\n{proc.stdout[-2000:]}"
                                           f"\n{proc.stderr[-3000:]}")
         print(f"README.md:{line} ({lang}) {time.perf_counter() - t0:.1f} s")
+
+
+def test_every_command_names_a_documented_python_function() -> None:
+    """The README's command -> Python table: every command of the CLI is listed, and every
+    ``edgesea.*`` name in it exists and has a docstring."""
+    import importlib
+
+    import typer
+
+    text = README.read_text()
+    rows = [r for r in text.splitlines() if re.match(r"^\| `[a-z0-9-]+` \| `edgesea\.", r)]
+    listed = {re.match(r"^\| `([a-z0-9-]+)`", r).group(1) for r in rows}
+    commands = set(typer.main.get_command(app).commands)
+    assert commands <= listed, f"commands missing from the README table: {commands - listed}"
+    for name in {n for r in rows for n in re.findall(r"(edgesea(?:\.\w+)+)\(", r)}:
+        parts = name.split(".")
+        for cut in range(len(parts), 0, -1):  # the longest importable module prefix
+            try:
+                obj = importlib.import_module(".".join(parts[:cut]))
+                break
+            except ImportError:
+                continue
+        for attr in parts[cut:]:
+            obj = getattr(obj, attr)
+        assert obj.__doc__, f"{name} has no docstring"
