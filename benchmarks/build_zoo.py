@@ -336,7 +336,8 @@ def card_text(info: dict) -> str:
         "Evaluation protocol: `docs/results.md` (classifier on mean+max clip embeddings "
         "trained on folds 1+2, chosen by leave-one-fold-out validation; fold 10 only "
         "scored; 5 seeds).", "",
-        "## Rebuild", "", "With `DATA=$(realpath ../shared/data/urbansound8k_subset)`:", "",
+        "## Rebuild", "", "With `DATA` = UrbanSound8K folds 1, 2, 10 at 16 kHz (the `us8k` copy of "
+        "docs/data.md):", "",
         "```bash", *rebuild_steps(c, name), "```", "",
         "Training is deterministic for a seed on one machine and thread count (tested "
         "bit for bit); other machines or thread counts change the weights slightly. The "
