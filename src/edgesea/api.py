@@ -61,8 +61,10 @@ def get_model(model: ModelLike = None, model_type: str = "sea",
         return model.eval()
     if model is None:
         path = pretrained_path(model_type, emb_dim, tier)
-    elif isinstance(model, str | os.PathLike):
-        path = os.fspath(model)
+    elif isinstance(model, str | os.PathLike):  # a path or a packaged name (sea_urban_64)
+        from .zoo import resolve_model
+
+        path = resolve_model(model, kind="float")
     else:
         raise EdgeSEAError(f"invalid model={model!r}: expected an EmbeddingModel, a path to a "
                            "model file, or None for a packaged model")
