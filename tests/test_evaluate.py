@@ -15,7 +15,6 @@ from sklearn.metrics import average_precision_score
 from typer.testing import CliRunner
 
 from edgesea.cli import app
-from edgesea.evaluate_run import run_evaluation
 from edgesea.errors import EdgeSEAError
 from edgesea.evaluate import (
     auprc_metrics,
@@ -24,6 +23,7 @@ from edgesea.evaluate import (
     evaluate_embedder,
     read_dataset,
 )
+from edgesea.evaluate_run import run_evaluation
 from edgesea.models import load_model, save_model, sea_student
 from edgesea.teachers.model import ModelTeacher
 
