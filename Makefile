@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 # pip prints each package it collects and installs (set PIP_FLAGS=--quiet to hide it)
 PIP_FLAGS ?= --progress-bar off --disable-pip-version-check
 
-.PHONY: venv test lint clean demo
+.PHONY: venv test test-fast lint clean demo
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
@@ -23,9 +23,16 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
+# The whole suite, as CI runs it: test files spread over the machine's cores (pytest-xdist,
+# one file per worker at a time so module fixtures are built once), one math thread each.
+TEST_WORKERS ?= auto
 test: venv
 	$(PY) -m ruff check src tests benchmarks
-	$(PY) -m pytest -q
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+
+# While developing: everything but the tests marked slow (the README samples, the demo).
+test-fast: venv
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 lint: venv
 	$(PY) -m ruff check src tests benchmarks

@@ -87,6 +87,7 @@ def _demo_module():
     return module
 
 
+@pytest.mark.slow
 def test_demo_functions_tiny_recipe(tmp_path):
     from edgesea.teachers.aisfx import default_checkpoint_path
     from edgesea.zoo import pretrained_path

@@ -77,6 +77,7 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return work
 
 
+@pytest.mark.slow
 def test_readme_samples_run(scratch: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blocks = [b for b in readme_blocks(README.read_text()) if b[1] in ("python", "sh")]
     assert len([b for b in blocks if not b[3]]) >= 5, "the README lost its samples"
