@@ -23,7 +23,10 @@ def openl3_frames(audio: np.ndarray, sr: int, hop_size: float, center: bool,
     """Independent re-implementation of openl3 v0.4 ``_preprocess_audio_batch`` framing.
 
     Returns (frames, timestamps, padded signal, front padding). The hop length is rounded
-    (openl3 truncates ``int(hop_size * sr)``, which turns 0.3 * 48000 into 14399).
+    (openl3 truncates ``int(hop_size * sr)``, which turns 0.3 * 48000 into 14399), and the
+    timestamps are where the windows really are, ``i * hop_len / sr`` (openl3/edgel3 return
+    ``arange(T) * hop_size``, which drifts from the windows when the hop is not a whole
+    number of samples).
     """
     frame_len = int(round(window * sr))
     hop_len = int(round(hop_size * sr))
@@ -41,7 +44,7 @@ def openl3_frames(audio: np.ndarray, sr: int, hop_size: float, center: bool,
         x = np.concatenate([x, np.zeros(pad, np.float32)])
     n_frames = 1 + (len(x) - frame_len) // hop_len
     frames = np.stack([x[i * hop_len:i * hop_len + frame_len] for i in range(n_frames)])
-    timestamps = np.arange(n_frames) * hop_size
+    timestamps = np.array([i * hop_len / sr for i in range(n_frames)])
     return frames, timestamps, x, front
 
 
@@ -146,7 +149,10 @@ GOOD = np.random.default_rng(0).uniform(-0.5, 0.5, 9000).astype(np.float32)
     (GOOD, SR, {"hop_size": "0.1"}, "hop_size"),
     (GOOD, SR, {"hop_size": float("nan")}, "hop_size"),
     (GOOD, SR, {"center": "yes"}, "center"),
-    (GOOD, SR, {"center": 1}, "center"),
+    (GOOD, SR, {"center": 2}, "center"),  # 0 and 1 are accepted, as by edgel3
+    (GOOD, SR, {"center": 0.5}, "center"),
+    (GOOD, SR, {"verbose": -1}, "verbose"),
+    (GOOD, SR, {"verbose": "x"}, "verbose"),
     (np.stack([GOOD, GOOD]), SR, {}, "channels"),  # (2, N): channels first
     ([GOOD, GOOD, GOOD], [SR, SR], {}, "sample rates"),
     ([GOOD], [SR, SR], {}, "sample rates"),

@@ -5,6 +5,10 @@ Public API (edgel3-compatible)::
 
     emb, ts = edgesea.get_embedding(audio, sr, model="student.safetensors", hop_size=0.1)
     edgesea.process_file("clip.wav", output_dir="out/", model="student.safetensors")
+
+edgel3 code runs unchanged on ``import edgesea.edgel3 as edgel3`` (edgel3 0.2.1's names,
+signatures and defaults, and its command line as ``python -m edgesea.edgel3``; see
+``docs/edgel3.md``).
 """
 
 from .api import get_embedding, get_model, process_file

@@ -24,7 +24,15 @@ import torch
 from tqdm.auto import tqdm
 
 from . import outputs
-from .audio import _hop_length, check_hop_size, n_windows, prepare_mono, preprocess_audio
+from .audio import (
+    _hop_length,
+    check_flag,
+    check_hop_size,
+    n_windows,
+    prepare_mono,
+    preprocess_audio,
+    window_timestamps,
+)
 from .errors import EdgeSEAError
 from .fileio import clean_stale_temps
 from .models import EmbeddingModel, load_model
@@ -40,6 +48,13 @@ _CACHE_SIZE = 8
 _LOCK = threading.Lock()
 
 ModelLike = EmbeddingModel | str | os.PathLike | None
+
+#: The error for edgel3's ``model_type="sparse"`` (its default), which edgesea does not ship.
+SPARSE_NOT_PACKAGED = (
+    "model_type='sparse' (edgel3's sparse L3 audio models, chosen by retrain_type and "
+    "sparsity; edgel3's default model_type) is not packaged in edgesea yet: only the 'sea' "
+    "students are. Pass model_type='sea' (emb_dim 512, 256, 128 or 64), or model=<an "
+    "edgesea model file or packaged name>")
 
 
 def get_model(model: ModelLike = None, model_type: str = "sea",
@@ -60,6 +75,8 @@ def get_model(model: ModelLike = None, model_type: str = "sea",
                                f"{type(model).__name__}")
         return model.eval()
     if model is None:
+        if isinstance(model_type, str) and model_type == "sparse":
+            raise EdgeSEAError(SPARSE_NOT_PACKAGED)
         path = pretrained_path(model_type, emb_dim, tier)
     elif isinstance(model, str | os.PathLike):  # a path or a packaged name (sea_urban_64)
         from .zoo import resolve_model
@@ -229,8 +246,8 @@ def _signal(audio: object, sr: object, model: EmbeddingModel, hop_size: float, c
     mono = prepare_mono(audio, sr, model.sample_rate, model.window, stacklevel=4)
     n = n_windows(mono.shape[0], model.sample_rate, model.window, hop_size, center)
     start = -(model.window_samples // 2) if center else 0
-    return (mono, start, _hop_length(hop_size, model.sample_rate), n,
-            np.arange(n) * hop_size)
+    hop = _hop_length(hop_size, model.sample_rate)
+    return mono, start, hop, n, window_timestamps(n, hop, model.sample_rate)
 
 
 def _inputs(model: EmbeddingModel, mono: np.ndarray, start: int, hop: int, n: int
@@ -265,8 +282,7 @@ def model_inputs(audio: Any, sr: Any, model: ModelLike = None, model_type: str =
         As in :func:`get_embedding`.
     """
     hop_size = check_hop_size(hop_size)
-    if not isinstance(center, bool | np.bool_):
-        raise EdgeSEAError(f"invalid center={center!r}: expected True or False")
+    center = check_flag(center, "center")
     net = get_model(model, model_type, emb_dim, tier=tier)
     mono, start, hop, n, stamps = _signal(audio, sr, net, hop_size, bool(center))
     return torch.cat(list(_inputs(net, mono, start, hop, n))).numpy(), stamps
@@ -306,13 +322,14 @@ def get_embedding(audio: Any, sr: Any, model: ModelLike = None, model_type: str 
         ``"sea"`` (packaged students).
     emb_dim : int
         Embedding size of the packaged model (512, 256, 128 or 64).
-    center : bool
-        Pad half a window before the first sample so window t is centred at t * hop_size.
+    center : bool or {0, 1}
+        Pad half a window before the first sample so window t is centred on its timestamp.
     hop_size : float
-        Hop between windows in seconds.
+        Hop between windows in seconds (cut as ``round(hop_size * sr)`` samples at the
+        model's rate ``sr``).
     batch_size : int
         Windows per forward pass (windows of all inputs are batched together).
-    verbose : bool
+    verbose : bool or {0, 1}
         Show a progress bar.
     tier : str
         Capacity tier of the packaged model (keyword-only; :data:`edgesea.zoo.ZOO_TIERS`):
@@ -322,7 +339,10 @@ def get_embedding(audio: Any, sr: Any, model: ModelLike = None, model_type: str 
     Returns
     -------
     embedding : np.ndarray [shape=(T, D), dtype=float32] (or a list of them)
-    timestamps : np.ndarray [shape=(T,)] seconds, ``arange(T) * hop_size`` (or a list)
+    timestamps : np.ndarray [shape=(T,), dtype=float64] (or a list)
+        Window centres (``center=False``: starts) in seconds, where the windows really are:
+        ``arange(T) * round(hop_size * sr) / sr`` at the model's rate ``sr`` (equal to
+        ``arange(T) * hop_size`` when the hop is a whole number of samples).
 
     Notes
     -----
@@ -334,8 +354,8 @@ def get_embedding(audio: Any, sr: Any, model: ModelLike = None, model_type: str 
     """
     hop_size = check_hop_size(hop_size)
     batch_size = _check_batch_size(batch_size)
-    if not isinstance(center, bool | np.bool_):
-        raise EdgeSEAError(f"invalid center={center!r}: expected True or False")
+    center = check_flag(center, "center")
+    verbose = check_flag(verbose, "verbose")
     is_list = isinstance(audio, list | tuple)
     if is_list:
         audios = list(audio)
@@ -419,8 +439,7 @@ def iter_process_files(paths: Sequence[str | os.PathLike], output_dir=None,
     """
     hop_size = check_hop_size(hop_size)
     batch_size = _check_batch_size(batch_size)
-    if not isinstance(center, bool | np.bool_):
-        raise EdgeSEAError(f"invalid center={center!r}: expected True or False")
+    center = check_flag(center, "center")
     net = get_model(model, model_type, emb_dim, tier=tier)
     n_windows(1, net.sample_rate, net.window, hop_size, bool(center))  # hop below a sample
     if isinstance(paths, str | os.PathLike):
@@ -472,6 +491,7 @@ def process_file(filepath: str | os.PathLike | Sequence[str | os.PathLike],
         that is a file; after all the other files if any could not be decoded or has an
         output made by other settings (and ``overwrite`` is False).
     """
+    verbose = check_flag(verbose, "verbose")
     paths = [filepath] if isinstance(filepath, str | os.PathLike) else list(filepath)
     if not paths:
         raise EdgeSEAError("no input files given")

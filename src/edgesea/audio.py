@@ -2,8 +2,12 @@
 
 Pure functions on NumPy arrays. Windowing follows the ``edgel3``/``openl3`` contract:
 ``center=True`` puts half a window of zeros before the first sample, the tail is
-zero-padded so that every sample is covered by a window, and window ``t`` starts at
-``t * hop_size`` seconds of the (centred) signal, so ``timestamps = arange(T) * hop_size``.
+zero-padded so that every sample is covered by a window, and window ``t`` starts
+``t * round(hop_size * sr)`` samples into the (centred) signal. Timestamps are the true
+window centres (``center=False``: starts) in seconds, ``t * round(hop_size * sr) / sr``
+(:func:`window_timestamps`), not ``t * hop_size``: with a hop that is not a whole number of
+samples (1/30 s at 16 kHz is 533.33 samples, cut as 533) the latter drifts from where the
+windows really are (11.9 ms after 10 s).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ __all__ = [
     "AUDIO_EXTENSIONS",
     "MAX_SAMPLE_RATE",
     "MIN_SAMPLE_RATE",
+    "check_flag",
     "check_hop_size",
     "check_sample_rate",
     "frame_audio",
@@ -33,6 +38,7 @@ __all__ = [
     "preprocess_audio",
     "resample",
     "to_float_mono",
+    "window_timestamps",
 ]
 
 #: File extensions that :func:`load_audio` (libsndfile) reads and that directory walks pick up.
@@ -81,6 +87,25 @@ def check_hop_size(hop_size: object) -> float:
         raise EdgeSEAError(
             f"invalid hop_size={hop_size!r}: expected a finite number of seconds > 0, e.g. 0.1")
     return value
+
+
+def check_flag(value: object, name: str) -> bool:
+    """Return ``value`` as a bool after checking it is one: True/False or the integers 0/1.
+
+    edgel3 takes ``center`` and ``verbose`` as ``True``/``False`` or ``0``/``1``; anything
+    else (``-1``, ``2``, ``0.5``, ``"x"``, None, arrays) is refused rather than read as
+    truthy.
+
+    Raises
+    ------
+    EdgeSEAError
+        If ``value`` is not a bool (Python or NumPy) or an integer equal to 0 or 1.
+    """
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer) and value in (0, 1):
+        return bool(value)
+    raise EdgeSEAError(f"invalid {name}={value!r}: expected True or False (or 0 or 1)")
 
 
 def load_audio(source: str | os.PathLike | BinaryIO) -> tuple[np.ndarray, int]:
@@ -214,6 +239,16 @@ def _hop_length(hop_size: float, sr: float) -> int:
     return hop_len
 
 
+def window_timestamps(n: int, hop_length: int, sr: float, start: int = 0) -> np.ndarray:
+    """Timestamps (s) of windows ``start .. start + n - 1`` that advance by ``hop_length``.
+
+    Window ``t`` starts ``t * hop_length`` samples into the padded signal, so its centre
+    (``center=True``) or start (``center=False``) in the audio is ``t * hop_length / sr``
+    seconds: float64, computed from integers, so blocks give the same values as one call.
+    """
+    return np.arange(start, start + n, dtype=np.int64) * int(hop_length) / float(sr)
+
+
 def n_windows(n_samples: int, sr: float, window: float = 1.0, hop_size: float = 0.1,
               center: bool = True) -> int:
     """Number of windows :func:`frame_audio` cuts from ``n_samples`` samples."""
@@ -239,18 +274,19 @@ def frame_audio(audio: np.ndarray, sr: float, window: float = 1.0, hop_size: flo
         Window length in seconds (1.0 for SEA students).
     hop_size : float
         Hop between window starts, in seconds.
-    center : bool
-        If True, prepend ``window / 2`` of zeros so window ``t`` is centred on ``t * hop_size``.
+    center : bool or {0, 1}
+        If True, prepend ``window / 2`` of zeros so window ``t`` is centred on its timestamp.
 
     Returns
     -------
     frames : np.ndarray [shape=(T, round(window * sr))]
-        A read-only strided view (no copy) of the zero-padded signal.
-    timestamps : np.ndarray [shape=(T,)]
-        ``arange(T) * hop_size`` in seconds.
+        A read-only strided view (no copy) of the zero-padded signal; window ``t`` starts
+        ``t * round(hop_size * sr)`` samples into it.
+    timestamps : np.ndarray [shape=(T,), dtype=float64]
+        Window centres (``center=False``: starts) in seconds,
+        ``arange(T) * round(hop_size * sr) / sr`` (:func:`window_timestamps`).
     """
-    if not isinstance(center, bool | np.bool_):
-        raise EdgeSEAError(f"invalid center={center!r}: expected True or False")
+    center = check_flag(center, "center")
     hop_size = check_hop_size(hop_size)
     frame_len = int(round(window * sr))
     hop_len = _hop_length(hop_size, sr)
@@ -261,7 +297,7 @@ def frame_audio(audio: np.ndarray, sr: float, window: float = 1.0, hop_size: flo
     padded[front:front + audio.shape[0]] = audio
     frames = np.lib.stride_tricks.sliding_window_view(padded, frame_len)[::hop_len]
     assert frames.shape[0] == n
-    return frames, np.arange(n) * hop_size
+    return frames, window_timestamps(n, hop_len, sr)
 
 
 def preprocess_audio(audio: object, sr: object, target_sr: float, window: float = 1.0,

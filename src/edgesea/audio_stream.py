@@ -24,9 +24,11 @@ from .audio import (
     _check_audio_path,
     _hop_length,
     _open_error,
+    check_flag,
     check_hop_size,
     check_sample_rate,
     n_windows,
+    window_timestamps,
 )
 from .errors import EdgeSEAError
 
@@ -137,7 +139,8 @@ def stream_windows(path: str | os.PathLike, sr: float, window: float = 1.0,
 
     Concatenated, the blocks equal :func:`edgesea.audio.frame_audio` of the whole file
     decoded, downmixed and resampled to ``sr`` (same values, same count); ``frames`` are
-    float32 copies of shape ``(B, round(window * sr))``, ``timestamps`` ``t * hop_size``.
+    float32 copies of shape ``(B, round(window * sr))``, ``timestamps`` the windows' true
+    centres (``center=False``: starts), ``t * round(hop_size * sr) / sr`` seconds.
     Memory is bounded by ``block_s`` and ``block_windows``, whatever the file's length.
     ``context=(left, right)`` extends each window by that many samples of the signal before
     and after it (zeros outside the padded signal), for a ``"stream"`` front end
@@ -145,8 +148,7 @@ def stream_windows(path: str | os.PathLike, sr: float, window: float = 1.0,
     are unchanged.
     """
     hop_size = check_hop_size(hop_size)
-    if not isinstance(center, bool | np.bool_):
-        raise EdgeSEAError(f"invalid center={center!r}: expected True or False")
+    center = check_flag(center, "center")
     if isinstance(block_windows, bool) or not isinstance(block_windows, int) \
             or block_windows < 1:
         raise EdgeSEAError(f"invalid block_windows={block_windows!r}: expected an int >= 1")
@@ -172,7 +174,7 @@ def stream_windows(path: str | os.PathLike, sr: float, window: float = 1.0,
             view = np.lib.stride_tricks.sliding_window_view(
                 buf[start:start + (k - 1) * hop_len + span], span)[::hop_len]
             frames = np.array(view[:k], dtype=np.float32)
-            stamps = (t + np.arange(k)) * hop_size
+            stamps = window_timestamps(k, hop_len, sr, start=t)
             t += k
             info.n_windows = t
             yield frames, stamps

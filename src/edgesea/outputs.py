@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from .audio import _hop_length, window_timestamps
 from .audio_stream import StreamInfo, stream_windows
 from .errors import EdgeSEAError, EdgeSEAWarning
 from .fileio import chmod_like_new_file, disk_full_error, is_disk_full, make_temp
@@ -178,18 +179,29 @@ def _write_npy_rows(zf: zipfile.ZipFile, name: str, chunks: Iterable[np.ndarray]
         raise RuntimeError(f"{name}: wrote {written} rows, expected {shape[0]}")
 
 
-def _timestamps(n: int, hop_size: float) -> Iterator[np.ndarray]:
-    """``arange(n) * hop_size`` in chunks (the same values as computed whole)."""
+def _timestamps(n: int, hop_size: float, sample_rate: float | None
+                ) -> Iterator[np.ndarray]:
+    """The windows' timestamps in chunks (the same values as computed whole): their true
+    centres ``t * round(hop_size * sample_rate) / sample_rate``
+    (:func:`edgesea.audio.window_timestamps`), or ``t * hop_size`` without a rate."""
     step = max(1, COPY_ROWS)
     for start in range(0, n, step):
-        yield np.arange(start, min(n, start + step)) * hop_size
+        k = min(n, start + step) - start
+        if sample_rate is None:
+            yield np.arange(start, start + k) * hop_size
+        else:
+            yield window_timestamps(k, _hop_length(hop_size, sample_rate), sample_rate,
+                                    start=start)
 
 
 def write_npz(path: str, rows: np.ndarray | RowSink, hop_size: float,
-              provenance: dict[str, Any]) -> None:
+              provenance: dict[str, Any], sample_rate: float | None = None) -> None:
     """Write an output ``.npz`` (``embedding``, ``timestamps``, ``provenance``) to ``path``.
 
     ``rows`` is the whole (T, D) embedding or a :class:`RowSink`, copied in chunks.
+    ``sample_rate`` is the model's rate, at which the hop was cut into samples: the
+    timestamps are then the windows' true centres, as :func:`edgesea.get_embedding`
+    returns them (without it, ``t * hop_size``).
     """
     if isinstance(rows, RowSink):
         shape, chunks = (rows.n_rows, rows.width), rows.chunks()
@@ -197,8 +209,8 @@ def write_npz(path: str, rows: np.ndarray | RowSink, hop_size: float,
         shape, chunks = rows.shape, [rows]
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
         _write_npy_rows(zf, "embedding.npy", chunks, tuple(shape), np.dtype(np.float32))
-        _write_npy_rows(zf, "timestamps.npy", _timestamps(shape[0], hop_size), (shape[0],),
-                        np.dtype(np.float64))
+        _write_npy_rows(zf, "timestamps.npy", _timestamps(shape[0], hop_size, sample_rate),
+                        (shape[0],), np.dtype(np.float64))
         with zf.open("provenance.npy", "w") as f:
             np.lib.format.write_array(f, np.array(json.dumps(provenance, sort_keys=True)),
                                       allow_pickle=False)
@@ -252,7 +264,8 @@ class _Job:
         return self.result.status != "pending" or (self.streamed
                                                    and self.rows.n_rows == self.fed)
 
-    def finish(self, hop_size: float, overwrite: bool) -> None:
+    def finish(self, hop_size: float, overwrite: bool, sample_rate: float | None = None
+               ) -> None:
         """Assemble the .npz in a temp file beside the output and publish it."""
         if self.result.status != "pending":
             return
@@ -260,7 +273,7 @@ class _Job:
             fd, tmp = make_temp(self.rows.directory, ".npz")
             os.close(fd)
             try:
-                write_npz(tmp, self.rows, hop_size, self.provenance)
+                write_npz(tmp, self.rows, hop_size, self.provenance, sample_rate)
             except BaseException as e:
                 os.remove(tmp)
                 if is_disk_full(e):
@@ -301,7 +314,7 @@ def stream_files(pairs: list[tuple[str, str]], net: EmbeddingModel, batcher: Bat
         while queue and (isinstance(queue[0], FileResult) or queue[0].done):
             item = queue.popleft()
             if isinstance(item, _Job):
-                item.finish(hop_size, overwrite)
+                item.finish(hop_size, overwrite, net.sample_rate)
                 item = item.result
             yield item
 
