@@ -154,3 +154,21 @@ def test_stream_model_matches_get_embedding(tmp_path, audio) -> None:
         want, _ = edgesea.get_embedding(audio[i].numpy(), SR, model=path, center=True,
                                         hop_size=m.hop_size, verbose=False)
         np.testing.assert_allclose(emb[i].numpy(), want, rtol=1e-4, atol=1e-5)
+
+
+def test_timestamps_are_the_true_window_centres() -> None:
+    """A hop that is not a whole number of samples at the model's rate: the timestamps are
+    where the windows really are (t * round(hop * sr) / sr), as get_embedding reports."""
+    import edgesea
+    from edgesea import hear
+
+    model = hear.load_model()
+    model.hop_size = 1 / 30
+    audio = torch.from_numpy(np.random.default_rng(0).standard_normal((1, 16000 * 10))
+                             .astype(np.float32) * 0.1)
+    _, ts = hear.get_timestamp_embeddings(audio, model)
+    _, want = edgesea.get_embedding(audio[0].numpy(), 16000, model=model.model,
+                                    hop_size=1 / 30)
+    np.testing.assert_allclose(ts[0].numpy(), want * 1000.0, rtol=0, atol=1e-9)
+    hop = round(16000 / 30) / 16000
+    assert abs(ts[0, -1].item() - (ts.shape[1] - 1) * hop * 1000) < 1e-6

@@ -110,15 +110,17 @@ def get_timestamp_embeddings(audio: torch.Tensor, model: HEARModel
     -------
     embeddings : torch.Tensor [shape=(n_sounds, T, D), dtype=float32]
     timestamps : torch.Tensor [shape=(n_sounds, T), dtype=float64]
-        Window centres in milliseconds, ``arange(T) * hop_size * 1000``.
+        Window centres in milliseconds: window ``t`` starts ``t * round(hop_size * sr)``
+        samples in at the model's rate ``sr`` (the true centre, as :func:`edgesea.get_embedding`).
     """
     if not isinstance(model, HEARModel):
         raise EdgeSEAError(f"model must be a HEARModel from load_model, got "
                            f"{type(model).__name__}")
     sounds = _check_audio(audio)
     net = model.model
-    frames = [preprocess_audio(s, model.sample_rate, net.sample_rate, net.window,
-                               model.hop_size, True)[0] for s in sounds]
+    framed = [preprocess_audio(s, model.sample_rate, net.sample_rate, net.window,
+                               model.hop_size, True) for s in sounds]
+    frames = [f for f, _ in framed]
     n_frames = frames[0].shape[0]
     device = next(net.parameters()).device
     if device.type == "cpu":  # get_embedding's path (a stream front end gets its context)
@@ -135,7 +137,7 @@ def get_timestamp_embeddings(audio: torch.Tensor, model: HEARModel
                 out.append(net(batch.to(device)).float().cpu())
         emb = torch.cat(out).reshape(len(frames), n_frames, net.emb_dim)
     emb = emb.to(audio.device)
-    stamps = torch.arange(n_frames, dtype=torch.float64) * model.hop_size * 1000.0
+    stamps = torch.from_numpy(np.asarray(framed[0][1], dtype=np.float64) * 1000.0)
     return emb, stamps.expand(len(frames), n_frames).contiguous().to(audio.device)
 
 
