@@ -14,6 +14,13 @@ from edgesea.teachers.model import ModelTeacher
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the files holding slow tests first (stable order otherwise), so that with
+    ``pytest -n N --dist loadfile`` the longest files start at once instead of last."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """The read-only ``../shared`` folder (models, oracles, data); skip if absent."""
