@@ -34,7 +34,7 @@ from edgesea.zoo import PRETRAINED_DIR
 BASE = PRETRAINED_DIR / "sea_urban_64.safetensors"
 MAX_SECONDS = 3.0
 MAX_GROWTH_MB = 300
-ATTEMPTS = 700  # JSON mutations; each is tried 3 ways, plus the byte-level attempts
+ATTEMPTS = 450  # JSON mutations; each is tried 3 ways, plus the byte-level attempts
 
 CHILD = r'''
 import copy, json, math, os, resource, struct, sys, time, warnings
