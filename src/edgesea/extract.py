@@ -37,6 +37,7 @@ from tqdm.auto import tqdm
 from .audio import AUDIO_EXTENSIONS, check_hop_size, frame_audio
 from .errors import EdgeSEAError
 from .extract_decode import Batcher, DecodeFailed, sources
+from .fileio import walk_real_dirs
 from .store import (
     MANIFEST,
     SHARD_DIR,
@@ -120,13 +121,7 @@ def list_audio_files(audio_dir: str | os.PathLike) -> list[str]:
     if not root.is_dir():
         raise EdgeSEAError(f"audio folder not found (or not a folder): {audio_dir}")
     found = []
-    seen: set[str] = set()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        real = os.path.realpath(dirpath)
-        if real in seen:
-            dirnames[:] = []
-            continue
-        seen.add(real)
+    for dirpath, _, dirnames, filenames in walk_real_dirs(root):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         rel_dir = Path(dirpath).relative_to(root)
         for name in filenames:

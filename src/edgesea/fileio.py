@@ -19,8 +19,18 @@ from typing import Any
 
 from .errors import EdgeSEAError
 
-__all__ = ["TMP_PREFIX", "atomic_path", "chmod_like_new_file", "clean_stale_temps",
-           "disk_full_error", "is_disk_full", "make_temp", "pid_alive", "write_json"]
+__all__ = [
+    "TMP_PREFIX",
+    "atomic_path",
+    "chmod_like_new_file",
+    "clean_stale_temps",
+    "disk_full_error",
+    "is_disk_full",
+    "make_temp",
+    "pid_alive",
+    "walk_real_dirs",
+    "write_json",
+]
 
 #: Prefix of every temporary file edgesea writes.
 TMP_PREFIX = ".tmp-"
@@ -135,3 +145,20 @@ def write_json(path: str | os.PathLike, data: Any) -> None:
     """Write ``data`` as indented JSON, atomically."""
     with atomic_path(path) as tmp, open(tmp, "w") as f:
         json.dump(data, f, indent=1)
+
+
+def walk_real_dirs(root: str | os.PathLike) -> Iterator[tuple[str, str, list[str], list[str]]]:
+    """``os.walk(root, followlinks=True)`` visiting each real folder once.
+
+    Yields ``(dirpath, realpath, dirnames, filenames)``; as with :func:`os.walk`, removing
+    names from ``dirnames`` in place prunes the walk. A folder reached again through a link
+    (or a link cycle) is skipped with everything below it.
+    """
+    seen: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:
+            dirnames[:] = []
+            continue
+        seen.add(real)
+        yield dirpath, real, dirnames, filenames

@@ -18,7 +18,13 @@ from tqdm.auto import tqdm
 
 from .audio import _hop_length, load_audio, resample, to_float_mono
 from .errors import EdgeSEAError
-from .fileio import atomic_path, clean_stale_temps, disk_full_error, is_disk_full
+from .fileio import (
+    atomic_path,
+    clean_stale_temps,
+    disk_full_error,
+    is_disk_full,
+    walk_real_dirs,
+)
 from .models.network import EmbeddingModel
 from .reduce import make_reducer
 from .sampling import make_sampler, relevance_percentile
@@ -241,13 +247,8 @@ def _files_under(path: str) -> list[str]:
     visited once)."""
     if os.path.isfile(path):
         return [path]
-    found, seen = [], set()
-    for dirpath, dirnames, filenames in os.walk(path, followlinks=True):
-        real = os.path.realpath(dirpath)
-        if real in seen:
-            dirnames[:] = []
-            continue
-        seen.add(real)
+    found = []
+    for _, real, _, filenames in walk_real_dirs(path):
         found += [p for p in (os.path.join(real, n) for n in filenames) if os.path.isfile(p)]
     return found
 
