@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 # pip prints each package it collects and installs (set PIP_FLAGS=--quiet to hide it)
 PIP_FLAGS ?= --progress-bar off --disable-pip-version-check
 
-.PHONY: venv test test-fast lint clean demo
+.PHONY: venv test test-fast lint clean demo firmware-toolchain firmware-check
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
@@ -36,6 +36,32 @@ test-fast: venv
 
 lint: venv
 	$(PY) -m ruff check src tests benchmarks
+
+# The on-device checks (tests/test_firmware*.py, docs/edge.md): the C front end against the
+# Python one, end to end through TFLM, built for a Cortex-M4F and run under QEMU. The
+# toolchain is installed with apt-get when missing (as root; about 25 s), and the tests are
+# run with it required (EDGESEA_REQUIRE_TOOLCHAIN=1: a missing tool fails instead of skipping).
+FIRMWARE_APT := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+ARM_LIBM = $$(arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 \
+	-print-file-name=libm.a 2>/dev/null)
+firmware-toolchain:
+	@if command -v arm-none-eabi-gcc >/dev/null && command -v qemu-system-arm >/dev/null \
+		&& [ -f "$(ARM_LIBM)" ]; then \
+		echo "Cortex-M toolchain: $$(arm-none-eabi-gcc --version | head -1); $$(qemu-system-arm --version | head -1)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing $(FIRMWARE_APT) with apt-get"; \
+		start=$$(date +%s); \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends $(FIRMWARE_APT) >/dev/null && \
+		echo "installed in $$(( $$(date +%s) - start )) s"; \
+	else \
+		echo "arm-none-eabi-gcc, newlib or qemu-system-arm missing: install $(FIRMWARE_APT) (as root)"; \
+		exit 1; \
+	fi
+
+firmware-check: venv firmware-toolchain
+	EDGESEA_REQUIRE_TOOLCHAIN=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -q \
+		tests/test_firmware*.py
 
 # The demo: specialize a small student on examples/audio, embed a clip with the shipped
 # student, export it to int8 and compare it with the teacher (outputs in demo_out/).

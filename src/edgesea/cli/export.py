@@ -84,7 +84,8 @@ def export_command(
                                       help="Output folder (created).")],
     formats: Annotated[list[str], typer.Option(
         "--format", "-f", show_default=False,
-        help="tflite-int8, onnx, onnx-int8 or c-array (repeat for several).")],
+        help="tflite-int8, onnx, onnx-int8, c-array or firmware (a folder for a TFLM "
+        "project: C array, C front end, main_tflm.cc, README; repeat for several).")],
     calibration: Annotated[Path | None, typer.Option(
         "--calibration", show_default=False,
         help="Real in-domain audio for int8 calibration (needed by every int8 format).")
@@ -117,8 +118,20 @@ def export_command(
             from ..tiers import get_tier
 
             get_tier(tier)
-            if not {"tflite-int8", "c-array"}.intersection(formats):
+            if not {"tflite-int8", "c-array", "firmware"}.intersection(formats):
                 raise EdgeSEAError("--tier checks the int8 .tflite: add --format tflite-int8")
+        if "firmware" in formats:  # the int8 model beside MODEL, or exported first
+            from ..firmware import export_firmware_formats
+
+            bundle = export_firmware_formats(
+                model, formats, out, calibration_dir=calibration,
+                n_calibration=calibration_windows, name=name, seed=seed,
+                progress=not quiet, tier=tier)
+            typer.echo(json.dumps(bundle.to_dict(), indent=1) if as_json
+                       else "\n".join(bundle.summary()))
+            for w in bundle.warnings():
+                typer.echo(w, err=True)
+            return
         result = export_model(resolve_model(model, kind="float"), formats, out,
                               calibration_dir=calibration,
                               n_calibration=calibration_windows, name=name, seed=seed,
