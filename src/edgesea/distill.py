@@ -197,6 +197,10 @@ def _forward(model: EmbeddingModel, xb: torch.Tensor) -> torch.Tensor:
     return _trunk_and_head(model, xb, channels_last=True)
 
 
+#: ``forward(model, inputs) -> outputs``: how :func:`train_student` runs a network
+Forward = Callable[[torch.nn.Module, torch.Tensor], torch.Tensor]
+
+
 def _loss(pred: torch.Tensor, yb: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
     loss = torch.mean((pred - yb) ** 2)
     if cfg.loss == "mse+cosine":
@@ -205,11 +209,14 @@ def _loss(pred: torch.Tensor, yb: torch.Tensor, cfg: TrainConfig) -> torch.Tenso
 
 
 @torch.no_grad()
-def predict(model: EmbeddingModel, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Student outputs for cached inputs ``x`` (eval mode, batched)."""
+def predict(model: EmbeddingModel, x: np.ndarray, batch_size: int = 256,
+            forward: Forward | None = None) -> np.ndarray:
+    """Student outputs for cached inputs ``x`` (eval mode, batched; ``forward`` as in
+    :func:`train_student`)."""
+    fwd = forward or _forward
     was = model.training
     model.eval()
-    out = [_forward(model, _batch(x, np.arange(i, min(i + batch_size, len(x))))).numpy()
+    out = [fwd(model, _batch(x, np.arange(i, min(i + batch_size, len(x))))).numpy()
            for i in range(0, len(x), batch_size)]
     model.train(was)
     return np.concatenate(out).astype(np.float32)
@@ -223,7 +230,8 @@ def train_student(model: EmbeddingModel, x_train: np.ndarray, y_train: np.ndarra
                   x_val: np.ndarray, y_val: np.ndarray, out_dir: str | os.PathLike,
                   config: TrainConfig | None = None, resume: bool = False,
                   progress: bool = True,
-                  on_epoch: Callable[[dict[str, float]], None] | None = None) -> TrainResult:
+                  on_epoch: Callable[[dict[str, float]], None] | None = None,
+                  forward: Forward | None = None) -> TrainResult:
     """Train ``model`` to map cached inputs to targets, checkpointing into ``out_dir``.
 
     Parameters
@@ -252,6 +260,10 @@ def train_student(model: EmbeddingModel, x_train: np.ndarray, y_train: np.ndarra
         Show a progress bar per epoch on stderr.
     on_epoch : callable, optional
         Called with each epoch's metrics.
+    forward : callable, optional
+        ``forward(model, inputs) -> outputs`` for a network that is not an
+        :class:`EmbeddingModel` (e.g. a pruned teacher, :mod:`edgesea.sparse`); its output
+        width is ``model.emb_dim`` when the model has that attribute.
 
     Returns
     -------
@@ -261,16 +273,18 @@ def train_student(model: EmbeddingModel, x_train: np.ndarray, y_train: np.ndarra
     cfg = config or TrainConfig()
     _check_data(x_train, y_train, "training")
     _check_data(x_val, y_val, "validation")
-    if y_train.shape[1] != model.emb_dim or y_val.shape[1] != model.emb_dim:
+    emb_dim = getattr(model, "emb_dim", y_train.shape[1])
+    if y_train.shape[1] != emb_dim or y_val.shape[1] != emb_dim:
         raise EdgeSEAError(f"targets have {y_train.shape[1]} dimensions; the model outputs "
-                           f"{model.emb_dim}")
+                           f"{emb_dim}")
+    fwd = forward or _forward
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     clean_stale_temps(out)  # checkpoints half-written by a killed run
     latest, best_path = out / "latest.pt", out / "best.pt"
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     gen = torch.Generator().manual_seed(cfg.seed)
-    data_id = [len(x_train), len(x_val), int(model.emb_dim)]
+    data_id = [len(x_train), len(x_val), int(emb_dim)]
     model.to(memory_format=torch.channels_last)
     state: dict[str, Any] = {"epoch": 0, "best_loss": math.inf, "best_epoch": 0,
                              "since_best": 0, "since_lr": 0, "history": [], "done": False}
@@ -312,7 +326,7 @@ def train_student(model: EmbeddingModel, x_train: np.ndarray, y_train: np.ndarra
             yb = torch.from_numpy(y_tr[idx])
             if cfg.spec_mask:
                 xb = _mask(xb, cfg.spec_mask, gen)
-            pred = _forward(model, xb)
+            pred = fwd(model, xb)
             loss = _loss(pred, yb, cfg)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -326,7 +340,7 @@ def train_student(model: EmbeddingModel, x_train: np.ndarray, y_train: np.ndarra
                 raise EdgeSEAError(f"training diverged at epoch {epoch} (loss {sums[3]}); "
                                    "lower the learning rate")
         n, d = len(x_train), y_tr.shape[1]
-        val = regression_metrics(y_val, predict(model, x_val))
+        val = regression_metrics(y_val, predict(model, x_val, forward=forward))
         row = {"epoch": epoch, "lr": lr, "train_loss": sums[3] / n,
                "train_mse": sums[0] / (n * d), "train_mae": sums[1] / (n * d),
                "train_cosine": sums[2] / n,
