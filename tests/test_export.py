@@ -176,6 +176,8 @@ def test_calibration_errors(tmp_path, audio_dir):
 def test_export_errors(tmp_path, tiny_student, audio_dir):
     with pytest.raises(EdgeSEAError, match=r"unknown export format 'tflite'.*tflite-int8"):
         export_model(tiny_student, "tflite", tmp_path / "o", calibration_dir=audio_dir)
+    with pytest.raises(EdgeSEAError, match=r"'firmware' is a folder.*export_firmware"):
+        export_model(tiny_student, "firmware", tmp_path / "o", calibration_dir=audio_dir)
     with pytest.raises(EdgeSEAError, match="need calibration audio"):
         export_model(tiny_student, "c-array", tmp_path / "o")
     junk = tmp_path / "junk.safetensors"

@@ -92,8 +92,11 @@ def _check_formats(formats: str | Sequence[str]) -> list[str]:
         raise EdgeSEAError(f"no export format given: expected one or more of {FORMATS}")
     for f in wanted:
         if f not in FORMATS:
+            hint = (" ('firmware' is a folder for a device build: "
+                    "edgesea.firmware.export_firmware, or edgesea export --format firmware)"
+                    if f == "firmware" else "")
             raise EdgeSEAError(f"unknown export format {f!r}: expected one of "
-                               f"{', '.join(FORMATS)}")
+                               f"{', '.join(FORMATS)}{hint}")
     return [f for f in FORMATS if f in wanted]
 
 
