@@ -112,11 +112,12 @@ def evaluate(args: argparse.Namespace) -> None:
     work = Path(args.work)
     ds = read_dataset(args.data)
     rows = {}
-    arms: list[tuple[str, object]] = [("dense", AisfxTeacher())]
+    arms: list[tuple[str, object]] = ([("dense", AisfxTeacher())]
+                                      if not args.arms or "dense" in args.arms else [])
     for s in args.sparsity:
         for kind in ("oneshot", "kd"):
             f = work / f"s{s:g}" / f"{kind}.pt"
-            if f.is_file():
+            if f.is_file() and (not args.arms or f"{s:g}-{kind}" in args.arms):
                 arms.append((f"{s:g}-{kind}", _Pruned(torch.load(f, weights_only=True),
                                                       f"{s:g}-{kind}")))
     for name, emb in arms:
@@ -126,14 +127,99 @@ def evaluate(args: argparse.Namespace) -> None:
         res.pop("test_scores_seed0", None)
         rep = sparsity_report(emb.net)
         rows[name] = {"nonzero": rep["nonzero"], "sparsity": rep["sparsity"], **res}
-        m = res["micro_auprc"] if "micro_auprc" in res else res
-        print(name, json.dumps(m), f"({time.perf_counter() - t0:.0f} s)", flush=True)
-        (work / "eval.json").write_text(json.dumps(rows, indent=1, default=str))
+        print(name, json.dumps(res["metrics"]), f"({time.perf_counter() - t0:.0f} s)",
+              flush=True)
+        (work / f"eval_{name}.json").write_text(json.dumps(rows[name], indent=1, default=str))
+
+
+def package(args: argparse.Namespace) -> None:
+    """Write the retrained models as packaged sparse files (``--out``, default the package's
+    ``pretrained/``), with their recipe and licenses."""
+    from edgesea.sparse.packaged import packaged_name
+    from edgesea.sparse.storage import save_sparse
+
+    work = Path(args.work)
+    teacher = AisfxTeacher()
+    out_dir = Path(args.out) if args.out else Path(__file__).resolve().parents[1] / \
+        "src" / "edgesea" / "pretrained"
+    for s in args.sparsity:
+        run = work / f"s{s:g}"
+        summary = json.loads((run / "summary.json").read_text())
+        net = copy.deepcopy(teacher.net)
+        net.load_state_dict(torch.load(run / "kd.pt", weights_only=True))
+        masks = magnitude_masks(copy.deepcopy(teacher.net), s)
+        recipe = summary["recipe"] | {"best_epoch": summary["best_epoch"],
+                                      "val_r2": summary["val_r2"],
+                                      "val_cosine": summary["val_cosine"]}
+        path = save_sparse(net, out_dir / f"{packaged_name(s, 'kd')}.safetensors",
+                           sparsity=s, retrain="kd", recipe=recipe, masks=masks,
+                           teacher_identity=teacher.identity,
+                           training_data="UrbanSound8K folds 1-2 (audio only, labels unused)",
+                           licenses={"training_data": "CC BY-NC 3.0 (UrbanSound8K)"})
+        print(f"{path}: {Path(path).stat().st_size:,} bytes", flush=True)
+
+
+def report(args: argparse.Namespace) -> None:
+    """Markdown table (printed) and figure ``docs/img/sparse_vs_sea.png``: the sparse models
+    beside the dense teacher and the packaged SEA students (fold-10 micro-AUPRC)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from edgesea.zoo import catalog
+
+    work = Path(args.work)
+    rows = {f.stem[len("eval_"):]: json.loads(f.read_text())
+            for f in sorted(work.glob("eval_*.json"))}
+    rows = dict(sorted(rows.items(), key=lambda kv: (kv[0] != "dense", kv[0])))
+    dense = rows["dense"]["metrics"]["micro_auprc"]["mean"]
+    files = {(z.sparsity, z.retrain): z for z in catalog() if z.kind == "sparse"}
+    lines = ["| model | sparsity % | non-zero weights | file MB | activation MB | val R² (kd) "
+             "| micro-AUPRC | macro-AUPRC | accuracy | % of teacher |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    pts = []
+    for name, r in rows.items():
+        m = r["metrics"]
+        s, _, kind = name.partition("-")
+        summ = work / f"s{s}" / "summary.json"
+        r2 = (f"{json.loads(summ.read_text())['val_r2']:.3f}"
+              if kind == "kd" and summ.is_file() else "-")
+        z = files.get((float(s), kind)) if kind else None
+        size = f"{z.file_bytes / 1e6:.2f}" if z is not None and z.file_bytes else (
+            f"{r['nonzero'] * 4 / 1e6:.2f} (values)" if kind else "18.73")
+        label = "dense teacher (aisfx)" if name == "dense" else f"sparse aisfx {s}% {kind}"
+        mi = m["micro_auprc"]
+        lines.append(f"| {label} | {r['sparsity']:.2f} | {r['nonzero']:,} | {size} | "
+                     f"{args.activation_mb} | {r2} | {mi['mean']:.3f} ± {mi['std']:.3f} | "
+                     f"{m['macro_auprc']['mean']:.3f} ± {m['macro_auprc']['std']:.3f} | "
+                     f"{m['accuracy']['mean']:.3f} ± {m['accuracy']['std']:.3f} | "
+                     f"{100 * mi['mean'] / dense:.1f} |")
+        pts.append((r["nonzero"], mi["mean"], label))
+    sea = [(z.params, z.micro_auprc, z.name) for z in catalog()
+           if z.kind == "sea" and z.micro_auprc]
+    print("\n".join(lines))
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    ax.scatter([p[0] for p in pts], [p[1] for p in pts], label="aisfx dense / sparse")
+    ax.scatter([p[0] for p in sea], [p[1] for p in sea], marker="s", label="SEA students")
+    for x, y, t in pts + sea:
+        ax.annotate(t.replace("sparse aisfx ", ""), (x, y), fontsize=7,
+                    xytext=(3, 3), textcoords="offset points")
+    ax.axhline(0.97 * dense, ls="--", c="grey", lw=0.8, label="97% of the teacher")
+    ax.set_xscale("log")
+    ax.set_xlabel("non-zero weights (parameters)")
+    ax.set_ylabel("fold-10 micro-AUPRC")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    out = Path(args.figure)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    print(f"figure: {out}")
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("step", choices=["train", "evaluate"])
+    p.add_argument("step", choices=["train", "evaluate", "package", "report"])
     p.add_argument("--data", default="../shared/data/urbansound8k_subset")
     p.add_argument("--work", default="runs/sparse")
     p.add_argument("--sparsity", type=float, nargs="+", default=[95.45, 87.0])
@@ -142,10 +228,16 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-windows", type=int, default=None)
     p.add_argument("--seeds", type=int, default=5, help="classifier seeds (evaluate)")
+    p.add_argument("--arms", nargs="*", default=None,
+                   help="evaluate only these (dense, 95.45-oneshot, 95.45-kd, ...)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--resume", action="store_true")
+    p.add_argument("--figure", default="docs/img/sparse_vs_sea.png")
+    p.add_argument("--out", default=None, help="package: folder (default: pretrained/)")
+    p.add_argument("--activation-mb", default="see docs/sparse.md")
     args = p.parse_args()
-    train(args) if args.step == "train" else evaluate(args)
+    {"train": train, "evaluate": evaluate, "package": package,
+     "report": report}[args.step](args)
 
 
 if __name__ == "__main__":

@@ -83,6 +83,12 @@ def test_catalog_reads_the_recorded_figures() -> None:
     for m in models:
         assert isinstance(m, ZooModel)
         assert Path(m.path).is_file() and Path(m.card).is_file()
+        if m.kind == "sparse":  # a pruned aisfx: no int8 file, no TFLM arena
+            assert (m.model_type, m.emb_dim, m.tflite, m.arena_bytes) == ("sparse", 512,
+                                                                         None, None)
+            assert m.file_bytes == Path(m.path).stat().st_size and m.nonzero_weights > 0
+            assert m.micro_auprc is None or 0 < m.micro_auprc < 1
+            continue
         assert m.flash_bytes == Path(m.tflite).stat().st_size
         assert m.params and m.arena_bytes and 0 < m.micro_auprc < 1
         assert m.to_dict()["name"] == m.name
@@ -238,7 +244,7 @@ def test_embed_walks_subfolders_by_default(tmp_path: Path, tiny_model_path: str)
 
 # -- help texts -------------------------------------------------------------------------------
 
-MINE = ("embed", "info", "teacher-embed", "sample", "models", "convert-edgel3")
+MINE = ("embed", "info", "teacher-embed", "sample", "models", "convert-edgel3", "prune")
 
 
 def test_help_texts_are_complete_and_clean() -> None:

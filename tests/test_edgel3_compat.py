@@ -281,8 +281,11 @@ def test_cli_main_sea(wav_dir, tmp_path, capsys):
 
 
 def test_cli_defaults_are_sparse_and_say_so(wav_dir):
+    """edgel3's default model is sparse and fine-tuned ('ft'), which needs video: refused,
+    with the fix (-retrain kd)."""
     with patch("sys.argv", ["edgel3", str(wav_dir / CLIP.name)]), \
-            pytest.raises(edgel3.EdgeL3Error, match=r"'sparse'.*not packaged"):
+            pytest.raises(edgel3.EdgeL3Error, match=r"retrain_type='ft'.*audio-visual.*"
+                          r"retrain_type='kd'"):
         edgel3.main()
     assert not (wav_dir / "103074-7-0-2.npz").exists()
 
@@ -297,20 +300,31 @@ def test_python_dash_m(wav_dir, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "edgesea.edgel3", str(wav_dir / CLIP.name)],
                          capture_output=True, text=True, env=env, timeout=300)
     assert bad.returncode == 1 and "edgel3: error:" in bad.stderr
-    assert "not packaged" in bad.stderr and "Traceback" not in bad.stderr
+    assert "audio-visual" in bad.stderr and "retrain_type='kd'" in bad.stderr
+    assert "Traceback" not in bad.stderr
 
 
 # --- edgel3's argument checks, through the alias ---------------------------------------
 
 def test_sparse_model_type_is_a_clear_error(clip, sea128):
+    """The defaults ('sparse', 'ft') say why 'ft' is unavailable and give the fix; a valid
+    level that is not packaged names the packaged ones and ``edgesea prune``."""
     audio, sr = clip
     for call in (lambda: edgel3.get_embedding(audio, sr),
-                 lambda: edgel3.get_embedding(audio, sr, model_type="sparse",
-                                              retrain_type="kd", sparsity=87.0),
                  lambda: edgel3.load_embedding_model(),
                  lambda: edgel3.load_embedding_model_path("sparse", 128, "ft", 95.45),
-                 lambda: edgesea.get_embedding(audio, sr, model_type="sparse")):
-        with pytest.raises(edgel3.EdgeL3Error, match=r"'sparse'.*not packaged.*model_type='sea'"):
+                 lambda: edgesea.get_embedding(audio, sr, model_type="sparse",
+                                               retrain_type="ft")):
+        with pytest.raises(edgel3.EdgeL3Error, match=r"retrain_type='ft'.*video.*"
+                           r"retrain_type='kd'"):
+            call()
+    for call in (lambda: edgel3.get_embedding(audio, sr, model_type="sparse",
+                                              retrain_type="kd", sparsity=53.5),
+                 lambda: edgel3.load_embedding_model_path("sparse", 128, "kd", 63.5),
+                 lambda: edgesea.get_embedding(audio, sr, model_type="sparse",
+                                               sparsity=72.3)):
+        with pytest.raises(edgel3.EdgeL3Error, match=r"no sparse model at sparsity.*"
+                           r"packaged sparse models.*edgesea prune"):
             call()
     # with a model, the (default) model type is ignored, as in edgel3
     emb, _ = edgel3.get_embedding(audio, sr, model=sea128, verbose=0)

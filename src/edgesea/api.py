@@ -49,35 +49,47 @@ _LOCK = threading.Lock()
 
 ModelLike = EmbeddingModel | str | os.PathLike | None
 
-#: The error for edgel3's ``model_type="sparse"`` (its default), which edgesea does not ship.
-SPARSE_NOT_PACKAGED = (
-    "model_type='sparse' (edgel3's sparse L3 audio models, chosen by retrain_type and "
-    "sparsity; edgel3's default model_type) is not packaged in edgesea yet: only the 'sea' "
-    "students are. Pass model_type='sea' (emb_dim 512, 256, 128 or 64), or model=<an "
-    "edgesea model file or packaged name>")
+def _load_file(path: str) -> EmbeddingModel:
+    """An edgesea model file, or a sparse model file (:mod:`edgesea.sparse.storage`)."""
+    from .sparse.storage import is_sparse_file
+
+    if is_sparse_file(path):
+        from .sparse.model import SparseModel
+
+        return SparseModel.load(path)  # type: ignore[return-value]
+    return load_model(path)
 
 
 def get_model(model: ModelLike = None, model_type: str = "sea",
-              emb_dim: int = 128, *, tier: str = "mcu") -> EmbeddingModel:
+              emb_dim: int = 128, *, tier: str = "mcu", sparsity: float = 95.45,
+              retrain_type: str = "kd") -> EmbeddingModel:
     """Resolve a model argument to a loaded :class:`EmbeddingModel` (cached).
 
     ``model`` may be a loaded model (returned as is, in eval mode), a path to an edgesea
-    model file, or None for the packaged pretrained model ``(model_type, emb_dim)`` of the
-    capacity tier ``tier`` (:data:`edgesea.zoo.ZOO_TIERS`: ``"mcu"``, the default, or
-    ``"mcu-1m"``; always validated, used only when ``model`` is None).
-    Files are cached by (path, size, mtime), so a changed file is reloaded.
+    model file or a sparse model file, or None for the packaged pretrained model
+    ``(model_type, emb_dim)`` of the capacity tier ``tier`` (:data:`edgesea.zoo.ZOO_TIERS`:
+    ``"mcu"``, the default, or ``"mcu-1m"``; always validated, used only when ``model`` is
+    None). ``model_type="sparse"`` gives the packaged sparse aisfx model
+    (:class:`~edgesea.sparse.model.SparseModel`, 512-d) of ``sparsity`` and
+    ``retrain_type`` (:func:`edgesea.sparse.packaged.packaged_path`; ``emb_dim`` and ``tier``
+    are not used). Files are cached by (path, size, mtime), so a changed file is reloaded.
     """
     if not isinstance(tier, str) or tier not in ZOO_TIERS:
         raise EdgeSEAError(f"invalid tier={tier!r}: expected one of {ZOO_TIERS}")
     if isinstance(model, torch.nn.Module):
-        if not isinstance(model, EmbeddingModel):
-            raise EdgeSEAError(f"model must be an edgesea EmbeddingModel or a path, got "
-                               f"{type(model).__name__}")
+        from .sparse.model import SparseModel
+
+        if not isinstance(model, EmbeddingModel | SparseModel):
+            raise EdgeSEAError(f"model must be an edgesea EmbeddingModel, a SparseModel or a "
+                               f"path, got {type(model).__name__}")
         return model.eval()
     if model is None:
         if isinstance(model_type, str) and model_type == "sparse":
-            raise EdgeSEAError(SPARSE_NOT_PACKAGED)
-        path = pretrained_path(model_type, emb_dim, tier)
+            from .sparse.packaged import packaged_path
+
+            path = packaged_path(sparsity, retrain_type)
+        else:
+            path = pretrained_path(model_type, emb_dim, tier)
     elif isinstance(model, str | os.PathLike):  # a path or a packaged name (sea_urban_64)
         from .zoo import resolve_model
 
@@ -95,7 +107,7 @@ def get_model(model: ModelLike = None, model_type: str = "sea",
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
-    loaded = load_model(real)
+    loaded = _load_file(real)
     with _LOCK:
         _CACHE[key] = loaded
         while len(_CACHE) > _CACHE_SIZE:
@@ -232,7 +244,7 @@ def _embed_frames(model: EmbeddingModel, frames: Sequence[np.ndarray], batch_siz
 
 
 def _is_stream(model: EmbeddingModel) -> bool:
-    return model.frontend.padding == "stream"
+    return getattr(model.frontend, "padding", None) == "stream"
 
 
 def _signal(audio: object, sr: object, model: EmbeddingModel, hop_size: float, center: bool
@@ -284,6 +296,9 @@ def model_inputs(audio: Any, sr: Any, model: ModelLike = None, model_type: str =
     hop_size = check_hop_size(hop_size)
     center = check_flag(center, "center")
     net = get_model(model, model_type, emb_dim, tier=tier)
+    if not isinstance(net, EmbeddingModel):
+        raise EdgeSEAError("model_inputs gives the log-mel inputs of edgesea students; a "
+                           "sparse model's input is its teacher's (SparseModel.frontend)")
     mono, start, hop, n, stamps = _signal(audio, sr, net, hop_size, bool(center))
     return torch.cat(list(_inputs(net, mono, start, hop, n))).numpy(), stamps
 
@@ -305,7 +320,8 @@ def _embed_stream(model: EmbeddingModel, signals: list[tuple], batch_size: int,
 
 def get_embedding(audio: Any, sr: Any, model: ModelLike = None, model_type: str = "sea",
                   emb_dim: int = 128, center: bool = True, hop_size: float = 0.1,
-                  batch_size: int = 64, verbose: bool = False, *, tier: str = "mcu"
+                  batch_size: int = 64, verbose: bool = False, *, tier: str = "mcu",
+                  sparsity: float = 95.45, retrain_type: str = "kd"
                   ) -> tuple[np.ndarray, np.ndarray] | tuple[list[np.ndarray],
                                                              list[np.ndarray]]:
     """Compute embeddings of 1 s windows of audio (the edgel3 / openl3 contract).
@@ -319,9 +335,11 @@ def get_embedding(audio: Any, sr: Any, model: ModelLike = None, model_type: str 
     model : EmbeddingModel or path, optional
         The embedding model; None uses the packaged ``(model_type, emb_dim, tier)`` model.
     model_type : str
-        ``"sea"`` (packaged students).
+        ``"sea"`` (packaged students) or ``"sparse"`` (edgel3's other route: the aisfx
+        teacher pruned to ``sparsity`` and retrained by ``retrain_type``, 512-d, 44.1 kHz;
+        :mod:`edgesea.sparse`).
     emb_dim : int
-        Embedding size of the packaged model (512, 256, 128 or 64).
+        Embedding size of the packaged ``"sea"`` model (512, 256, 128 or 64).
     center : bool or {0, 1}
         Pad half a window before the first sample so window t is centred on its timestamp.
     hop_size : float
@@ -335,6 +353,14 @@ def get_embedding(audio: Any, sr: Any, model: ModelLike = None, model_type: str 
         Capacity tier of the packaged model (keyword-only; :data:`edgesea.zoo.ZOO_TIERS`):
         ``"mcu"`` (default: 64 KB TFLM arena, 300 KB flash) or ``"mcu-1m"`` (256 KB arena,
         1 MB flash: a larger student). Validated, but used only when ``model`` is None.
+    sparsity : float
+        ``model_type="sparse"`` (keyword-only): one of edgel3's levels 53.5, 63.5, 72.3,
+        87.0, 95.45 (an invalid one is an error listing them); the packaged levels are
+        listed by ``edgesea models``, others are built with ``edgesea prune``.
+    retrain_type : str
+        ``model_type="sparse"`` (keyword-only): ``"kd"`` (default; distilled from the dense
+        teacher) or ``"oneshot"``. edgel3's ``"ft"`` is refused: it needs L3-Net's
+        audio-visual correspondence task (video).
 
     Returns
     -------
@@ -373,7 +399,8 @@ def get_embedding(audio: Any, sr: Any, model: ModelLike = None, model_type: str 
             raise EdgeSEAError("sr is a list but audio is a single array: pass a list of "
                                "arrays, or one sample rate")
         audios, srs = [audio], [sr]
-    net = get_model(model, model_type, emb_dim, tier=tier)
+    net = get_model(model, model_type, emb_dim, tier=tier, sparsity=sparsity,
+                    retrain_type=retrain_type)
     if _is_stream(net):
         signals = []
         for a, s in zip(audios, srs, strict=True):  # a loop, not a comprehension: stacklevel
@@ -405,7 +432,8 @@ def iter_process_files(paths: Sequence[str | os.PathLike], output_dir=None,
                        suffix: str | None = None, *, model: ModelLike = None,
                        model_type: str = "sea", emb_dim: int = 128, center: bool = True,
                        hop_size: float = 0.1, batch_size: int = 64,
-                       overwrite: bool = False, tier: str = "mcu") -> Iterator[FileResult]:
+                       overwrite: bool = False, tier: str = "mcu", sparsity: float = 95.45,
+                       retrain_type: str = "kd") -> Iterator[FileResult]:
     """Embed audio files, yielding one :class:`FileResult` per input, in input order.
 
     Parameters
@@ -414,7 +442,8 @@ def iter_process_files(paths: Sequence[str | os.PathLike], output_dir=None,
         Audio files.
     output_dir, suffix
         Where outputs go, as in :func:`process_file`.
-    model, model_type, emb_dim, center, hop_size, batch_size, overwrite, tier
+    model, model_type, emb_dim, center, hop_size, batch_size, overwrite, tier, sparsity,
+    retrain_type
         As in :func:`process_file` (keyword-only).
 
     Returns
@@ -440,7 +469,8 @@ def iter_process_files(paths: Sequence[str | os.PathLike], output_dir=None,
     hop_size = check_hop_size(hop_size)
     batch_size = _check_batch_size(batch_size)
     center = check_flag(center, "center")
-    net = get_model(model, model_type, emb_dim, tier=tier)
+    net = get_model(model, model_type, emb_dim, tier=tier, sparsity=sparsity,
+                    retrain_type=retrain_type)
     n_windows(1, net.sample_rate, net.window, hop_size, bool(center))  # hop below a sample
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
@@ -457,7 +487,8 @@ def process_file(filepath: str | os.PathLike | Sequence[str | os.PathLike],
                  model: ModelLike = None, model_type: str = "sea", emb_dim: int = 128, *,
                  center: bool = True, hop_size: float = 0.1, batch_size: int = 64,
                  verbose: bool = False, overwrite: bool = False,
-                 tier: str = "mcu") -> list[str]:
+                 tier: str = "mcu", sparsity: float = 95.45,
+                 retrain_type: str = "kd") -> list[str]:
     """Embed audio file(s) and write ``<base>[_<suffix>].npz`` files (edgel3's contract).
 
     Parameters
@@ -475,8 +506,8 @@ def process_file(filepath: str | os.PathLike | Sequence[str | os.PathLike],
     overwrite : bool
         Recompute outputs that exist but were made by other settings (another model,
         hop_size, center or a changed source file); matching ones are always skipped.
-    tier : str
-        Capacity tier of the packaged model, as in :func:`get_embedding` (keyword-only).
+    tier, sparsity, retrain_type
+        The packaged model, as in :func:`get_embedding` (keyword-only).
 
     Returns
     -------
@@ -499,7 +530,8 @@ def process_file(filepath: str | os.PathLike | Sequence[str | os.PathLike],
     results = iter_process_files(paths, output_dir, suffix, model=model,
                                  model_type=model_type, emb_dim=emb_dim, center=center,
                                  hop_size=hop_size, batch_size=batch_size,
-                                 overwrite=overwrite, tier=tier)
+                                 overwrite=overwrite, tier=tier, sparsity=sparsity,
+                                 retrain_type=retrain_type)
     for r in tqdm(results, total=len(paths), unit="file", disable=not verbose):
         if r.status == "failed":
             failures.append(f"{r.path}: {r.error}")

@@ -25,16 +25,21 @@ documents them. The short flags of ``--model-type`` and ``--emb-dim`` could not 
 against 0.2.1's ``cli.py``: ``-m``/``-mtype`` and ``-e``/``-emb`` are all accepted, and every
 spelling edgel3 documents works.
 
-**Defaults are edgel3's, and edgel3's default model is a sparse L3 model**
-(``model_type='sparse'``, 95.45 % sparse, fine-tuned), which edgesea does not package yet.
+**Defaults are edgel3's, and edgel3's default model is a sparse model fine-tuned on
+L3-Net's audio-visual task** (``model_type='sparse'``, 95.45 % sparse, ``retrain_type='ft'``).
+edgesea's sparse models are the aisfx teacher pruned at edgel3's levels and retrained by
+distillation (``'kd'``, :mod:`edgesea.sparse`); ``'ft'`` needs video and is not available.
 A call with the defaults, ``edgel3.get_embedding(audio, sr)``, therefore raises an
-:class:`EdgeL3Error` saying so; pass ``model_type='sea'`` (``--model-type sea``) for the
-packaged SEA students, or ``model=`` an edgesea model. ``retrain_type`` and ``sparsity``
-are validated exactly as edgel3 does (``'ft'``/``'kd'``; 53.5, 63.5, 72.3, 87.0 or 95.45)
-and otherwise only matter for sparse models.
+:class:`EdgeL3Error` that says why and gives the fix: ``retrain_type='kd'`` (``-retrain
+kd``), or ``model_type='sea'`` for the SEA students. It is never mapped silently to another
+model. ``retrain_type`` and ``sparsity`` are validated exactly as edgel3 does
+(``'ft'``/``'kd'``; 53.5, 63.5, 72.3, 87.0 or 95.45) and otherwise only matter for sparse
+models; a valid level that is not packaged is an error naming the packaged levels.
 
 What differs from edgel3 (on purpose):
 
+- ``model_type='sparse'`` gives edgesea's pruned aisfx (44.1 kHz, 512-d), not edgel3's
+  pruned L3-Net; ``emb_dim`` is not used for it (as in edgel3).
 - ``model_type='sea'`` gives edgesea's packaged students (``sea_urban_<emb_dim>``, trained on
   UrbanSound8K at 16 kHz), not edgel3's SONYC-UST students: same contract and sizes,
   different weights, so the embeddings are not numerically edgel3's.
@@ -85,7 +90,7 @@ EdgeL3Error = EdgeSEAError
 #: edgel3's warning type (silent or short audio): :class:`~edgesea.errors.EdgeSEAWarning`.
 EdgeL3Warning = EdgeSEAWarning
 
-#: edgel3's model types; edgesea packages ``"sea"`` only (``"sparse"`` raises).
+#: edgel3's model types (``"sparse"``: edgesea's pruned aisfx, :mod:`edgesea.sparse`).
 MODEL_TYPES = ("sea", "sparse")
 #: edgel3's embedding sizes of the ``"sea"`` models.
 EMB_DIMS = (512, 256, 128, 64)
@@ -101,8 +106,7 @@ def _check_args(model_type: object, emb_dim: object, retrain_type: object,
                 sparsity: object) -> tuple[str, int]:
     """edgel3's checks of the model arguments (always made, as edgel3 does)."""
     if not isinstance(model_type, str) or model_type not in MODEL_TYPES:
-        raise EdgeL3Error(f"Invalid model type {model_type!r}: expected 'sea' or 'sparse' "
-                          "(edgesea packages 'sea' models only)")
+        raise EdgeL3Error(f"Invalid model type {model_type!r}: expected 'sea' or 'sparse'")
     if not isinstance(retrain_type, str) or retrain_type not in RETRAIN_TYPES:
         raise EdgeL3Error(f"Invalid re-training type {retrain_type!r}: expected 'ft' "
                           "(fine-tuned) or 'kd' (knowledge distilled)")
@@ -117,14 +121,20 @@ def _check_args(model_type: object, emb_dim: object, retrain_type: object,
     return model_type, int(emb_dim)
 
 
-def _net(model: ModelArg, model_type: str, emb_dim: int) -> EmbeddingModel:
+def _net(model: ModelArg, model_type: str, emb_dim: int, retrain_type: str = "kd",
+         sparsity: float = 95.45) -> EmbeddingModel:
     """The model to run: ``model`` when given (the model arguments are then ignored, as in
-    edgel3), else the packaged ``(model_type, emb_dim)`` student."""
-    if model is not None and not isinstance(model, EmbeddingModel | str | os.PathLike):
+    edgel3), else the packaged ``(model_type, emb_dim)`` student or the packaged
+    ``(sparsity, retrain_type)`` sparse model (``'ft'`` raises)."""
+    from .sparse.model import SparseModel
+
+    if model is not None and not isinstance(model, EmbeddingModel | SparseModel | str
+                                            | os.PathLike):
         raise EdgeL3Error(f"Invalid model provided. Must be an edgesea EmbeddingModel (from "
                           f"edgel3.load_embedding_model), a model file or a packaged model "
                           f"name, or None, but got {type(model)}")
-    return api.get_model(model, model_type, emb_dim)
+    return api.get_model(model, model_type, emb_dim, sparsity=float(sparsity),
+                         retrain_type=retrain_type)
 
 
 def load_embedding_model(model_type: str = "sparse", emb_dim: int = 128,
@@ -136,26 +146,29 @@ def load_embedding_model(model_type: str = "sparse", emb_dim: int = 128,
     ----------
     model_type : {'sea', 'sparse'}
         ``'sea'``: edgesea's packaged SEA student of size ``emb_dim``. ``'sparse'`` (edgel3's
-        default) is validated but not packaged yet: it raises.
+        default): edgesea's packaged sparse aisfx model of ``sparsity`` (512-d).
     emb_dim : {512, 256, 128, 64}
         Embedding size of the ``'sea'`` model.
     retrain_type : {'ft', 'kd'}
-        Retraining of edgel3's sparse models (validated; sparse models only).
+        Retraining of the sparse model (validated always; used for ``'sparse'``). The
+        default ``'ft'`` (edgel3's) raises: it needs L3-Net's audio-visual task (video);
+        pass ``'kd'``.
     sparsity : {53.5, 63.5, 72.3, 87.0, 95.45}
-        Sparsity of edgel3's sparse models (validated; sparse models only).
+        Sparsity of the sparse model (validated always; used for ``'sparse'``).
 
     Returns
     -------
-    EmbeddingModel
+    EmbeddingModel or SparseModel
         Pass it as ``model=`` to :func:`get_embedding` and :func:`process_file`.
 
     Raises
     ------
     EdgeL3Error
-        An invalid argument, or ``model_type='sparse'`` (not packaged yet).
+        An invalid argument; ``model_type='sparse'`` with ``retrain_type='ft'``, or at a
+        level that is not packaged.
     """
     model_type, emb_dim = _check_args(model_type, emb_dim, retrain_type, sparsity)
-    return _net(None, model_type, emb_dim)
+    return _net(None, model_type, emb_dim, retrain_type, sparsity)
 
 
 def load_embedding_model_path(model_type: str = "sparse", emb_dim: int = 128,
@@ -168,11 +181,14 @@ def load_embedding_model_path(model_type: str = "sparse", emb_dim: int = 128,
     Returns
     -------
     str
-        The installed file of the packaged ``'sea'`` model of size ``emb_dim``.
+        The installed file of the packaged ``'sea'`` model of size ``emb_dim``, or of the
+        ``'sparse'`` model of ``(sparsity, retrain_type)`` (a sparse model file).
     """
     model_type, emb_dim = _check_args(model_type, emb_dim, retrain_type, sparsity)
     if model_type == "sparse":
-        raise EdgeL3Error(api.SPARSE_NOT_PACKAGED)
+        from .sparse.packaged import packaged_path
+
+        return packaged_path(float(sparsity), retrain_type)
     return zoo.pretrained_path(model_type, emb_dim)
 
 
@@ -193,7 +209,7 @@ def get_embedding(audio: Any, sr: Any, model: ModelArg = None, model_type: str =
         name; when given, ``model_type``, ``emb_dim``, ``retrain_type`` and ``sparsity`` are
         ignored (but still validated, as edgel3 does).
     model_type : {'sea', 'sparse'}
-        edgel3's default ``'sparse'`` is not packaged yet and raises; use ``'sea'``.
+        ``'sparse'`` (edgel3's default) needs ``retrain_type='kd'``; ``'sea'``: the students.
     emb_dim : {512, 256, 128, 64}
         Embedding size of the ``'sea'`` model.
     retrain_type : {'ft', 'kd'}
@@ -219,13 +235,13 @@ def get_embedding(audio: Any, sr: Any, model: ModelArg = None, model_type: str =
     ------
     EdgeL3Error
         Invalid audio, sample rate, model or argument; ``model_type='sparse'`` without
-        ``model``.
+        ``model`` and with ``retrain_type='ft'`` (the defaults) or a level not packaged.
     """
     model_type, emb_dim = _check_args(model_type, emb_dim, retrain_type, sparsity)
     hop_size = check_hop_size(hop_size)
     verbose = check_flag(verbose, "verbose")
     center = check_flag(center, "center")
-    net = _net(model, model_type, emb_dim)
+    net = _net(model, model_type, emb_dim, retrain_type, sparsity)
     return api.get_embedding(audio, sr, model=net, center=center, hop_size=hop_size,
                              verbose=verbose)
 
@@ -310,7 +326,7 @@ def process_file(filepath: str | os.PathLike, output_dir: str | os.PathLike | No
     verbose = check_flag(verbose, "verbose")
     center = check_flag(center, "center")
     suffix = _check_suffix(suffix)
-    net = _net(model, model_type, emb_dim)
+    net = _net(model, model_type, emb_dim, retrain_type, sparsity)
     api.process_file(filepath, output_dir or None, suffix, net, center=center,
                      hop_size=hop_size, verbose=verbose, overwrite=True)
 
@@ -430,15 +446,17 @@ def _parser() -> ArgumentParser:
                         "suffix is added.")
     parser.add_argument("--model-type", "-m", "-mtype", type=str, default="sparse",
                         choices=list(MODEL_TYPES),
-                        help="Type of smaller L3 model: 'sea' (the specialized students, "
-                        "packaged) or 'sparse' (edgel3's default; not packaged in edgesea "
-                        "yet).")
+                        help="Type of smaller L3 model: 'sea' (the specialized students) or "
+                        "'sparse' (edgel3's default: the pruned aisfx teacher in edgesea; "
+                        "needs --retrain-type kd).")
     parser.add_argument("--emb-dim", "-e", "-emb", type=int, default=128,
                         choices=list(EMB_DIMS),
                         help="Embedding dimension of the 'sea' model.")
     parser.add_argument("--retrain-type", "-retrain", type=str, default="ft",
                         choices=list(RETRAIN_TYPES),
-                        help="The type of retraining after L3 audio is sparsified.")
+                        help="The type of retraining after L3 audio is sparsified: 'kd' "
+                        "(edgesea's sparse models); edgel3's default 'ft' needs video and "
+                        "raises.")
     parser.add_argument("--model-sparsity", "-sp", type=positive_float, default=95.45,
                         choices=list(SPARSITIES), help="Overall model sparsity desired in L3.")
     parser.add_argument("--no-centering", "-n", action="store_true", default=False,

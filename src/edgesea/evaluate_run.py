@@ -51,10 +51,11 @@ def run_evaluation(dataset: Path, models: list[Path], teachers: list[str],
     dataset : Path
         A folder with ``metadata.csv`` (:func:`edgesea.evaluate.read_dataset`).
     models : list of Path
-        Model files (``.safetensors``, or an int8 ``.tflite`` run by LiteRT) or packaged
-        model names (``sea_urban_64``, ``sea_urban_64.int8``).
+        Model files (``.safetensors``, an int8 ``.tflite`` run by LiteRT, or a sparse
+        model file) or packaged model names (``sea_urban_64``, ``sea_urban_64.int8``,
+        ``sparse_aisfx_95.45_kd``).
     teachers : list of str
-        Teacher specs (``aisfx``, ``openl3:PATH.h5``, ``model:PATH``).
+        Teacher specs (``aisfx``, ``openl3:PATH.h5``, ``model:PATH``, ``sparse:PATH``).
     train_folds : list of int
         Folds the classifier is trained and selected on.
     test_fold : int
@@ -91,6 +92,8 @@ def run_evaluation(dataset: Path, models: list[Path], teachers: list[str],
     from .extract import resolve_teacher
     from .fileio import atomic_path, write_json
     from .models import footprint, load_model
+    from .sparse.model import SparseModel
+    from .sparse.storage import is_sparse_file
     from .teachers.model import ModelTeacher
 
     if test_fold in train_folds:  # refuse before any work
@@ -107,6 +110,15 @@ def run_evaluation(dataset: Path, models: list[Path], teachers: list[str],
             emb = TFLiteEmbedder(path)
             embedders.append((name, emb, {"path": str(path), "format": "tflite-int8",
                                           "flash_bytes": len(emb.data)}))
+            continue
+        if is_sparse_file(path):  # a pruned aisfx (edgesea.sparse)
+            sparse = SparseModel.load(path)
+            sfp = sparse.footprint()
+            embedders.append((name, sparse, {
+                "path": str(path), "format": "sparse", "sparsity": sfp.sparsity,
+                "retrain": sparse.metadata.get("retrain"), "params": sfp.params,
+                "nonzero_weights": sfp.nonzero_weights, "size_mb": sfp.dense_size_mb,
+                "file_bytes": sfp.file_bytes, "activation_mb": sfp.activation_mb}))
             continue
         model = load_model(path)
         fp = footprint(model)

@@ -57,7 +57,8 @@ from .views import apply_view, parse_view_spec
 __all__ = ["TEACHER_SPECS", "ExtractReport", "extract", "list_audio_files", "resolve_teacher"]
 
 #: Teacher specifications :func:`resolve_teacher` accepts.
-TEACHER_SPECS = ("aisfx", "openl3:PATH.h5", "model:PATH.safetensors")
+TEACHER_SPECS = ("aisfx", "openl3:PATH.h5", "model:PATH.safetensors",
+                 "sparse:PATH.safetensors")
 
 
 def resolve_teacher(spec: str, window: float | None = None) -> Teacher:
@@ -67,9 +68,11 @@ def resolve_teacher(spec: str, window: float | None = None) -> Teacher:
     ----------
     spec : str
         ``"aisfx"`` (:class:`edgesea.teachers.aisfx.AisfxTeacher`), ``"openl3:PATH.h5"``
-        (:meth:`edgesea.teachers.openl3.OpenL3Teacher.from_h5`) or
-        ``"model:PATH.safetensors"`` (an edgesea model file, :class:`ModelTeacher`);
-        any of them followed by ``@band:RATE``, ``@norm:RATE`` or ``@full`` embeds through
+        (:meth:`edgesea.teachers.openl3.OpenL3Teacher.from_h5`),
+        ``"model:PATH.safetensors"`` (an edgesea model file, :class:`ModelTeacher`) or
+        ``"sparse:PATH.safetensors"`` (a sparse aisfx model file or packaged name such as
+        ``sparse_aisfx_95.45_kd``, :class:`~edgesea.sparse.model.SparseModel`); any of them
+        followed by ``@band:RATE``, ``@norm:RATE`` or ``@full`` embeds through
         that view (:mod:`edgesea.views`: e.g. ``"aisfx@band:8000"`` labels what an 8 kHz
         student hears).
     window : float, optional
@@ -86,7 +89,7 @@ def resolve_teacher(spec: str, window: float | None = None) -> Teacher:
     if view is not None:
         return apply_view(resolve_teacher(base, window), view, rate or 0)
     kind, _, arg = spec.partition(":")
-    if not ((kind == "aisfx" and not arg) or (kind in ("openl3", "model") and arg)):
+    if not ((kind == "aisfx" and not arg) or (kind in ("openl3", "model", "sparse") and arg)):
         raise EdgeSEAError(f"unknown teacher {spec!r}: expected one of {', '.join(TEACHER_SPECS)}")
     try:
         if kind == "aisfx":
@@ -95,6 +98,9 @@ def resolve_teacher(spec: str, window: float | None = None) -> Teacher:
         if kind == "openl3":
             from .teachers.openl3 import OpenL3Teacher
             teacher = OpenL3Teacher.from_h5(arg)
+        elif kind == "sparse":
+            from .sparse.model import load_sparse_model
+            teacher = load_sparse_model(arg)
         else:
             from .models import load_model
             from .teachers.model import ModelTeacher

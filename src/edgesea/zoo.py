@@ -12,7 +12,9 @@ Beside each ``<zoo_name>.safetensors`` (float32) the package holds
 measured flash and TFLM arena, fold-10 scores). :func:`resolve_model` turns a packaged name
 (``"sea_urban_64"``, ``"sea_urban_64.int8"``) or a path into a file; :func:`catalog` lists
 every packaged model with its recorded figures (``edgesea models`` on the command line).
-Nothing is ever downloaded.
+The packaged sparse models (``sparse_aisfx_<level>_<retrain>.safetensors``, edgel3's
+``model_type='sparse'``) are named and found by :mod:`edgesea.sparse.packaged`; their names
+resolve here too. Nothing is ever downloaded.
 """
 
 from __future__ import annotations
@@ -177,9 +179,13 @@ _INT8 = ".int8.tflite"
 
 
 def packaged_names() -> list[str]:
-    """Names of the installed packaged models, tier ``"mcu"`` first, largest embedding first
-    (e.g. ``["sea_urban_512", ..., "sea_urban_64", "sea_urban_128_mcu1m"]``)."""
-    return [zoo_name(t, d, tier) for tier in ZOO_TIERS for t, d in available(tier)]
+    """Names of the installed packaged models: the SEA students, tier ``"mcu"`` first,
+    largest embedding first, then the sparse models, sparsest first (e.g.
+    ``["sea_urban_512", ..., "sea_urban_128_mcu1m", "sparse_aisfx_95.45_kd"]``)."""
+    from .sparse.packaged import packaged_levels, packaged_name
+
+    return [zoo_name(t, d, tier) for tier in ZOO_TIERS for t, d in available(tier)] + [
+        packaged_name(s, r) for s, r in packaged_levels()]
 
 
 def _packaged_file(ref: str, kind: str) -> Path | None:
@@ -190,6 +196,11 @@ def _packaged_file(ref: str, kind: str) -> Path | None:
     endings = {_INT8: True, ".int8": True, ".safetensors": False}
     ending = next((e for e in endings if ref.endswith(e)), "")
     stem, int8 = ref[:len(ref) - len(ending)], endings.get(ending)
+    from .sparse.packaged import parse_packaged_name
+
+    if parse_packaged_name(stem) is not None:  # a sparse model: one float file, no int8
+        path = PRETRAINED_DIR / f"{stem}.safetensors"
+        return path if not int8 and path.is_file() else None
     try:
         parse_zoo_name(stem)
     except EdgeSEAError:
@@ -289,6 +300,12 @@ class ZooModel:
         The same of the int8 ``.tflite``.
     path, tflite, card : str or None
         The ``.safetensors``, ``.int8.tflite`` and ``.md`` model card files.
+    kind : str
+        ``"sea"`` (a student) or ``"sparse"`` (a pruned aisfx, :mod:`edgesea.sparse`: tier
+        ``"-"``, no int8 file; ``params`` counts its stored numbers).
+    sparsity, retrain, nonzero_weights, file_bytes
+        Sparse models only: edgel3 level, ``"kd"``/``"oneshot"``, non-zero conv weights and
+        the file's size in bytes.
     """
 
     name: str
@@ -304,6 +321,11 @@ class ZooModel:
     path: str
     tflite: str | None
     card: str | None
+    kind: str = "sea"
+    sparsity: float | None = None
+    retrain: str | None = None
+    nonzero_weights: int | None = None
+    file_bytes: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a JSON-ready dict."""
@@ -329,14 +351,18 @@ def catalog() -> list[ZooModel]:
     of its ``.int8.tflite``; parameters, the TFLM arena and the fold-10 micro-AUPRC come from
     its model card ``<name>.md`` (written by ``python benchmarks/build_zoo.py cards`` from
     ``edgesea footprint`` and ``edgesea evaluate``). A figure that is not recorded is None.
+    The sparse models follow (``kind="sparse"``,
+    :func:`edgesea.sparse.packaged.sparse_catalog`).
 
     Returns
     -------
     list of ZooModel
         In the order of :func:`packaged_names`.
     """
+    from .sparse.packaged import sparse_catalog
+
     out = []
-    for name in packaged_names():
+    for name in [zoo_name(t, d, tier) for tier in ZOO_TIERS for t, d in available(tier)]:
         model_type, emb_dim, tier = parse_zoo_name(name)
         card = PRETRAINED_DIR / f"{name}.md"
         tflite = PRETRAINED_DIR / f"{name}{_INT8}"
@@ -353,4 +379,4 @@ def catalog() -> list[ZooModel]:
             path=str(PRETRAINED_DIR / f"{name}.safetensors"),
             tflite=str(tflite) if tflite.is_file() else None,
             card=str(card) if card.is_file() else None))
-    return out
+    return out + [ZooModel(**row) for row in sparse_catalog()]

@@ -15,6 +15,8 @@ command group, all sharing :mod:`edgesea.cli.common`.
   fold (:func:`edgesea.evaluate_run.run_evaluation`).
 - ``edgesea models`` (:mod:`.models`) lists the packaged models (:func:`edgesea.zoo.catalog`);
   their names are accepted wherever a model file is (:func:`edgesea.zoo.resolve_model`).
+- ``edgesea prune`` (:mod:`.prune`) prunes the aisfx teacher to an edgel3 sparsity level and
+  retrains it by distillation (:func:`edgesea.sparse.build_sparse_model`).
 
 Every command is a :class:`~.common.Command`: flags show no type placeholder in ``-h`` and
 descriptions wrap at the terminal's width.
@@ -33,6 +35,7 @@ from .evaluate import evaluate_command
 from .export import export_command, footprint_command
 from .info import convert_edgel3_command, describe_model, info_command
 from .models import models_command
+from .prune import prune_command
 from .specialize import augment_command, specialize_command
 from .store import sample_command, teacher_embed_command
 
@@ -67,7 +70,8 @@ for _name, _command in [("embed", embed_command), ("info", info_command),
                         ("teacher-embed", teacher_embed_command), ("sample", sample_command),
                         ("specialize", specialize_command), ("augment", augment_command),
                         ("evaluate", evaluate_command), ("export", export_command),
-                        ("footprint", footprint_command), ("models", models_command)]:
+                        ("footprint", footprint_command), ("models", models_command),
+                        ("prune", prune_command)]:
     app.command(_name, cls=Command)(_command)
 
 

@@ -16,6 +16,7 @@ from ..api import FileResult, get_model, iter_process_files, output_path
 from ..audio import AUDIO_EXTENSIONS, check_hop_size, n_windows
 from ..errors import EdgeSEAError
 from ..models import EmbeddingModel
+from ..sparse.model import SparseModel
 from ..zoo import resolve_model
 from .common import EXIT_FAILED, fail, find_audio_files, track
 
@@ -26,11 +27,18 @@ __all__ = ["embed_command"]
 
 
 def _resolve_model(model: Path | str | None, model_type: str, emb_dim: int | None,
-                   tier: str | None = None) -> EmbeddingModel | TFLiteEmbedder:
+                   tier: str | None = None, sparsity: float = 95.45,
+                   retrain_type: str = "kd") -> EmbeddingModel | TFLiteEmbedder:
     """Load the model once, checking ``--emb-dim`` against a model file if both are given
     (``--tier`` only selects a packaged model: refused with ``--model``). ``model`` is a
     path or a packaged name (:func:`edgesea.zoo.resolve_model`); an int8 ``.tflite`` gives
-    a :class:`~edgesea.export.embedder.TFLiteEmbedder`."""
+    a :class:`~edgesea.export.embedder.TFLiteEmbedder`. ``--model-type sparse`` selects the
+    packaged sparse model of ``sparsity`` and ``retrain_type`` (512-d)."""
+    if model is None and model_type == "sparse":
+        if emb_dim not in (None, 512) or tier is not None:
+            raise EdgeSEAError("--model-type sparse gives the 512-d sparse aisfx model of "
+                               "--sparsity: drop --emb-dim and --tier")
+        return get_model(None, "sparse", sparsity=sparsity, retrain_type=retrain_type)
     if model is None:
         return get_model(None, model_type, 128 if emb_dim is None else emb_dim,
                          tier="mcu" if tier is None else tier)
@@ -74,11 +82,20 @@ def embed_command(
     model: Annotated[str | None, typer.Option(
         "--model", show_default=False, metavar="MODEL",
         help="An edgesea model file (.safetensors), an int8 .tflite written by `edgesea "
-        "export` (run by LiteRT), or a packaged model's name: sea_urban_64, "
-        "sea_urban_128_mcu1m, ... (`edgesea models`), NAME.int8 for its int8 .tflite.")
+        "export` (run by LiteRT), a sparse model file (`edgesea prune`), or a packaged "
+        "model's name: sea_urban_64, sea_urban_128_mcu1m, sparse_aisfx_95.45_kd, ... "
+        "(`edgesea models`), NAME.int8 for its int8 .tflite.")
     ] = None,
     model_type: Annotated[str, typer.Option(
-        "--model-type", help="Packaged model family, used when --model is not given.")] = "sea",
+        "--model-type", help="Packaged model family, used when --model is not given: sea "
+        "(the students) or sparse (the pruned aisfx teacher, 44.1 kHz, 512-d; see "
+        "--sparsity).")] = "sea",
+    sparsity: Annotated[float, typer.Option(
+        "--sparsity", help="--model-type sparse: edgel3's sparsity level (53.5, 63.5, 72.3, "
+        "87.0, 95.45; packaged: see `edgesea models`).")] = 95.45,
+    retrain_type: Annotated[str, typer.Option(
+        "--retrain-type", help="--model-type sparse: kd (distilled from the dense teacher, "
+        "the packaged models) or oneshot; edgel3's ft needs video and is refused.")] = "kd",
     emb_dim: Annotated[int | None, typer.Option(
         "--emb-dim", show_default=False,
         help="Embedding size of the packaged model (512, 256, 128 or 64; default 128).")] = None,
@@ -114,7 +131,7 @@ def embed_command(
         hop = check_hop_size(hop_size)
         if batch_size < 1:
             raise EdgeSEAError(f"invalid --batch-size {batch_size}: expected an integer >= 1")
-        net = _resolve_model(model, model_type, emb_dim, tier)
+        net = _resolve_model(model, model_type, emb_dim, tier, sparsity, retrain_type)
         n_windows(1, net.sample_rate, net.window, hop, centering)  # hop below one sample
         files = find_audio_files(inputs, recursive)
         if not files:
@@ -131,7 +148,7 @@ def embed_command(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:  # checks settings and output folders before any work (exit 2)
-            if isinstance(net, EmbeddingModel):
+            if isinstance(net, EmbeddingModel | SparseModel):
                 results = iter_process_files(files, output_dir, suffix, model=net,
                                              center=centering, hop_size=hop,
                                              batch_size=batch_size, overwrite=overwrite)

@@ -222,10 +222,26 @@ def _table(report: dict[str, Any]) -> str:
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
 
+def _sparse_footprint(model: Path, as_json: bool) -> bool:
+    """Print the footprint of a sparse model (:mod:`edgesea.sparse`) and return True, or
+    return False for any other model."""
+    from ..sparse.model import SparseModel, describe_sparse, format_sparse
+    from ..sparse.storage import is_sparse_file
+    from ..zoo import resolve_model
+
+    path = resolve_model(model)
+    if path.endswith(".tflite") or not is_sparse_file(path):
+        return False
+    d = describe_sparse(SparseModel.load(path))
+    typer.echo(json.dumps(d, indent=1, default=str) if as_json else format_sparse(d))
+    return True
+
+
 def footprint_command(
     model: Annotated[Path, typer.Argument(
         show_default=False, metavar="MODEL.tflite",
-        help="An int8 .tflite written by `edgesea export`.")],
+        help="An int8 .tflite written by `edgesea export`, or a sparse model (file or "
+        "packaged name, e.g. sparse_aisfx_95.45_kd): its stored and activation sizes.")],
     audio: Annotated[Path | None, typer.Option(
         "--audio", show_default=False,
         help="Real audio (not the calibration audio) for latency and agreement.")] = None,
@@ -245,11 +261,15 @@ def footprint_command(
     Reports flash (model bytes), the TFLM arena it needs (printed by TFLM, confirmed by
     binary search), MACs per window and which device tiers it fits (--tier; a warning on
     stderr when it exceeds the named tier, or every tier), and with --audio the LiteRT
-    latency per window and the int8-vs-float agreement."""
+    latency per window and the int8-vs-float agreement. For a sparse model (no int8
+    build): non-zero weights, dense and sparse sizes, the activation memory pruning leaves
+    unchanged, MACs, and the tiers it cannot fit."""
     from ..export import tflite_footprint
     from ..zoo import resolve_model  # a packaged name means its .int8.tflite
 
     try:
+        if _sparse_footprint(model, as_json):
+            return
         if windows < 1 or repeats < 1:
             raise EdgeSEAError(f"--windows and --repeats must be >= 1, got {windows} and "
                                f"{repeats}")

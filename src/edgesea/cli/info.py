@@ -11,6 +11,8 @@ import typer
 
 from ..errors import EdgeSEAError
 from ..models import EmbeddingModel, footprint, load_model
+from ..sparse.model import SparseModel, describe_sparse, format_sparse
+from ..sparse.storage import is_sparse_file
 from ..zoo import resolve_model
 from .common import fail
 
@@ -100,16 +102,20 @@ def info_command(
     model: Annotated[str, typer.Argument(
         show_default=False, metavar="MODEL",
         help="An edgesea model file (.safetensors), an int8 .tflite written by `edgesea "
-        "export`, or a packaged model's name (sea_urban_64, ...; NAME.int8 for its int8 "
-        ".tflite; see `edgesea models`).")],
+        "export`, a sparse model file (`edgesea prune`), or a packaged model's name "
+        "(sea_urban_64, sparse_aisfx_95.45_kd, ...; NAME.int8 for its int8 .tflite; see "
+        "`edgesea models`).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Show a model file's configuration, metadata and footprint (for an int8 .tflite: its
-    size, front end and quantization, from its .edge.json)."""
+    size, front end and quantization, from its .edge.json; for a sparse model: its sparsity,
+    dense and sparse sizes, unchanged activation memory and MACs)."""
     try:
         path = resolve_model(model)
         if path.endswith(".tflite"):
             d = describe_tflite(path)
+        elif is_sparse_file(path):
+            d = describe_sparse(SparseModel.load(path))
         else:
             d = describe_model(load_model(path), path)
     except EdgeSEAError as e:
@@ -119,7 +125,8 @@ def info_command(
     if as_json:
         typer.echo(json.dumps(d, indent=2, default=str))
     else:
-        typer.echo(_format_tflite(d) if d.get("format") == "tflite-int8" else _format_info(d))
+        formats = {"tflite-int8": _format_tflite, "edgesea-sparse": format_sparse}
+        typer.echo(formats.get(d.get("format"), _format_info)(d))
 
 
 def convert_edgel3_command(

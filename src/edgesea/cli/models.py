@@ -52,8 +52,15 @@ def format_models(models: list[ZooModel]) -> str:
                          for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
 
     cards = {str(Path(m.card).parent) for m in models if m.card}
+    sparse = [m for m in models if m.kind == "sparse"]
+    notes = [f"{m.name}: {m.nonzero_weights:,} non-zero weights, {m.file_bytes:,} B file"
+             for m in sparse]
+    if sparse:
+        notes = ["Type sparse: the aisfx teacher pruned at edgel3's levels (params = stored "
+                 "numbers); float32", "only, no int8 build, about 1.1 MB of activations: "
+                 "CPUs, not microcontrollers (docs/sparse.md).", *notes, ""]
     return "\n".join([
-        line(head), *(line(r) for r in rows), "",
+        line(head), *(line(r) for r in rows), "", *notes,
         "A name is accepted wherever a model is taken (embed --model, info, export,",
         f"footprint, evaluate --model); NAME.int8 is its int8 .tflite (e.g. {models[0].name}"
         ".int8).",
@@ -67,7 +74,8 @@ def models_command(
         "edgesea.zoo.ZooModel, file paths included).")] = False,
 ) -> None:
     """List the packaged models: name, type, embedding size, tier, parameters, int8 flash
-    and TFLM arena bytes, and fold-10 micro-AUPRC (UrbanSound8K; docs/results.md).
+    and TFLM arena bytes, and fold-10 micro-AUPRC (UrbanSound8K; docs/results.md); the
+    sparse models (type sparse) with their non-zero weights and file size.
 
     The figures are those recorded in each model's card (nothing is run). Any name
     can be given where a model file is taken; append .int8 for its int8 TFLite file.

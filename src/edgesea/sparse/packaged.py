@@ -1,0 +1,162 @@
+"""The packaged sparse models: names, paths, the ``retrain_type`` rules and catalog rows.
+
+A packaged sparse model is ``edgesea/pretrained/sparse_aisfx_<level>_<retrain>.safetensors``
+(a sparse model file, :mod:`edgesea.sparse.storage`) with its model card ``<name>.md``;
+``<level>`` is the edgel3 level as Python writes the float (``95.45``, ``87.0``) and
+``<retrain>`` is ``kd`` (the packaged ones) or ``oneshot``. :func:`packaged_path` maps
+``(sparsity, retrain_type)`` to the file, with edgel3's errors: an invalid level lists the
+valid ones; ``'ft'`` (edgel3's default) is refused because it needs L3-Net's audio-visual
+task; a valid level that is not packaged names the packaged ones and ``edgesea prune``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from ..errors import EdgeSEAError
+from .prune import SPARSITY_LEVELS, check_sparsity
+
+__all__ = ["FT_UNAVAILABLE", "RETRAIN_CHOICES", "check_retrain", "packaged_levels",
+           "packaged_name", "packaged_path", "parse_packaged_name", "sparse_catalog"]
+
+#: ``retrain_type`` values: edgel3's ``ft`` (refused) and ``kd``, and ``oneshot`` (no
+#: retraining).
+RETRAIN_CHOICES = ("ft", "kd", "oneshot")
+#: Why ``retrain_type='ft'`` is refused, and the one-line fix.
+FT_UNAVAILABLE = (
+    "retrain_type='ft' (fine-tuning, edgel3's default) retrains the pruned network on "
+    "L3-Net's audio-visual correspondence task, which needs video and L3-Net's image "
+    "network: not available in edgesea. Use retrain_type='kd' (retrained to reproduce the "
+    "dense teacher's embeddings; the packaged sparse models are 'kd'), e.g. "
+    "get_embedding(audio, sr, model_type='sparse', sparsity=95.45, retrain_type='kd')")
+_NAME = re.compile(r"sparse_aisfx_(?P<level>\d+\.\d+)_(?P<retrain>kd|oneshot)")
+_CARD_AUPRC = re.compile(r"fold 10 micro-AUPRC \| ([\d.]+)(?: ± ([\d.]+))?")
+
+
+def check_retrain(retrain_type: object) -> str:
+    """Validate ``retrain_type`` -> ``"kd"`` or ``"oneshot"``.
+
+    Raises
+    ------
+    EdgeSEAError
+        ``'ft'`` (:data:`FT_UNAVAILABLE`) or any other value.
+    """
+    if retrain_type == "ft":
+        raise EdgeSEAError(FT_UNAVAILABLE)
+    if not isinstance(retrain_type, str) or retrain_type not in RETRAIN_CHOICES:
+        raise EdgeSEAError(f"invalid retrain_type={retrain_type!r}: expected 'kd' "
+                           "(knowledge distilled) or 'oneshot' (pruned, not retrained); "
+                           "edgel3's 'ft' needs video")
+    return retrain_type
+
+
+def packaged_name(sparsity: object, retrain_type: object = "kd") -> str:
+    """``"sparse_aisfx_<level>_<retrain>"``, e.g. ``sparse_aisfx_95.45_kd``.
+
+    Raises
+    ------
+    EdgeSEAError
+        An invalid level (the message lists the valid ones) or retraining type.
+    """
+    return f"sparse_aisfx_{check_sparsity(sparsity)!r}_{check_retrain(retrain_type)}"
+
+
+def parse_packaged_name(name: object) -> tuple[float, str] | None:
+    """``"sparse_aisfx_95.45_kd"`` -> ``(95.45, "kd")``; None for any other string."""
+    m = _NAME.fullmatch(name) if isinstance(name, str) else None
+    if m is None:
+        return None
+    level = float(m["level"])
+    if level not in SPARSITY_LEVELS or packaged_name(level, m["retrain"]) != name:
+        return None
+    return level, m["retrain"]
+
+
+def _dir() -> Path:
+    from .. import zoo
+
+    return Path(zoo.PRETRAINED_DIR)
+
+
+def packaged_levels() -> list[tuple[float, str]]:
+    """The installed packaged sparse models as ``(sparsity, retrain_type)``, sparsest
+    first, ``kd`` before ``oneshot``."""
+    return [(s, r) for s in sorted(SPARSITY_LEVELS, reverse=True) for r in ("kd", "oneshot")
+            if (_dir() / f"{packaged_name(s, r)}.safetensors").is_file()]
+
+
+def _installed_text() -> str:
+    found = packaged_levels()
+    return ", ".join(f"{s!r} ({r})" for s, r in found) if found else "none installed"
+
+
+def packaged_path(sparsity: object = 95.45, retrain_type: object = "kd") -> str:
+    """The packaged sparse model file of ``(sparsity, retrain_type)``.
+
+    Parameters
+    ----------
+    sparsity : float
+        One of edgel3's levels, :data:`~edgesea.sparse.prune.SPARSITY_LEVELS`.
+    retrain_type : {"kd", "oneshot"}
+        ``"ft"`` is refused (:data:`FT_UNAVAILABLE`).
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    EdgeSEAError
+        Invalid level (edgel3-style, listing the levels), ``'ft'``, a level that is not
+        packaged (naming the packaged ones and ``edgesea prune``), or a file whose header
+        says another level or retraining than its name.
+    """
+    from .storage import read_sparse_header
+
+    name = packaged_name(sparsity, retrain_type)
+    path = _dir() / f"{name}.safetensors"
+    if not path.is_file():
+        raise EdgeSEAError(
+            f"no sparse model at sparsity {check_sparsity(sparsity)!r} with retrain_type="
+            f"{retrain_type!r} is packaged (packaged sparse models: {_installed_text()}). "
+            f"Build one with `edgesea prune --teacher aisfx --sparsity {sparsity} --retrain "
+            "kd AUDIO_DIR --out MODEL.safetensors` and pass model=MODEL.safetensors")
+    doc = read_sparse_header(path)
+    if (doc.get("sparsity"), doc.get("retrain")) != (check_sparsity(sparsity), retrain_type):
+        raise EdgeSEAError(f"{path} holds a {doc.get('sparsity')!r}% {doc.get('retrain')!r} "
+                           "model, not what its name says: reinstall edgesea")
+    return str(path)
+
+
+def sparse_catalog() -> list[dict[str, Any]]:
+    """One row per installed packaged sparse model, the fields of
+    :class:`edgesea.zoo.ZooModel` (read from each file's header and model card; nothing is
+    run). ``params`` counts the stored numbers (kept weights + BatchNorm); fold-10
+    micro-AUPRC is None until the card records it."""
+    import math
+
+    from .file_checks import architecture
+    from .storage import read_sparse_header
+
+    shapes, convs = architecture()
+    other = sum(math.prod(shape) for k, (shape, dtype) in shapes.items()
+                if k not in convs and dtype == "F32")  # BatchNorm: never pruned
+    rows = []
+    for s, r in packaged_levels():
+        name = packaged_name(s, r)
+        path, card = _dir() / f"{name}.safetensors", _dir() / f"{name}.md"
+        doc = read_sparse_header(path)
+        text = card.read_text(encoding="utf-8") if card.is_file() else ""
+        auprc = _CARD_AUPRC.search(text)
+        rows.append({
+            "name": name, "model_type": "sparse", "emb_dim": 512, "tier": "-",
+            "params": int(doc["nonzero"]) + other, "flash_bytes": None, "arena_bytes": None,
+            "micro_auprc": float(auprc[1]) if auprc else None,
+            "micro_auprc_sd": float(auprc[2]) if auprc and auprc[2] else None,
+            "micro_auprc_int8": None, "path": str(path), "tflite": None,
+            "card": str(card) if card.is_file() else None, "kind": "sparse", "sparsity": s,
+            "retrain": r, "nonzero_weights": int(doc["nonzero"]),
+            "file_bytes": path.stat().st_size})
+    return rows

@@ -1,0 +1,300 @@
+"""The sparse model file: a pruned aisfx network that stores only its non-zero weights.
+
+Layout: a standard safetensors file. For each of the eight 3x3 convolutions' weights ``W``
+(``n`` values) it holds
+
+- ``sparse/<name>.mask``: uint8, ``ceil(n / 8)`` bytes: ``np.packbits`` (most significant
+  bit first) of ``W.reshape(-1) != 0`` in C order, padding bits zero;
+- ``sparse/<name>.values``: float32, the non-zero values of ``W`` in C order (as many as
+  the mask has set bits);
+
+and every other tensor of the network (BatchNorm weights, biases, running statistics) dense
+under ``dense/<name>``. The header metadata has one key, ``"edgesea-sparse"``, a JSON
+document: ``format`` (``"edgesea-sparse"``), ``format_version``, ``architecture``
+(``"aisfx-cnn9"``), ``sparsity`` (the requested level), ``method``, ``measured_sparsity``,
+``weights`` / ``nonzero`` and per-layer ``layers``, ``retrain`` (``"kd"`` or ``"oneshot"``),
+``teacher`` (name, package, identity, license), ``training_data``, ``recipe``,
+``licenses``, free-form ``metadata``, and ``sha256`` over the tensors and the rest of the
+document. A zero stored as ``-0.0`` reads back as ``+0.0`` (same embeddings).
+
+The file size shrinks with sparsity: 1 bit per weight plus 4 bytes per kept weight, instead
+of 4 bytes per weight. Reading treats the file as untrusted: its size, the header size and
+JSON nesting are bounded, every tensor name, dtype and shape is compared with what the
+architecture implies (mask length ``ceil(n / 8)``, value count = the mask's popcount) before
+any tensor is read, then the checksum and the finiteness of the values are checked. Every
+problem is an :class:`~edgesea.errors.EdgeSEAError` saying what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+from torch import nn
+
+from ..errors import EdgeSEAError
+from ..fileio import atomic_path
+from ..models.io import canonical_json, tensor_hash
+from .file_checks import (
+    ARCHITECTURE,
+    DTYPES,
+    FORMAT,
+    FORMAT_VERSION,
+    KEY,
+    MAX_FILE_BYTES,
+    MAX_HEADER_BYTES,
+    RETRAIN_TYPES,
+    TEACHER_LICENSE,
+    architecture,
+    check_table,
+    document,
+    raw_header,
+)
+
+__all__ = ["ARCHITECTURE", "FORMAT", "FORMAT_VERSION", "MAX_FILE_BYTES", "MAX_HEADER_BYTES",
+           "RETRAIN_TYPES", "TEACHER_LICENSE", "SparseFile", "is_sparse_file", "load_sparse",
+           "read_sparse_header", "save_sparse", "sparse_digest"]
+
+
+def _state_of(net: Any) -> dict[str, torch.Tensor]:
+    """The state dict of an AisfxNet, a SparseModel (its ``.net``) or a mapping, checked
+    against the architecture."""
+    if isinstance(net, Mapping):
+        state = dict(net)
+    elif isinstance(getattr(net, "net", None), nn.Module):
+        state = net.net.state_dict()
+    elif isinstance(net, nn.Module):
+        state = net.state_dict()
+    else:
+        raise EdgeSEAError(f"expected an AisfxNet, a SparseModel or a state dict, got "
+                           f"{type(net).__name__}")
+    shapes, _ = architecture()
+    problems = [f"missing {k}" for k in shapes if k not in state]
+    problems += [f"unexpected {k}" for k in state if k not in shapes]
+    for k in set(shapes) & set(state):
+        t = state[k]
+        if not isinstance(t, torch.Tensor) or tuple(t.shape) != shapes[k][0] \
+                or DTYPES.get(t.dtype) != shapes[k][1]:
+            problems.append(f"{k} is not a {shapes[k][1]} tensor of shape {shapes[k][0]}")
+    if problems:
+        raise EdgeSEAError(f"not the {ARCHITECTURE} network: " + "; ".join(sorted(problems)[:6]))
+    return {k: v.detach().cpu().contiguous() for k, v in state.items()}
+
+
+def sparse_digest(tensors: dict[str, torch.Tensor], doc: dict[str, Any]) -> str:
+    """The file's checksum: SHA-256 over every stored tensor's name, dtype, shape and bytes
+    (name order), then ``b"|edgesea-sparse|"`` and the canonical JSON of ``doc`` without
+    its ``sha256`` key."""
+    h = tensor_hash(tensors)
+    h.update(b"|edgesea-sparse|")
+    h.update(canonical_json({k: v for k, v in doc.items() if k != "sha256"}))
+    return h.hexdigest()
+
+
+def save_sparse(net: Any, path: str | os.PathLike, *, sparsity: float | None,
+                retrain: str, recipe: Mapping[str, Any] | None = None, method: str = "layer",
+                masks: Mapping[str, torch.Tensor] | None = None,
+                teacher_identity: str | None = None, training_data: str | None = None,
+                licenses: Mapping[str, str] | None = None,
+                metadata: Mapping[str, Any] | None = None) -> str:
+    """Write a pruned aisfx network as a sparse model file, atomically (temp + rename).
+
+    Parameters
+    ----------
+    net : AisfxNet, SparseModel or dict of str to torch.Tensor
+        The pruned network, or its state dict.
+    path : path
+        Destination (conventionally ``*.safetensors``).
+    sparsity : float or None
+        The requested level (an edgel3 level for ``method="layer"``, the percentage for
+        ``"global"``); recorded, and the measured sparsity beside it.
+    retrain : {"kd", "oneshot"}
+        How the pruned network was retrained.
+    recipe : dict, optional
+        How it was built (JSON-ready; e.g. the training settings).
+    method : {"layer", "global"}
+        The pruning method.
+    masks : dict of str to torch.Tensor, optional
+        Keep-masks of the pruning: every weight outside them must be zero (checked).
+    teacher_identity : str, optional
+        Identity of the dense teacher it was pruned from (``AisfxTeacher().identity``).
+    training_data : str, optional
+        The audio it was retrained on (``kd``).
+    licenses : dict of str to str, optional
+        Added to ``{"teacher_weights": TEACHER_LICENSE}`` (e.g. ``training_data``).
+    metadata : dict, optional
+        Free-form JSON-ready values.
+
+    Returns
+    -------
+    str
+        The path written.
+
+    Raises
+    ------
+    EdgeSEAError
+        Not the aisfx network, non-finite weights, weights outside ``masks`` that are not
+        zero, an unknown ``retrain``/``method``, or metadata that is not JSON.
+    """
+    if retrain not in RETRAIN_TYPES:
+        raise EdgeSEAError(f"invalid retrain={retrain!r}: a stored sparse model is one of "
+                           f"{RETRAIN_TYPES}")
+    if method not in ("layer", "global"):
+        raise EdgeSEAError(f"invalid method={method!r}: expected 'layer' or 'global'")
+    state = _state_of(net)
+    _, convs = architecture()
+    tensors: dict[str, torch.Tensor] = {}
+    layers, total, nonzero = [], 0, 0
+    for name, t in state.items():
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise EdgeSEAError(f"{name} holds NaN or Inf values: refusing to save")
+        if name not in convs:
+            tensors[f"dense/{name}"] = t.clone()
+            continue
+        keep = t != 0
+        if masks is not None and name in masks and bool((keep & ~masks[name].cpu()).any()):
+            raise EdgeSEAError(f"{name} has non-zero weights outside its pruning mask: apply "
+                               "the masks (edgesea.sparse.prune.apply_masks) before saving")
+        flat = keep.reshape(-1).numpy()
+        tensors[f"sparse/{name}.mask"] = torch.from_numpy(np.packbits(flat))
+        tensors[f"sparse/{name}.values"] = t.reshape(-1)[keep.reshape(-1)].clone()
+        n, nz = t.numel(), int(flat.sum())
+        layers.append({"name": name, "shape": list(t.shape), "weights": n, "nonzero": nz,
+                       "sparsity": 100.0 * (n - nz) / n})
+        total, nonzero = total + n, nonzero + nz
+    doc: dict[str, Any] = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "architecture": ARCHITECTURE,
+        "emb_dim": 512, "sample_rate": 44100, "window": 1.0,
+        "sparsity": None if sparsity is None else float(sparsity), "method": method,
+        "measured_sparsity": 100.0 * (total - nonzero) / total, "weights": total,
+        "nonzero": nonzero, "layers": layers, "retrain": retrain,
+        "teacher": {"name": "aisfx", "package": "aisfx 0.1.2", "identity": teacher_identity,
+                    "license": TEACHER_LICENSE},
+        "training_data": training_data, "recipe": dict(recipe or {}),
+        "licenses": {"teacher_weights": TEACHER_LICENSE, **dict(licenses or {})},
+        "metadata": dict(metadata or {})}
+    try:
+        doc = json.loads(json.dumps(doc, allow_nan=False))
+    except (TypeError, ValueError) as e:
+        raise EdgeSEAError(f"recipe and metadata must be JSON-serialisable: {e}") from e
+    doc["sha256"] = sparse_digest(tensors, doc)
+    path = os.fspath(path)
+    with atomic_path(path, suffix=".safetensors") as tmp:
+        save_file(tensors, tmp, metadata={KEY: json.dumps(doc)})
+    return path
+
+
+def read_sparse_header(path: str | os.PathLike) -> dict[str, Any]:
+    """The JSON document of a sparse model file, without reading its tensors.
+
+    Raises
+    ------
+    EdgeSEAError
+        As :func:`load_sparse`, for the checks that need no tensor data.
+    """
+    path = os.fspath(path)
+    table, _ = raw_header(path)
+    return document(table, path)
+
+
+def is_sparse_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a readable file whose header says it is a sparse model (no
+    tensor is read; a damaged sparse file is still recognised when its header is)."""
+    try:
+        table, _ = raw_header(os.fspath(path))
+    except (EdgeSEAError, OSError):
+        return False
+    meta = table.get("__metadata__")
+    return isinstance(meta, dict) and KEY in meta
+
+
+@dataclass
+class SparseFile:
+    """What :func:`load_sparse` read.
+
+    Attributes
+    ----------
+    net : AisfxNet
+        The restored network (eval mode; pruned weights are ``+0.0``).
+    masks : dict of str to torch.Tensor
+        Bool masks of the stored (non-zero) weights of each convolution.
+    header : dict
+        The file's JSON document (see the module docstring).
+    path : str
+    file_bytes : int
+        Size of the file.
+    """
+
+    net: nn.Module
+    masks: dict[str, torch.Tensor]
+    header: dict[str, Any]
+    path: str
+    file_bytes: int
+
+
+def load_sparse(path: str | os.PathLike) -> SparseFile:
+    """Read a sparse model file written by :func:`save_sparse`: the exact network back.
+
+    Raises
+    ------
+    EdgeSEAError
+        Missing, a directory, larger than :data:`MAX_FILE_BYTES`, truncated, a header over
+        :data:`MAX_HEADER_BYTES` or not JSON, not a sparse model, a newer format version,
+        tensors whose names, dtypes or shapes do not fit the architecture, a mask whose
+        popcount differs from its value count or with padding bits set, a checksum that
+        does not match, or values that are not finite.
+    """
+    from ..teachers.aisfx import AisfxNet
+
+    path = os.fspath(path)
+    table, size = raw_header(path)
+    doc = document(table, path)
+    counts = check_table(table, path)
+    shapes, convs = architecture()
+    try:
+        with safe_open(path, framework="pt") as f:
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as e:  # safetensors' own errors: offsets out of the file, ...
+        raise EdgeSEAError(f"{path} is not a readable sparse model file (corrupt or "
+                           f"truncated): {e}") from e
+    state: dict[str, torch.Tensor] = {}
+    masks: dict[str, torch.Tensor] = {}
+    for k in convs:
+        shape = shapes[k][0]
+        n = int(np.prod(shape))
+        packed = tensors[f"sparse/{k}.mask"].numpy()
+        bits = np.unpackbits(packed)
+        if bits[n:].any():
+            raise EdgeSEAError(f"{path}: the mask of {k} has padding bits set")
+        keep = bits[:n].astype(bool)
+        if int(keep.sum()) != counts[f"sparse/{k}.values"]:
+            raise EdgeSEAError(f"{path}: the mask of {k} keeps {int(keep.sum()):,} weights "
+                               f"but {counts[f'sparse/{k}.values']:,} values are stored")
+        values = tensors[f"sparse/{k}.values"]
+        flat = torch.zeros(n, dtype=torch.float32)
+        flat[torch.from_numpy(keep)] = values
+        state[k] = flat.reshape(shape)
+        masks[k] = torch.from_numpy(keep).reshape(shape)
+    for k in shapes:
+        if k not in convs:
+            state[k] = tensors[f"dense/{k}"]
+    if sparse_digest(tensors, doc) != doc["sha256"]:
+        raise EdgeSEAError(f"{path}: checksum mismatch: the file is corrupt or was changed "
+                           "after it was written")
+    bad = [k for k, t in state.items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    if bad:
+        raise EdgeSEAError(f"{path}: {bad[0]} holds NaN or Inf values")
+    layers = {r.get("name"): r.get("nonzero") for r in doc["layers"] if isinstance(r, dict)}
+    if layers != {k: int(masks[k].sum()) for k in convs}:
+        raise EdgeSEAError(f"{path}: the per-layer counts of the metadata do not match the "
+                           "stored masks")
+    net = AisfxNet()
+    net.load_state_dict(state, strict=True)
+    return SparseFile(net=net.eval(), masks=masks, header=doc, path=path, file_bytes=size)
