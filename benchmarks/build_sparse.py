@@ -29,6 +29,7 @@ import argparse
 import copy
 import json
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -167,6 +168,7 @@ def report(args: argparse.Namespace) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from edgesea.sparse.storage import save_sparse
     from edgesea.zoo import catalog
 
     work = Path(args.work)
@@ -174,7 +176,6 @@ def report(args: argparse.Namespace) -> None:
             for f in sorted(work.glob("eval_*.json"))}
     rows = dict(sorted(rows.items(), key=lambda kv: (kv[0] != "dense", kv[0])))
     dense = rows["dense"]["metrics"]["micro_auprc"]["mean"]
-    files = {(z.sparsity, z.retrain): z for z in catalog() if z.kind == "sparse"}
     lines = ["| model | sparsity % | non-zero weights | file MB | activation MB | val R² (kd) "
              "| micro-AUPRC | macro-AUPRC | accuracy | % of teacher |",
              "|---|---|---|---|---|---|---|---|---|---|"]
@@ -185,9 +186,12 @@ def report(args: argparse.Namespace) -> None:
         summ = work / f"s{s}" / "summary.json"
         r2 = (f"{json.loads(summ.read_text())['val_r2']:.3f}"
               if kind == "kd" and summ.is_file() else "-")
-        z = files.get((float(s), kind)) if kind else None
-        size = f"{z.file_bytes / 1e6:.2f}" if z is not None and z.file_bytes else (
-            f"{r['nonzero'] * 4 / 1e6:.2f} (values)" if kind else "18.73")
+        size = "18.76 (dense float32)"
+        if kind:  # the sparse file this state makes (what save_sparse writes)
+            with tempfile.TemporaryDirectory() as tmp:
+                f = save_sparse(torch.load(work / f"s{s}" / f"{kind}.pt", weights_only=True),
+                                Path(tmp) / "m.safetensors", sparsity=float(s), retrain=kind)
+                size = f"{Path(f).stat().st_size / 1e6:.2f}"
         label = "dense teacher (aisfx)" if name == "dense" else f"sparse aisfx {s}% {kind}"
         mi = m["micro_auprc"]
         lines.append(f"| {label} | {r['sparsity']:.2f} | {r['nonzero']:,} | {size} | "
