@@ -32,7 +32,7 @@ from torch import nn
 from ..errors import EdgeSEAError
 from ..models.footprint import footprint as _dense_footprint
 from ..models.footprint import frontend_macs
-from ..teachers.aisfx import N_FFT, SAMPLE_RATE, AisfxFrontend, AisfxNet
+from ..teachers.aisfx import N_FFT, SAMPLE_RATE, AisfxFrontend, AisfxNet, embed_windows
 from ..teachers.base import identity_hash
 from .prune import conv_layers, sparsity_report
 
@@ -193,21 +193,13 @@ class SparseModel(nn.Module):
         EdgeSEAError
             Wrong shape or non-finite samples.
         """
-        arr = np.asarray(windows, dtype=np.float32)
-        if arr.ndim != 2 or arr.shape[1] != self.window_samples:
-            raise EdgeSEAError(f"windows of shape {arr.shape}: expected (B, "
-                               f"{self.window_samples}) samples at {self.sample_rate} Hz")
-        if not np.isfinite(arr).all():
-            raise EdgeSEAError("windows contain NaN or Inf samples")
-        out = np.empty((arr.shape[0], self.emb_dim), dtype=np.float32)
         was = self.training
         self.eval()
-        with torch.inference_mode():
-            for i in range(0, arr.shape[0], self.batch_size):
-                x = torch.from_numpy(np.array(arr[i:i + self.batch_size]))
-                out[i:i + x.shape[0]] = self(x).numpy()
-        self.train(was)
-        return out
+        try:
+            return embed_windows(self, windows, self.window_samples, self.emb_dim,
+                                 self.batch_size)
+        finally:
+            self.train(was)
 
     def footprint(self) -> SparseFootprint:
         """Stored weights, sizes, activation memory and MACs of one window (see

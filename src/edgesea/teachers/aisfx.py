@@ -34,7 +34,7 @@ from ..errors import EdgeSEAError
 from .base import identity_hash
 
 __all__ = ["NATIVE_BLOCK_FRAMES", "NATIVE_BLOCK_SAMPLES", "AisfxFrontend", "AisfxNet",
-           "AisfxTeacher", "aisfx_mel_filterbank", "default_checkpoint_path",
+           "AisfxTeacher", "aisfx_mel_filterbank", "default_checkpoint_path", "embed_windows",
            "load_aisfx_checkpoint"]
 
 SAMPLE_RATE = 44100
@@ -150,6 +150,30 @@ def aisfx_mel_filterbank(sr: float = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: in
     weights = np.where((f >= lo) & (f < mid), up, np.where((f >= mid) & (f < hi), down, 0.0))
     sums = weights.sum(axis=1, keepdims=True)
     return weights / np.where(sums > 0, sums, 1.0)
+
+
+def embed_windows(fn: Any, windows: np.ndarray, window_samples: int, emb_dim: int,
+                  batch_size: int) -> np.ndarray:
+    """Check ``(B, window_samples)`` 44.1 kHz windows, then embed them ``batch_size`` at a time
+    with ``fn`` (a float32 tensor batch -> ``(b, emb_dim)`` tensor) -> ``(B, emb_dim)`` float32.
+
+    Raises
+    ------
+    EdgeSEAError
+        Wrong shape or non-finite samples.
+    """
+    arr = np.asarray(windows, dtype=np.float32)
+    if arr.ndim != 2 or arr.shape[1] != window_samples:
+        raise EdgeSEAError(f"windows of shape {arr.shape}: expected (B, "
+                           f"{window_samples}) samples at {SAMPLE_RATE} Hz")
+    if not np.isfinite(arr).all():
+        raise EdgeSEAError("windows contain NaN or Inf samples")
+    out = np.empty((arr.shape[0], emb_dim), dtype=np.float32)
+    with torch.inference_mode():
+        for i in range(0, arr.shape[0], batch_size):
+            x = torch.from_numpy(np.array(arr[i:i + batch_size]))
+            out[i:i + x.shape[0]] = fn(x).numpy()
+    return out
 
 
 class AisfxFrontend(nn.Module):
@@ -317,18 +341,8 @@ class AisfxTeacher:
         EdgeSEAError
             Wrong shape or non-finite samples.
         """
-        arr = np.asarray(windows, dtype=np.float32)
-        if arr.ndim != 2 or arr.shape[1] != self.window_samples:
-            raise EdgeSEAError(f"windows of shape {arr.shape}: expected (B, "
-                               f"{self.window_samples}) samples at {SAMPLE_RATE} Hz")
-        if not np.isfinite(arr).all():
-            raise EdgeSEAError("windows contain NaN or Inf samples")
-        out = np.empty((arr.shape[0], self.emb_dim), dtype=np.float32)
-        with torch.inference_mode():
-            for i in range(0, arr.shape[0], self.batch_size):
-                x = torch.from_numpy(np.array(arr[i:i + self.batch_size])).to(self.device)
-                out[i:i + x.shape[0]] = self.net(self.frontend(x)).cpu().numpy()
-        return out
+        return embed_windows(lambda x: self.net(self.frontend(x.to(self.device))).cpu(),
+                             windows, self.window_samples, self.emb_dim, self.batch_size)
 
     def embed_clip_blocks(self, wave44k: np.ndarray,
                           hop_frames: int = BLOCK_HOP_FRAMES) -> np.ndarray:
