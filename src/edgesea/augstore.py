@@ -38,7 +38,7 @@ from .extract import _teacher_info
 from .fileio import atomic_path, clean_stale_temps, write_json
 from .loudness import laeq
 
-__all__ = ["AUG_FORMAT", "load_augmented", "make_augmented"]
+__all__ = ["AUG_FORMAT", "load_augmented", "make_augmented", "shard_columns"]
 
 AUG_FORMAT = "edgesea-augmented-store"
 
@@ -52,11 +52,42 @@ def _settings(teacher: Any, sources: list[str], durations: list[float], n: int, 
     return json.loads(json.dumps(settings))  # as read back from manifest.json (no tuples)
 
 
+def shard_columns(idx: np.ndarray, aug: Augmenter, load: Any, teacher: Any,
+                  student_rate: int, batch_size: int) -> dict[str, np.ndarray]:
+    """The columns of the augmented windows ``idx`` (one shard): recipes, renders at the
+    teacher's and the student's rates, the teacher's embeddings. ``load(k, sr)`` is source
+    file ``k`` at rate ``sr``."""
+    rate_t = int(teacher.sample_rate)
+    recipes = [aug.recipe(int(i)) for i in idx]
+    wave_t = np.stack([aug.render(r, lambda s: load(s, rate_t), rate_t) for r in recipes])
+    wave_s = np.stack([aug.render(r, lambda s: load(s, student_rate), student_rate)
+                       for r in recipes])
+    emb = np.concatenate([np.asarray(teacher.embed(wave_t[i:i + batch_size]), np.float32)
+                          for i in range(0, len(wave_t), batch_size)])
+    return {"index": np.asarray(idx, np.int64),
+            "source": np.array([r["main"]["source"] for r in recipes], np.int32),
+            "embedding": emb, "laeq_db": np.asarray(laeq(wave_t, rate_t), np.float32),
+            "recipe": np.array([Augmenter.dumps(r) for r in recipes]),
+            "student_audio": np.round(wave_s * 32767).astype(np.int16)}
+
+
+def source_loader(audio_dir: Path, sources: list[str]) -> Any:
+    """``load(k, sr)``: source file ``k`` decoded, downmixed and resampled (cached)."""
+
+    @lru_cache(maxsize=64)
+    def load(k: int, sr: int) -> np.ndarray:
+        audio, file_sr = load_audio(audio_dir / sources[k])
+        return resample(to_float_mono(audio), file_sr, sr)
+
+    return load
+
+
 def make_augmented(audio_dir: str | os.PathLike, sources: list[str], durations: list[float],
                    out_dir: str | os.PathLike, teacher: Any, n: int, seed: int = 0,
                    config: AugmentConfig | None = None, student_rate: int = 8000,
                    shard_size: int = 512, batch_size: int = 64, progress: bool = True,
-                   forbidden: list[str | os.PathLike] | None = None) -> dict[str, Any]:
+                   forbidden: list[str | os.PathLike] | None = None, engine: str = "local",
+                   engine_options: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write ``n`` augmented, teacher-embedded windows made from ``sources`` to ``out_dir``.
 
     Parameters
@@ -76,6 +107,10 @@ def make_augmented(audio_dir: str | os.PathLike, sources: list[str], durations: 
         Folders (or files) whose audio must never be used (e.g. an evaluation test fold):
         a source inside one, or with the same bytes as a file in one, is refused
         (:func:`edgesea.stages.check_excluded`).
+    engine, engine_options : str, dict
+        ``"ray"``: shards rendered and embedded by Ray actors
+        (:func:`edgesea.distributed.ray_engine.run_augment`), the same bytes but for the
+        embeddings' float rounding; options as :func:`edgesea.extract.extract`'s.
 
     Returns
     -------
@@ -83,6 +118,11 @@ def make_augmented(audio_dir: str | os.PathLike, sources: list[str], durations: 
         The manifest.
     """
     config = config or AugmentConfig()
+    if engine not in ("local", "ray"):
+        raise EdgeSEAError(f"unknown engine {engine!r}: expected local or ray")
+    if engine == "ray":  # before any work
+        from .distributed.ray_engine import import_ray
+        import_ray()
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise EdgeSEAError(f"invalid number of augmented windows {n!r}: expected >= 1")
     if not sources or len(sources) != len(durations):
@@ -132,33 +172,23 @@ def make_augmented(audio_dir: str | os.PathLike, sources: list[str], durations: 
             if f"shards/{old_shard.name}" not in keep:
                 old_shard.unlink()
         write_json(manifest_path, manifest)
-    aug = Augmenter(durations, config, seed, teacher.window)
-    rate_t = int(teacher.sample_rate)
-
-    @lru_cache(maxsize=64)
-    def source_audio(k: int, sr: int) -> np.ndarray:
-        audio, file_sr = load_audio(audio_dir / sources[k])
-        return resample(to_float_mono(audio), file_sr, sr)
-
     todo = [k for k, s in enumerate(manifest["shards"]) if s["status"] != "complete"]
     bar = tqdm(total=int(n), initial=int(n) - sum(manifest["shards"][k]["n_rows"]
                                                   for k in todo),
                unit="win", desc="augment", disable=not progress)
-    for k in todo:
+    spans = [(k, k * shard_size, manifest["shards"][k]["n_rows"]) for k in todo]
+    if engine == "ray":
+        from .distributed.ray_engine import run_augment
+        done = run_augment(spans, audio_dir, list(sources), list(durations), config, seed,
+                           teacher, student_rate, batch_size, engine_options)
+    else:
+        aug = Augmenter(durations, config, seed, teacher.window)
+        load = source_loader(audio_dir, list(sources))
+        done = ((k, shard_columns(np.arange(a, a + m), aug, load, teacher, student_rate,
+                                  batch_size)) for k, a, m in spans)
+    for k, cols in done:
         shard = manifest["shards"][k]
-        idx = np.arange(k * shard_size, k * shard_size + shard["n_rows"])
-        recipes = [aug.recipe(int(i)) for i in idx]
-        wave_t = np.stack([aug.render(r, lambda s: source_audio(s, rate_t), rate_t)
-                           for r in recipes])
-        wave_s = np.stack([aug.render(r, lambda s: source_audio(s, student_rate),
-                                      student_rate) for r in recipes])
-        emb = np.concatenate([np.asarray(teacher.embed(wave_t[i:i + batch_size]), np.float32)
-                              for i in range(0, len(wave_t), batch_size)])
-        cols = {"index": idx.astype(np.int64),
-                "source": np.array([r["main"]["source"] for r in recipes], np.int32),
-                "embedding": emb, "laeq_db": np.asarray(laeq(wave_t, rate_t), np.float32),
-                "recipe": np.array([Augmenter.dumps(r) for r in recipes]),
-                "student_audio": np.round(wave_s * 32767).astype(np.int16)}
+        idx = cols["index"]
         with atomic_path(out / shard["file"], suffix=".npz") as tmp:
             np.savez(tmp, **cols)
         shard["status"] = "complete"

@@ -9,7 +9,10 @@ continues exactly with ``resume=True``; batches are drawn from a generator seede
 ``(seed, epoch)`` and every random state is checkpointed, so the same seed on the same
 machine gives the same weights. Per-epoch metrics (MSE, MAE, cosine similarity, R^2) go to
 ``history.json`` and ``curves.png``. A damaged or hostile checkpoint is refused with a clear
-error (see ``resume`` in :func:`train_student`), never half-loaded.
+error (see ``resume`` in :func:`train_student`), never half-loaded. Inside an initialised
+``torch.distributed`` group of several processes it trains with DistributedDataParallel
+(:mod:`edgesea.distributed.ddp`: a distributed sampler reseeded per epoch, rank 0 alone
+writing checkpoints).
 """
 
 from __future__ import annotations
@@ -36,8 +39,9 @@ from .distill_checkpoint import (
     _restore,
     _save_atomic,
 )
+from .distill_metrics import plot_curves, regression_metrics
 from .errors import EdgeSEAError, EdgeSEAWarning
-from .fileio import atomic_path, clean_stale_temps, write_json
+from .fileio import clean_stale_temps, write_json
 from .models.network import EmbeddingModel, _trunk_and_head
 from .settings import Settings
 
@@ -147,25 +151,6 @@ class TrainResult:
         return self.history[self.best_epoch - 1]
 
 
-def regression_metrics(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
-    """MSE, MAE, mean cosine similarity and R^2 of ``pred`` against targets ``y`` (N, D).
-
-    R^2 is ``1 - sum((y - pred)^2) / sum((y - mean(y))^2)``, column means over the rows of
-    ``y`` (the fraction of the targets' total variance explained)."""
-    y = np.asarray(y, dtype=np.float64)
-    pred = np.asarray(pred, dtype=np.float64)
-    if y.shape != pred.shape or y.ndim != 2 or y.shape[0] < 1:
-        raise EdgeSEAError(f"targets and predictions must be equal 2-D shapes, got {y.shape} "
-                           f"and {pred.shape}")
-    err = pred - y
-    sst = float(((y - y.mean(axis=0)) ** 2).sum())
-    cos = (y * pred).sum(1) / np.maximum(np.linalg.norm(y, axis=1)
-                                         * np.linalg.norm(pred, axis=1), 1e-12)
-    return {"mse": float((err ** 2).mean()), "mae": float(np.abs(err).mean()),
-            "cosine": float(cos.mean()),
-            "r2": 1.0 - float((err ** 2).sum()) / sst if sst > 0 else float("nan")}
-
-
 def _check_data(x: Any, y: Any, name: str) -> None:
     if np.ndim(x) != 3 or np.ndim(y) != 2 or len(x) != len(y) or len(x) < 1:
         raise EdgeSEAError(f"{name} data must be inputs (N, n_mels, n_frames) and targets "
@@ -226,6 +211,16 @@ def _improved(loss: float, best: float, cfg: TrainConfig) -> bool:
     return loss < best - cfg.min_delta
 
 
+def _parallel() -> Any:
+    """The DDP helper when this process is one of several of a ``torch.distributed`` group
+    (:class:`edgesea.distributed.ddp.Parallel`), else None (imported only then)."""
+    dist = torch.distributed
+    if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+        return None
+    from .distributed.ddp import Parallel
+    return Parallel()
+
+
 def train_student(model: EmbeddingModel, x_train: np.ndarray, y_train: np.ndarray,
                   x_val: np.ndarray, y_val: np.ndarray, out_dir: str | os.PathLike,
                   config: TrainConfig | None = None, resume: bool = False,
@@ -278,12 +273,14 @@ def train_student(model: EmbeddingModel, x_train: np.ndarray, y_train: np.ndarra
         raise EdgeSEAError(f"targets have {y_train.shape[1]} dimensions; the model outputs "
                            f"{emb_dim}")
     fwd = forward or _forward
+    par = _parallel()
+    writer = par is None or par.rank == 0  # rank 0 alone writes
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     clean_stale_temps(out)  # checkpoints half-written by a killed run
     latest, best_path = out / "latest.pt", out / "best.pt"
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed if par is None else par.seed(cfg.seed))
     data_id = [len(x_train), len(x_val), int(emb_dim)]
     model.to(memory_format=torch.channels_last)
     state: dict[str, Any] = {"epoch": 0, "best_loss": math.inf, "best_epoch": 0,
@@ -299,10 +296,19 @@ def train_student(model: EmbeddingModel, x_train: np.ndarray, y_train: np.ndarra
             warnings.warn(f"resuming with {torch.get_num_threads()} torch threads; the run "
                           f"started with {ckpt.get('threads')}: results may differ from an "
                           "uninterrupted run in the last bits", EdgeSEAWarning, stacklevel=2)
+        if ckpt.get("world_size", 1) != (1 if par is None else par.world):
+            warnings.warn(f"resuming on {1 if par is None else par.world} processes; the run "
+                          f"started on {ckpt.get('world_size', 1)}: batches differ from an "
+                          "uninterrupted run", EdgeSEAWarning, stacklevel=2)
         state = _restore(latest, ckpt, model, opt, gen, cfg)
-    elif not resume:
+        if par is not None:
+            par.restore_generator(ckpt, gen)
+    elif not resume and writer:
         for p in (latest, best_path, out / "history.json"):
             p.unlink(missing_ok=True)
+    if par is not None:
+        par.barrier()
+    net = par.wrap(model, fwd) if par is not None else None
     y_tr = np.asarray(y_train, dtype=np.float32)
     sst = float(((y_tr - y_tr.mean(0)) ** 2).sum())
     t0 = time.perf_counter()
@@ -316,17 +322,21 @@ def train_student(model: EmbeddingModel, x_train: np.ndarray, y_train: np.ndarra
                 g["lr"] = lr
         lr = opt.param_groups[0]["lr"]
         te = time.perf_counter()
-        order = np.random.default_rng([cfg.seed, epoch]).permutation(len(x_train))
-        sums = np.zeros(4)
-        bar = tqdm(range(0, len(order), cfg.batch_size), desc=f"epoch {epoch}/{cfg.epochs}",
-                   unit="batch", leave=False, disable=not progress)
+        if par is None:
+            order = np.random.default_rng([cfg.seed, epoch]).permutation(len(x_train))
+            bsz = cfg.batch_size
+        else:  # this rank's share, reshuffled each epoch (DistributedSampler.set_epoch)
+            order, bsz = par.order(len(x_train), cfg.seed, epoch), par.batch(cfg.batch_size)
+        sums = np.zeros(5)
+        bar = tqdm(range(0, len(order), bsz), desc=f"epoch {epoch}/{cfg.epochs}",
+                   unit="batch", leave=False, disable=not (progress and writer))
         for i in bar:
-            idx = np.sort(order[i:i + cfg.batch_size])  # sorted: cheap memmap reads
+            idx = np.sort(order[i:i + bsz])  # sorted: cheap memmap reads
             xb = _batch(x_train, idx)
             yb = torch.from_numpy(y_tr[idx])
             if cfg.spec_mask:
                 xb = _mask(xb, cfg.spec_mask, gen)
-            pred = fwd(model, xb)
+            pred = fwd(model, xb) if net is None else net(xb)
             loss = _loss(pred, yb, cfg)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -335,12 +345,15 @@ def train_student(model: EmbeddingModel, x_train: np.ndarray, y_train: np.ndarra
                 err = pred - yb
                 sums += [float((err ** 2).sum()), float(err.abs().sum()),
                          float(torch.cosine_similarity(pred, yb, dim=1).sum()),
-                         loss.item() * len(idx)]
+                         loss.item() * len(idx), len(idx)]
             if not math.isfinite(sums[3]):
                 raise EdgeSEAError(f"training diverged at epoch {epoch} (loss {sums[3]}); "
                                    "lower the learning rate")
-        n, d = len(x_train), y_tr.shape[1]
-        val = regression_metrics(y_val, predict(model, x_val, forward=forward))
+        if par is not None:
+            sums = par.sum(sums)
+        n, d = int(sums[4]), y_tr.shape[1]
+        val = regression_metrics(y_val, predict(model, x_val, forward=forward) if par is None
+                                 else par.predict(model, x_val, forward))
         row = {"epoch": epoch, "lr": lr, "train_loss": sums[3] / n,
                "train_mse": sums[0] / (n * d), "train_mae": sums[1] / (n * d),
                "train_cosine": sums[2] / n,
@@ -353,7 +366,8 @@ def train_student(model: EmbeddingModel, x_train: np.ndarray, y_train: np.ndarra
         state["epoch"] = epoch
         if _improved(row["val_loss"], state["best_loss"], cfg):
             state.update(best_loss=row["val_loss"], best_epoch=epoch, since_best=0, since_lr=0)
-            _save_atomic({"model": model.state_dict(), "epoch": epoch}, best_path)
+            if writer:
+                _save_atomic({"model": model.state_dict(), "epoch": epoch}, best_path)
         else:
             state["since_best"] += 1
             state["since_lr"] += 1
@@ -364,17 +378,24 @@ def train_student(model: EmbeddingModel, x_train: np.ndarray, y_train: np.ndarra
         if cfg.patience and state["since_best"] >= cfg.patience:
             state["done"] = True
         state["stopped_early"] = bool(state["done"])
-        _save_atomic({"version": _CKPT_VERSION, "config": cfg.to_dict(), "data": data_id,
-                      "model": model.state_dict(), "optimizer": opt.state_dict(),
-                      "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
-                      "threads": torch.get_num_threads(), "state": json.dumps(state)}, latest)
-        write_json(out / "history.json", state["history"])
-        if on_epoch is not None:
-            on_epoch(row)
+        extra = {} if par is None else {"world_size": par.world,
+                                        "rank_generators": par.gather(gen.get_state())}
+        if writer:
+            _save_atomic({"version": _CKPT_VERSION, "config": cfg.to_dict(), "data": data_id,
+                          "model": model.state_dict(), "optimizer": opt.state_dict(),
+                          "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
+                          "threads": torch.get_num_threads(), "state": json.dumps(state),
+                          **extra}, latest)
+            write_json(out / "history.json", state["history"])
+            if on_epoch is not None:
+                on_epoch(row)
     state["done"] = True
+    if par is not None:
+        par.barrier()  # rank 0's checkpoints are written
     if state["best_epoch"] == 0:
         raise EdgeSEAError("no epoch improved on the initial validation loss (loss not finite?)")
-    plot_curves(state["history"], out / "curves.png", best_epoch=state["best_epoch"])
+    if writer:
+        plot_curves(state["history"], out / "curves.png", best_epoch=state["best_epoch"])
     best = _read_checkpoint(best_path, max_bytes, ("model",))
     _check_weights(best_path, best["model"], model)
     model.load_state_dict(best["model"])
@@ -384,36 +405,3 @@ def train_student(model: EmbeddingModel, x_train: np.ndarray, y_train: np.ndarra
                        stopped_early=bool(state.get("stopped_early")),
                        epochs_run_now=state["epoch"] - start_epoch,
                        wall_s=time.perf_counter() - t0)
-
-
-def plot_curves(history: list[dict[str, float]], path: str | os.PathLike,
-                best_epoch: int | None = None) -> str:
-    """Training curves (loss, R^2, cosine, learning rate per epoch) as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ep = [h["epoch"] for h in history]
-    fig, axes = plt.subplots(1, 4, figsize=(16, 3.6))
-    panels = [("mse", "MSE", True), ("r2", "R$^2$", False), ("cosine", "cosine", False)]
-    for ax, (key, title, log) in zip(axes, panels, strict=False):
-        ax.plot(ep, [h[f"train_{key}"] for h in history], label="train")
-        ax.plot(ep, [h[f"val_{key}"] for h in history], label="validation")
-        if log:
-            ax.set_yscale("log")
-        ax.set_title(title)
-        ax.set_xlabel("epoch")
-    axes[3].plot(ep, [h["lr"] for h in history], color="k")
-    axes[3].set_yscale("log")
-    axes[3].set_title("learning rate")
-    axes[3].set_xlabel("epoch")
-    for ax in axes[:3]:
-        if best_epoch:
-            ax.axvline(best_epoch, color="grey", ls=":", lw=1)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=90)
-    plt.close(fig)
-    return os.fspath(path)

@@ -230,7 +230,8 @@ def _plan(out: Path, manifest: dict[str, Any], contents: list[dict[str, Any]],
 def extract(audio_dir: str | os.PathLike, out_dir: str | os.PathLike, teacher: Teacher,
             hop_size: float = 0.5, center: bool = True, workers: int = 1,
             batch_size: int = 64, files_per_shard: int = 64, progress: bool = True,
-            overwrite: bool = False, replace: bool = False) -> ExtractReport:
+            overwrite: bool = False, replace: bool = False, engine: str = "local",
+            engine_options: dict[str, Any] | None = None) -> ExtractReport:
     """Embed every audio file under ``audio_dir`` with ``teacher`` into a store at ``out_dir``.
 
     Parameters
@@ -264,6 +265,12 @@ def extract(audio_dir: str | os.PathLike, out_dir: str | os.PathLike, teacher: T
     replace : bool
         Replace a store made with other settings instead of refusing, but (unlike
         ``overwrite``) keep the up-to-date shards of a store with the same settings.
+    engine : {"local", "ray"}
+        ``"ray"`` decodes in Ray tasks and embeds in Ray actors
+        (:mod:`edgesea.distributed.ray_engine`; ``pip install edgesea[ray]``): the same
+        store, manifest and resumability (``workers`` is then unused).
+    engine_options : dict, optional
+        Ray options: ``address``, ``num_actors``, ``num_gpus_per_actor``.
 
     Returns
     -------
@@ -287,6 +294,11 @@ def extract(audio_dir: str | os.PathLike, out_dir: str | os.PathLike, teacher: T
     batch_size = _check_int(batch_size, "batch_size")
     files_per_shard = _check_int(files_per_shard, "files_per_shard")
     info = _teacher_info(teacher)
+    if engine not in ("local", "ray"):
+        raise EdgeSEAError(f"unknown engine {engine!r}: expected local or ray")
+    if engine == "ray":  # fail before any work when Ray is missing
+        from .distributed.ray_engine import import_ray
+        import_ray()
     audio_dir, out = Path(audio_dir), Path(out_dir)
     files = list_audio_files(audio_dir)
     if not files:
@@ -302,8 +314,13 @@ def extract(audio_dir: str | os.PathLike, out_dir: str | os.PathLike, teacher: T
         clean_temp_files(out)
         contents = [file_content(audio_dir / f) for f in files]
         todo = _plan(out, manifest, contents, overwrite)
-        audio_s = _run(audio_dir, out, teacher, manifest, todo, contents, workers,
-                       batch_size, progress)
+        if engine == "ray":
+            from .distributed.ray_engine import run_extract
+            audio_s = run_extract(audio_dir, out, teacher, manifest, todo, contents,
+                                  batch_size, progress, engine_options)
+        else:
+            audio_s = _run(audio_dir, out, teacher, manifest, todo, contents, workers,
+                           batch_size, progress)
     store = EmbeddingStore(out, manifest)
     status = [f["status"] for f in manifest["files"]]
     return ExtractReport(store=store, n_files=len(files), n_ok=status.count("ok"),

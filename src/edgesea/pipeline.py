@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 
 from . import __version__
 from .distill import TrainConfig, train_student
+from .distill_stage import distill_data, distill_parallel
 from .errors import EdgeSEAError
 from .extract import _teacher_info, extract, list_audio_files, resolve_teacher
 from .fileio import clean_stale_temps, write_json
@@ -47,6 +48,7 @@ from .stages import (
     student_inputs,
 )
 from .store import EmbeddingStore
+from .store_arrays import augmented_column, store_column
 from .store_integrity import file_content
 from .views import apply_view
 
@@ -225,8 +227,9 @@ def _check_run_dir(run: Path, config: SpecializeConfig, audio_dir: Path, force: 
 
 def specialize(audio_dir: str | os.PathLike, run_dir: str | os.PathLike,
                config: SpecializeConfig | None = None, resume: bool = False,
-               force: bool = False, workers: int = 1, progress: bool = True
-               ) -> SpecializeResult:
+               force: bool = False, workers: int = 1, progress: bool = True,
+               nproc: int = 1, distill_job_only: bool = False, engine: str = "local",
+               engine_options: dict[str, Any] | None = None) -> SpecializeResult | None:
     """Run (or continue) the SEA pipeline on ``audio_dir`` in ``run_dir``.
 
     Parameters
@@ -247,11 +250,20 @@ def specialize(audio_dir: str | os.PathLike, run_dir: str | os.PathLike,
         Decoding processes for the teacher stage.
     progress : bool
         Progress bars and stage messages on stderr.
+    nproc : int
+        Processes of the distill stage: more than 1 trains with DistributedDataParallel
+        (:mod:`edgesea.distributed.ddp`; the same validation loss within seed noise).
+    engine, engine_options : str, dict
+        The embed stage's engine (``"ray"``: Ray Data, :func:`edgesea.extract.extract`).
+    distill_job_only : bool
+        Stop before training, after writing ``distill/job.json`` (train it with torchrun
+        across nodes, then rerun with ``resume=True`` to finish; docs/scaling.md).
 
     Returns
     -------
-    SpecializeResult
-        Paths of the student and the report, and the stage table.
+    SpecializeResult or None
+        Paths of the student and the report, and the stage table (None with
+        ``distill_job_only``).
     """
     from .report import write_report
 
@@ -282,11 +294,14 @@ def specialize(audio_dir: str | os.PathLike, run_dir: str | os.PathLike,
         # replace: a store of other settings is replaced; of the same settings, only the
         # shards of files whose content changed are recomputed (extract checks each file)
         rep = extract(audio_dir, run / "store", teacher, hop_size=config.hop_size,
-                      workers=workers, progress=progress, replace=True)
+                      workers=workers, progress=progress, replace=True, engine=engine,
+                      engine_options=engine_options)
         state.done("embed", k_embed, time.perf_counter() - t, n_files=rep.n_ok,
                    n_failed=rep.n_failed, n_windows=rep.n_windows)
     store = EmbeddingStore.open(run / "store")
-    cols = store.load(["file_index", "embedding", "laeq_db"])
+    # out of core: the embeddings stay in the store's shards, read rows on demand
+    cols = {**store.load(["file_index", "laeq_db"]),
+            "embedding": store_column(store, "embedding")}
     n = len(cols["file_index"])
 
     # inputs -----------------------------------------------------------------------------
@@ -331,9 +346,7 @@ def specialize(audio_dir: str | os.PathLike, run_dir: str | os.PathLike,
         state.ran["augment"] = "off"
     aug_emb = None
     if k_aug is not None:
-        from .augstore import load_augmented
-
-        aug_emb = load_augmented(aug_dir / "store", ["embedding"])["embedding"]
+        aug_emb = augmented_column(aug_dir / "store", "embedding")
 
     # reduce -----------------------------------------------------------------------------
     red_parts: tuple = (k_sample, config.reduction, config.emb_dim, config.reduction_options)
@@ -345,7 +358,6 @@ def specialize(audio_dir: str | os.PathLike, run_dir: str | os.PathLike,
         red_dir.mkdir(exist_ok=True)
         info = fit_reduce(cols["embedding"], split["sample"], config, red_dir, aug_emb)
         state.done("reduce", k_reduce, time.perf_counter() - t, **info)
-    targets = np.load(red_dir / "targets.npy")
     reducer = np.load(red_dir / "reducer.npz")
 
     # distill ----------------------------------------------------------------------------
@@ -362,20 +374,22 @@ def specialize(audio_dir: str | os.PathLike, run_dir: str | os.PathLike,
                                                       else ""))
         t = time.perf_counter()
         state.started("distill", k_distill)
-        x = np.load(inputs_path)
-        tr = split["train_all"] if config.train_on == "all" else split["sample"]
-        x_tr, y_tr = x[tr], targets[tr]
-        if k_aug is not None:
-            x_tr = np.concatenate([x_tr, np.load(aug_dir / "logmel.npy")])
-            y_tr = np.concatenate([y_tr, np.load(red_dir / "aug_targets.npy")])
-        res = train_student(model, x_tr, y_tr, x[split["val"]],
-                            targets[split["val"]], run / "distill",
-                            TrainConfig.from_dict(config.train),
-                            resume=bool(partial and resume), progress=progress,
-                            on_epoch=lambda r: state.say(
-                                f"  epoch {r['epoch']}: train loss {r['train_loss']:.4f}, val "
-                                f"loss {r['val_loss']:.4f}, val R2 {r['val_r2']:.3f}, val cos "
-                                f"{r['val_cosine']:.3f} ({r['epoch_s']:.0f} s)"))
+        x_tr, _, _, _ = data = distill_data(run, config.train_on, k_aug is not None)
+        if nproc > 1 or distill_job_only:
+            res = distill_parallel(run, config, model, k_aug is not None,
+                                    bool(partial and resume), nproc, progress,
+                                    not distill_job_only)
+            if res is None:
+                state.say(f"[distill] job written: {run / 'distill' / 'job.json'}")
+                return None
+        else:
+            res = train_student(model, *data, run / "distill",
+                                TrainConfig.from_dict(config.train),
+                                resume=bool(partial and resume), progress=progress,
+                                on_epoch=lambda r: state.say(
+                                    f"  epoch {r['epoch']}: train loss {r['train_loss']:.4f}, "
+                                    f"val loss {r['val_loss']:.4f}, val R2 {r['val_r2']:.3f}, "
+                                    f"val cos {r['val_cosine']:.3f} ({r['epoch_s']:.0f} s)"))
         best = res.best
         summary = {"best_epoch": res.best_epoch, "epochs_run": len(res.history),
                    "stopped_early": res.stopped_early, "n_train": int(len(x_tr)),

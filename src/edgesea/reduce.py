@@ -6,10 +6,14 @@ Each standardises its input (fit-sample mean and std), then projects: :class:`PC
 PCA and identity reducers serialise with ``to_arrays()`` to numpy arrays (for
 ``save_model(..., extras=arrays)``) plus JSON-able settings (for the model's metadata), and
 :func:`reducer_from_arrays` rebuilds them exactly; a fitted UMAP cannot be stored as arrays.
+PCA and identity reducers also fit out of core (:meth:`PCAReducer.fit_streaming`: two passes
+over row blocks, a ``D x D`` scatter matrix, its eigendecomposition), for samples larger than
+memory.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -76,6 +80,52 @@ class _Reducer:
         self._fit((arr - mean) / scale)
         self.mean_, self.scale_ = mean, scale
         return self
+
+    def fit_streaming(self, blocks: Callable[[], Iterable[Any]]) -> _Reducer:
+        """Fit on rows given in blocks, holding one block and a ``D x D`` matrix at a time.
+
+        Parameters
+        ----------
+        blocks : callable
+            ``blocks()`` returns an iterable of 2-D row blocks (same width); it is called
+            twice (the mean, then the centred scatter matrix).
+
+        Returns
+        -------
+        self
+
+        Notes
+        -----
+        The standardisation is the one of :meth:`fit` (population std); PCA takes the
+        eigenvectors of the standardised covariance, signed as scikit-learn signs its
+        components (largest entry positive). It equals :meth:`fit` with a full SVD up to
+        rounding (about 1e-10 on well-separated components), not the randomized SVD that
+        :meth:`fit` uses on big inputs.
+        """
+        if not hasattr(self, "_fit_scatter"):
+            raise EdgeSEAError(f"{type(self).__name__} cannot be fitted out of core; fit it "
+                               "in memory on a smaller sample")
+        n, total = 0, None
+        for b in blocks():
+            arr = _check_x(b)
+            total = arr.sum(axis=0) if total is None else total + arr.sum(axis=0)
+            n += len(arr)
+        if total is None:
+            raise EdgeSEAError("fit_streaming got no rows")
+        mean = total / n
+        scatter = np.zeros((len(mean), len(mean)))
+        for b in blocks():
+            z = _check_x(b) - mean
+            scatter += z.T @ z
+        self._check_dim(np.empty((n, len(mean)), dtype=np.uint8))
+        std = np.sqrt(np.maximum(np.diag(scatter) / n, 0.0))
+        scale = np.where(std < _STD_FLOOR * np.maximum(np.abs(mean), 1.0), 1.0, std)
+        self._fit_scatter(scatter / np.outer(scale, scale), n)
+        self.mean_, self.scale_ = mean, scale
+        return self
+
+    def _fit_scatter(self, scatter: np.ndarray, n: int) -> None:
+        self.n_components = scatter.shape[0]
 
     def transform(self, x: Any) -> np.ndarray:
         """Project ``x`` (n, n_features) to float64 targets of shape (n, n_components)."""
@@ -159,6 +209,22 @@ class PCAReducer(_Reducer):
         self.components_, self.explained_variance_, self.explained_variance_ratio_ = (
             np.ascontiguousarray(a, dtype=np.float64) for a in
             (pca.components_, pca.explained_variance_, pca.explained_variance_ratio_))
+
+    def _fit_scatter(self, scatter: np.ndarray, n: int) -> None:
+        """Components from the standardised scatter matrix ``Z^T Z`` of ``n`` rows."""
+        if n < 2:
+            raise EdgeSEAError("PCA needs at least 2 samples")
+        cov = scatter / (n - 1)
+        lam, vec = np.linalg.eigh((cov + cov.T) / 2)
+        lam, vec = np.maximum(lam[::-1], 0.0), vec[:, ::-1]
+        comp = vec[:, :self.n_components].T
+        signs = np.sign(comp[np.arange(len(comp)), np.argmax(np.abs(comp), axis=1)])
+        comp = comp * np.where(signs == 0, 1.0, signs)[:, None]
+        total = float(np.trace(cov))
+        self.components_ = np.ascontiguousarray(comp, dtype=np.float64)
+        self.explained_variance_ = np.ascontiguousarray(lam[:self.n_components])
+        self.explained_variance_ratio_ = self.explained_variance_ / (total if total > 0
+                                                                     else 1.0)
 
     def _transform(self, z: np.ndarray) -> np.ndarray:
         out = z @ self.components_.T

@@ -1,6 +1,12 @@
 """The computations of the ``specialize`` stages, on stores and arrays: recording groups,
 the student inputs aligned with the teacher windows, the validation split and the sample,
-the reducer and its targets (orchestrated, cached and timed by :mod:`edgesea.pipeline`)."""
+the reducer and its targets (orchestrated, cached and timed by :mod:`edgesea.pipeline`).
+
+Every stage works out of core: embeddings may be a :class:`~edgesea.store_arrays.ShardedArray`
+(read on demand from the store's shards), the sample is drawn from rows gathered chunk by
+chunk, the reducer is fitted in memory only when its sample fits :data:`FIT_MEMORY_BYTES`
+(else :meth:`~edgesea.reduce.PCAReducer.fit_streaming`), and targets, student inputs and
+augmented inputs are written block by block; the results equal those on loaded arrays."""
 
 from __future__ import annotations
 
@@ -30,9 +36,14 @@ from .reduce import make_reducer
 from .sampling import make_sampler, relevance_percentile
 from .specialize_config import SpecializeConfig
 from .store import EmbeddingStore
+from .store_arrays import BLOCK_ROWS, RowView, iter_rows
 
-__all__ = ["augment_windows", "check_excluded", "fit_reduce", "recording_groups",
-           "split_and_sample", "student_inputs"]
+__all__ = ["FIT_MEMORY_BYTES", "augment_windows", "check_excluded", "fit_reduce",
+           "recording_groups", "split_and_sample", "student_inputs"]
+
+#: The largest sample (as float64 bytes) the reducer is fitted on in memory; a larger one
+#: is fitted in two streaming passes (PCA and identity; UMAP is always fitted in memory).
+FIT_MEMORY_BYTES = 512 * 2**20
 
 _US8K = re.compile(r"^(\d+)-\d+-\d+-\d+$")
 
@@ -136,7 +147,8 @@ def _windows(mono: np.ndarray, sr: int, n: int, hop_size: float, window: float,
 def student_inputs(store: EmbeddingStore, audio_dir: Path, model: EmbeddingModel,
                    out_path: Path, progress: bool = True) -> np.ndarray:
     """Log-mel input (float16, ``(N, n_mels, n_frames)``) of every window of ``store``, in
-    store order, at the student's rate; written atomically to ``out_path`` (``.npy``).
+    store order, at the student's rate; written atomically to ``out_path`` (``.npy``) one
+    file at a time, and returned memory-mapped (read-only).
 
     A student whose front end has padding ``"stream"`` gets the inputs
     :func:`edgesea.api.get_embedding` computes: each window with its real context from the
@@ -168,7 +180,7 @@ def student_inputs(store: EmbeddingStore, audio_dir: Path, model: EmbeddingModel
                 yield model.frontend(torch.from_numpy(np.array(frames, np.float32))).numpy()
 
     _write_npy(out_path, np.float16, (n_total, model.frontend.n_mels, n_frames), blocks())
-    return np.load(out_path)
+    return np.load(out_path, mmap_mode="r")
 
 
 def _sample_count(spec: str, n: int) -> int:
@@ -179,7 +191,11 @@ def _sample_count(spec: str, n: int) -> int:
 
 def split_and_sample(store: EmbeddingStore, cols: dict[str, np.ndarray], config: SpecializeConfig,
             path: Path) -> dict[str, Any]:
-    """Split recordings into train / validation, then sample the training windows."""
+    """Split recordings into train / validation, then sample the training windows.
+
+    ``cols`` holds ``file_index`` and ``laeq_db`` (arrays) and ``embedding`` (an array or a
+    :class:`~edgesea.store_arrays.ShardedArray`: the diversity samplers read the rows of
+    each chunk from it, nothing else of it is read)."""
     clean_stale_temps(path.parent)
     files = store.files
     groups_of_file = recording_groups([f.path for f in files], config.group_by)
@@ -208,24 +224,49 @@ def split_and_sample(store: EmbeddingStore, cols: dict[str, np.ndarray], config:
                            f"({cols['embedding'].shape[1]}), got {config.emb_dim}")
     rel = relevance_percentile(cols["laeq_db"][train_all], groups=rec[train_all])
     sampler = make_sampler(config.sampling, k, random_state=config.seed)
-    pick = sampler.sample(X=cols["embedding"][train_all], relevance=rel)
+    pick = sampler.sample(X=RowView(cols["embedding"], train_all), relevance=rel)
     _save_npz(path, sample=train_all[pick], train_all=train_all, val=val)
     return {"n_windows": int(len(rec)), "n_recordings": int(len(ids)),
             "n_val_recordings": int(n_val), "n_train_windows": int(len(train_all)),
             "n_val_windows": int(len(val)), "n_sample": int(k)}
 
 
-def fit_reduce(emb: np.ndarray, sample: np.ndarray, config: SpecializeConfig,
-            out: Path, aug_emb: np.ndarray | None = None) -> dict[str, Any]:
-    """Fit the reducer on the sample; targets for every window."""
+def _write_targets(path: Path, red: Any, x: Any, block: int) -> float:
+    """``red.transform`` of ``x`` in blocks to float32 ``path``; the targets' variance."""
+    acc = {"n": 0, "sum": 0.0, "sq": 0.0}
+
+    def blocks():
+        for b in iter_rows(x, block_rows=block):
+            t = red.transform(b).astype(np.float32)
+            t64 = t.astype(np.float64)
+            acc["n"] += len(t)
+            acc["sum"] = acc["sum"] + t64.sum(0)
+            acc["sq"] = acc["sq"] + (t64 * t64).sum(0)
+            yield t
+
+    _write_npy(path, np.float32, (len(x), int(red.n_components)), blocks())
+    mean = acc["sum"] / max(acc["n"], 1)
+    return float(np.maximum(acc["sq"] / max(acc["n"], 1) - mean * mean, 0.0).sum())
+
+
+def fit_reduce(emb: Any, sample: np.ndarray, config: SpecializeConfig,
+               out: Path, aug_emb: Any | None = None,
+               memory_bytes: int = FIT_MEMORY_BYTES) -> dict[str, Any]:
+    """Fit the reducer on the sample (in memory up to ``memory_bytes`` of float64, else in
+    two streaming passes); targets of every (augmented) window written in blocks. ``emb``
+    and ``aug_emb``: arrays or :class:`~edgesea.store_arrays.ShardedArray`."""
     clean_stale_temps(out)
     n_comp = None if config.reduction == "identity" else config.emb_dim
     kw = dict(config.reduction_options)
     if config.reduction != "identity":
         kw.setdefault("random_state", config.seed)
     red = make_reducer(config.reduction, n_comp, **kw)
-    red.fit(emb[sample])
-    targets = red.transform(emb).astype(np.float32)
+    sample = np.asarray(sample, dtype=np.int64)
+    if config.reduction == "umap" or len(sample) * emb.shape[1] * 8 <= memory_bytes:
+        red.fit(np.asarray(emb[sample]))
+    else:
+        red.fit_streaming(lambda: iter_rows(emb, np.sort(sample), BLOCK_ROWS))
+    block = max(len(emb), 1) if config.reduction == "umap" else BLOCK_ROWS
     if config.reduction == "umap":
         arrays, settings = {}, {"name": "umap", "n_components": config.emb_dim,
                                 **config.reduction_options}
@@ -234,12 +275,11 @@ def fit_reduce(emb: np.ndarray, sample: np.ndarray, config: SpecializeConfig,
     ev = getattr(red, "explained_variance_total_", None)
     settings = {**settings, "explained_variance": ev, "n_fit": int(len(sample))}
     _save_npz(out / "reducer.npz", settings=np.array(json.dumps(settings)), **arrays)
-    with atomic_path(out / "targets.npy", suffix=".npy") as tmp:
-        np.save(tmp, targets)
+    target_variance = _write_targets(out / "targets.npy", red, emb, block)
     if aug_emb is not None:
-        with atomic_path(out / "aug_targets.npy", suffix=".npy") as tmp:
-            np.save(tmp, red.transform(aug_emb).astype(np.float32))
-    return {"explained_variance": ev, "target_variance": float(targets.var(0).sum())}
+        _write_targets(out / "aug_targets.npy", red, aug_emb,
+                       max(len(aug_emb), 1) if config.reduction == "umap" else BLOCK_ROWS)
+    return {"explained_variance": ev, "target_variance": target_variance}
 
 
 def _files_under(path: str) -> list[str]:
@@ -330,7 +370,8 @@ def augment_windows(store: EmbeddingStore, audio_dir: Path, split: dict[str, np.
     """Teacher-labelled augmented windows made from the training recordings only, and
     their student log-mels (``out/logmel.npy``)."""
     from .augment import AugmentConfig
-    from .augstore import load_augmented, make_augmented
+    from .augstore import make_augmented
+    from .store_arrays import augmented_column
 
     clean_stale_temps(out)
     fi = store.load(["file_index"])["file_index"]
@@ -343,7 +384,7 @@ def augment_windows(store: EmbeddingStore, audio_dir: Path, split: dict[str, np.
                    seed=config.seed, config=AugmentConfig(**config.augment),
                    student_rate=model.sample_rate, progress=progress,
                    forbidden=config.exclude_audio)
-    audio = load_augmented(out / "store", ["student_audio"])["student_audio"]
+    audio = augmented_column(out / "store", "student_audio")  # read 256 rows at a time
     n_frames = model.frontend.n_frames(model.window_samples)
 
     def blocks():

@@ -10,7 +10,10 @@ A store is a directory written by :func:`edgesea.extract.extract`, readable with
       ...
 
 ``manifest.json`` (UTF-8 JSON object)
-    ``format``: ``"edgesea-embedding-store"``; ``format_version``: 1 (readers refuse newer).
+    ``format``: ``"edgesea-embedding-store"``; ``format_version``: 1, or 2 for a store whose
+    embeddings are float16 (readers refuse newer). ``embedding_dtype`` (optional, version 2
+    only): ``"float16"`` (half the disk of the default ``"float32"``; see
+    :data:`EMBEDDING_DTYPES`).
     ``teacher``: ``{"name", "identity", "sample_rate", "window", "emb_dim"}`` (``identity``
     is a hash of the teacher's weights and preprocessing; ``window`` in seconds).
     ``hop_size`` (seconds), ``center`` (bool): the windowing of
@@ -40,7 +43,8 @@ A store is a directory written by :func:`edgesea.extract.extract`, readable with
     ``timestamp_s - (window_samples // 2) / sample_rate`` when ``center`` (window ``t`` is
     centred on ``timestamp_s``; the first starts before 0, in zero padding), else
     ``timestamp_s``; ``window_samples = round(window * sample_rate)`` of the teacher.
-    ``embedding`` float32 (B, emb_dim): the teacher's embedding.
+    ``embedding`` float32 (B, emb_dim): the teacher's embedding (float16 when the manifest's
+    ``embedding_dtype`` says so).
     ``laeq_db`` float32 (B,): A-weighted equivalent level of the window in dBFS
     (:func:`edgesea.loudness.laeq`, computed on the same window at the teacher's rate).
 
@@ -77,12 +81,16 @@ import numpy as np
 from .errors import EdgeSEAError
 from .fileio import atomic_path, clean_stale_temps
 
-__all__ = ["COLUMNS", "FORMAT", "FORMAT_VERSION", "EmbeddingStore", "FileEntry", "new_manifest",
-           "read_manifest", "settings_differences", "shard_rows", "write_manifest",
-           "write_shard"]
+__all__ = ["COLUMNS", "EMBEDDING_DTYPES", "FORMAT", "FORMAT_VERSION", "EmbeddingStore",
+           "FileEntry", "new_manifest", "read_manifest", "settings_differences",
+           "shard_rows", "write_manifest", "write_shard"]
 
 FORMAT = "edgesea-embedding-store"
 FORMAT_VERSION = 1
+#: The newest version this edgesea reads (2: float16 embeddings, ``embedding_dtype``).
+READ_VERSION = 2
+#: Dtypes the ``embedding`` column may have on disk (the manifest's ``embedding_dtype``).
+EMBEDDING_DTYPES = ("float32", "float16")
 MANIFEST = "manifest.json"
 SHARD_DIR = "shards"
 #: Shard columns and their dtypes (``embedding`` is 2-D, the others 1-D).
@@ -105,15 +113,21 @@ def _write_atomic(path: Path, write: Any) -> None:
         write(fh)
 
 
-def write_shard(root: str | os.PathLike, index: int, columns: dict[str, np.ndarray]) -> Path:
+def write_shard(root: str | os.PathLike, index: int, columns: dict[str, np.ndarray],
+                embedding_dtype: str = "float32") -> Path:
     """Write shard ``index`` of the store at ``root`` atomically; returns its path.
 
-    ``columns`` must hold every column of :data:`COLUMNS` (cast to the documented dtypes).
+    ``columns`` must hold every column of :data:`COLUMNS` (cast to the documented dtypes;
+    the embedding to ``embedding_dtype``, one of :data:`EMBEDDING_DTYPES`).
     """
     missing = set(COLUMNS) - set(columns)
     if missing:
         raise EdgeSEAError(f"shard {index} lacks columns {sorted(missing)}")
-    arrays = {k: np.ascontiguousarray(columns[k], dtype=dt) for k, dt in COLUMNS.items()}
+    if embedding_dtype not in EMBEDDING_DTYPES:
+        raise EdgeSEAError(f"embedding_dtype must be one of {EMBEDDING_DTYPES}, got "
+                           f"{embedding_dtype!r}")
+    dtypes = {**COLUMNS, "embedding": np.dtype(embedding_dtype)}
+    arrays = {k: np.ascontiguousarray(columns[k], dtype=dt) for k, dt in dtypes.items()}
     path = Path(root) / shard_file(index)
     _write_atomic(path, lambda fh: np.savez(fh, **arrays))
     return path
@@ -145,9 +159,13 @@ def read_manifest(root: str | os.PathLike) -> dict[str, Any]:
         raise EdgeSEAError(f"{path} is not an edgesea embedding store manifest "
                            f"(format {found!r}, expected {FORMAT!r})")
     version = manifest.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if not isinstance(version, int) or version > READ_VERSION:
         raise EdgeSEAError(f"{path} has store format version {version!r}; this edgesea reads "
-                           f"versions up to {FORMAT_VERSION}. Upgrade edgesea to read it.")
+                           f"versions up to {READ_VERSION}. Upgrade edgesea to read it.")
+    if manifest.get("embedding_dtype", "float32") not in EMBEDDING_DTYPES:
+        raise EdgeSEAError(f"{path} is corrupt: embedding_dtype "
+                           f"{manifest.get('embedding_dtype')!r} is not one of "
+                           f"{EMBEDDING_DTYPES}")
     for key in ("teacher", "hop_size", "center", "files", "shards"):
         if key not in manifest:
             raise EdgeSEAError(f"{path} is corrupt: no {key!r} entry")
@@ -178,7 +196,8 @@ def new_manifest(settings: dict[str, Any], files: Sequence[str], **info: Any) ->
     Parameters
     ----------
     settings : dict
-        ``teacher``, ``hop_size``, ``center`` and ``files_per_shard``.
+        ``teacher``, ``hop_size``, ``center`` and ``files_per_shard`` (and optionally
+        ``embedding_dtype``: ``"float16"`` makes a version 2 store).
     files : sequence of str
         Sorted relative paths of the source files.
     **info
@@ -190,7 +209,8 @@ def new_manifest(settings: dict[str, Any], files: Sequence[str], **info: Any) ->
               for k, first in enumerate(range(0, len(files), fps))]
     entries = [{"path": f, "shard": i // fps, "status": "pending", "duration_s": None,
                 "n_windows": 0, "error": None, "content": None} for i, f in enumerate(files)]
-    return {"format": FORMAT, "format_version": FORMAT_VERSION, **settings, **info,
+    version = 2 if settings.get("embedding_dtype", "float32") != "float32" else FORMAT_VERSION
+    return {"format": FORMAT, "format_version": version, **settings, **info,
             "files": entries, "shards": shards}
 
 
@@ -261,6 +281,15 @@ class EmbeddingStore:
         return float(self.teacher["window"])
 
     @property
+    def embedding_dtype(self) -> np.dtype:
+        """The dtype of the ``embedding`` column on disk (float32, or float16)."""
+        return np.dtype(self.manifest.get("embedding_dtype", "float32"))
+
+    def column_dtype(self, column: str) -> np.dtype:
+        """The dtype of ``column`` in this store's shards."""
+        return self.embedding_dtype if column == "embedding" else COLUMNS[column]
+
+    @property
     def files(self) -> list[FileEntry]:
         """The per-file table, in file-index order."""
         return [FileEntry(i, f["path"], int(f["shard"]), f["status"], f.get("duration_s"),
@@ -306,9 +335,10 @@ class EmbeddingStore:
                                f"{e}): rerun the extraction to rebuild it") from e
         for c, arr in data.items():
             shape = (n, self.emb_dim) if c == "embedding" else (n,)
-            if arr.shape != shape or arr.dtype != COLUMNS[c]:
+            if arr.shape != shape or arr.dtype != self.column_dtype(c):
                 raise EdgeSEAError(f"shard {path} is corrupt: column {c!r} has shape "
-                                   f"{arr.shape} {arr.dtype}, expected {shape} {COLUMNS[c]}")
+                                   f"{arr.shape} {arr.dtype}, expected {shape} "
+                                   f"{self.column_dtype(c)}")
         return data
 
     def iter_shards(self, columns: Sequence[str] | None = None
@@ -339,6 +369,7 @@ class EmbeddingStore:
                 parts[c].append(data[c])
         out = {}
         for c in cols:
-            empty = np.zeros((0, self.emb_dim) if c == "embedding" else (0,), COLUMNS[c])
+            empty = np.zeros((0, self.emb_dim) if c == "embedding" else (0,),
+                             self.column_dtype(c))
             out[c] = np.concatenate(parts[c]) if parts[c] else empty
         return out

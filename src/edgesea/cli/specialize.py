@@ -105,6 +105,23 @@ def specialize_command(
     exclude: ExcludeOption = None,
     workers: Annotated[int, typer.Option("--workers", help="Decoding processes of the "
                                          "teacher stage.")] = 1,
+    engine: Annotated[str, typer.Option(
+        "--engine", help="The teacher stage's engine: local, or ray (Ray Data; pip install "
+        "edgesea[ray]; docs/scaling.md).")] = "local",
+    address: Annotated[str | None, typer.Option(
+        "--address", show_default=False, help="Ray cluster address (default: RAY_ADDRESS, "
+        "else a new local Ray).")] = None,
+    num_actors: Annotated[int, typer.Option("--num-actors", help="Ray actors running the "
+                                            "teacher.")] = 1,
+    num_gpus_per_actor: Annotated[float, typer.Option("--num-gpus-per-actor",
+                                                      help="GPUs per Ray actor.")] = 0.0,
+    nproc: Annotated[int, typer.Option(
+        "--nproc", help="Processes of the distill stage: N > 1 trains with PyTorch "
+        "DistributedDataParallel (gloo; the global batch stays --batch of 64).")] = 1,
+    distill_job_only: Annotated[bool, typer.Option(
+        "--distill-job-only", help="Stop before training, after writing RUN/distill/"
+        "job.json: train it with torchrun on several nodes (docs/scaling.md), then rerun "
+        "with --resume to finish.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted "
                                          "distillation.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Accept a run directory with other "
@@ -133,11 +150,19 @@ def specialize_command(
             group_by=group_by, seed=seed, train=train, augment_factor=augment_factor,
             augment=aug_options, exclude_audio=[str(p) for p in exclude or []])
         result = specialize(audio_dir, out, config, resume=resume, force=force,
-                            workers=workers, progress=not quiet)
+                            workers=workers, progress=not quiet, nproc=nproc,
+                            distill_job_only=distill_job_only, engine=engine,
+                            engine_options=None if engine != "ray" else {
+                                "address": address, "num_actors": num_actors,
+                                "num_gpus_per_actor": num_gpus_per_actor})
     except EdgeSEAError as e:
         fail(str(e))
     except OSError as e:
         fail(f"writing {out} failed: {e} (rerun to resume)", EXIT_FAILED)
+    if result is None:
+        typer.echo(f"distill job: {out / 'distill' / 'job.json'} (torchrun ... -m "
+                   "edgesea.distributed.ddp JOB, then rerun with --resume)")
+        return
     d = result.stages["distill"]
     typer.echo(f"student: {result.student_path}\nreport: {result.report_path}\n"
                f"best epoch {d['best_epoch']} of {d['epochs_run']}: val R2 {d['val_r2']:.4f}, "
@@ -172,6 +197,16 @@ def augment_command(
     student_rate: Annotated[int, typer.Option("--student-rate", help="Rate of the kept "
                                               "student audio.")] = 8000,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    engine: Annotated[str, typer.Option(
+        "--engine", help="local, or ray (shards rendered and embedded by Ray actors; pip "
+        "install edgesea[ray]): the same store.")] = "local",
+    address: Annotated[str | None, typer.Option(
+        "--address", show_default=False, help="Ray cluster address (default: RAY_ADDRESS, "
+        "else a new local Ray).")] = None,
+    num_actors: Annotated[int, typer.Option("--num-actors", help="Ray actors (each loads "
+                                            "the teacher once).")] = 1,
+    num_gpus_per_actor: Annotated[float, typer.Option("--num-gpus-per-actor",
+                                                      help="GPUs per Ray actor.")] = 0.0,
 ) -> None:
     """Make teacher-labelled augmented windows from a folder of audio.
 
@@ -187,6 +222,9 @@ def augment_command(
     try:
         if (n is None) == (factor is None):
             raise EdgeSEAError("give exactly one of --n and --augment-factor")
+        if engine == "ray":  # before any work
+            from ..distributed.ray_engine import import_ray
+            import_ray()
         cfg = AugmentConfig.from_dict(_json_object(options, "--options"))
         files = list_audio_files(audio_dir)
         if not files:
@@ -200,7 +238,10 @@ def augment_command(
         count = n if n is not None else int(round(factor * sum(durations)))
         manifest = make_augmented(audio_dir, files, durations, out, resolve_teacher(teacher),
                                   count, seed=seed, config=cfg, student_rate=student_rate,
-                                  progress=not quiet, forbidden=list(exclude or []))
+                                  progress=not quiet, forbidden=list(exclude or []),
+                                  engine=engine, engine_options=None if engine != "ray" else {
+                                      "address": address, "num_actors": num_actors,
+                                      "num_gpus_per_actor": num_gpus_per_actor})
     except EdgeSEAError as e:
         fail(str(e))
     except OSError as e:

@@ -56,11 +56,24 @@ def teacher_embed_command(
                          ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar (the "
                                         "summary and failures are still printed).")] = False,
+    engine: Annotated[str, typer.Option(
+        "--engine", help="local (this process and --workers) or ray (Ray Data: decoding in "
+        "Ray tasks, the teacher in --num-actors actors; pip install edgesea[ray]). Both "
+        "write the same store and resume each other's.")] = "local",
+    address: Annotated[str | None, typer.Option(
+        "--address", show_default=False, help="Ray cluster address (e.g. ray://HEAD:10001 "
+        "or auto); default: RAY_ADDRESS, else a new local Ray.")] = None,
+    num_actors: Annotated[int, typer.Option("--num-actors", help="Ray actors running the "
+                                            "teacher (each loads it once).")] = 1,
+    num_gpus_per_actor: Annotated[float, typer.Option(
+        "--num-gpus-per-actor", help="GPUs per Ray actor (0: CPU; 0.5: two actors share "
+        "a GPU).")] = 0.0,
 ) -> None:
     """Embed a folder of audio with a teacher into a resumable embedding store (+ LAeq).
 
     A rerun resumes: it recomputes only files whose content (sha256) changed. Files are
-    streamed in bounded blocks, so memory does not grow with file length.
+    streamed in bounded blocks, so memory does not grow with file length. With --engine
+    ray the work runs on a Ray cluster (docs/scaling.md).
     """
     from ..extract import extract, resolve_teacher
 
@@ -69,7 +82,10 @@ def teacher_embed_command(
                          hop_size=hop_size,
                          workers=workers, batch_size=batch_size,
                          files_per_shard=files_per_shard, progress=not quiet,
-                         overwrite=overwrite)
+                         overwrite=overwrite, engine=engine,
+                         engine_options=None if engine != "ray" else {
+                             "address": address, "num_actors": num_actors,
+                             "num_gpus_per_actor": num_gpus_per_actor})
     except EdgeSEAError as e:
         fail(str(e))
     except OSError as e:
@@ -106,14 +122,17 @@ def sample_command(
     from ..fileio import atomic_path, clean_stale_temps
     from ..sampling import make_sampler, relevance_percentile
     from ..store import EmbeddingStore
+    from ..store_arrays import store_column
 
     try:
         clean_stale_temps(out.parent)  # leftovers of killed writers (live ones' are kept)
         if group_by not in ("file", "none"):
             raise EdgeSEAError(f"--group-by must be file or none, got {group_by!r}")
         sampler = make_sampler(mode, k, random_state=seed)
-        cols = (["embedding"] if "diversity" in mode else []) + ["laeq_db", "file_index"]
-        data = EmbeddingStore.open(store).load(columns=cols)
+        opened = EmbeddingStore.open(store)
+        data = opened.load(columns=["laeq_db", "file_index"])
+        if "diversity" in mode:  # read chunk by chunk from the shards (out of core)
+            data["embedding"] = store_column(opened, "embedding")
         rel = relevance_percentile(data["laeq_db"],
                                    data["file_index"] if group_by == "file" else None)
         ids = sampler.sample(X=data.get("embedding"), relevance=rel)

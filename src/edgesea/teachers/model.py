@@ -66,6 +66,11 @@ class ModelTeacher:
         self.identity = identity_hash(model.state_dict(), {"teacher": "model",
                                                            "config": model.config.to_dict()})
 
+    def __getstate__(self) -> dict:
+        """Picklable (e.g. shipped to Ray actors): the snapshot, not its inference copy,
+        which is rebuilt on the first :meth:`embed` after unpickling."""
+        return {**self.__dict__, "_net": None}
+
     def __repr__(self) -> str:
         return (f"ModelTeacher(name={self.name!r}, sample_rate={self.sample_rate}, "
                 f"window={self.window:g}, emb_dim={self.emb_dim}, identity={self.identity!r})")
@@ -97,7 +102,7 @@ class ModelTeacher:
         x = torch.from_numpy(arr)
         if self._net is None:
             assert self._snapshot is not None
-            self._net, self._snapshot = self._snapshot.for_inference(), None
+            self._net = self._snapshot.for_inference()
         with torch.inference_mode():
             out = self._net(x)
         return np.ascontiguousarray(out.numpy(), dtype=np.float32)
