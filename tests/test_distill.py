@@ -31,6 +31,15 @@ def data():
     return x[:128], y[:128], x[128:], y[128:]
 
 
+@pytest.fixture(scope="module")
+def small(data):
+    """The first 16 training and 8 validation rows of :func:`data`: for tests whose
+    assertions do not depend on how much is trained on (schedules, a restart's epoch
+    count), so that they cost a fraction of a full-size run."""
+    x, y, xv, yv = data
+    return x[:16], y[:16], xv[:8], yv[:8]
+
+
 def test_regression_metrics_match_sklearn() -> None:
     rng = np.random.default_rng(1)
     y = rng.standard_normal((50, 7)) * rng.uniform(0.5, 3, 7)
@@ -125,8 +134,8 @@ def test_resume_continues_exactly(data, tmp_path: Path) -> None:
                       TrainConfig(epochs=5, lr=1e-3), resume=True, progress=False)
 
 
-def test_early_stopping_and_plateau(data, tmp_path: Path) -> None:
-    x, y, xv, yv = data
+def test_early_stopping_and_plateau(small, tmp_path: Path) -> None:
+    x, y, xv, yv = small
     # nothing improves by 1.0: stop after epoch 1 + 3
     cfg = TrainConfig(epochs=30, lr=1e-9, batch_size=64, patience=3, lr_patience=2,
                       min_delta=1.0, schedule="plateau")
@@ -135,8 +144,8 @@ def test_early_stopping_and_plateau(data, tmp_path: Path) -> None:
     assert [h["lr"] for h in res.history] == pytest.approx([1e-9, 1e-9, 1e-9, 1e-10])
 
 
-def test_cosine_schedule(data, tmp_path: Path) -> None:
-    x, y, xv, yv = data
+def test_cosine_schedule(small, tmp_path: Path) -> None:
+    x, y, xv, yv = small
     cfg = TrainConfig(epochs=4, lr=1e-3, schedule="cosine", patience=0)
     res = train_student(tiny_model(), x, y, xv, yv, tmp_path, cfg, progress=False)
     assert [h["lr"] for h in res.history] == pytest.approx(
@@ -227,9 +236,16 @@ def _damage(kind: str, good: bytes, path: Path, marker: Path) -> None:
 @pytest.mark.parametrize("kind", ["truncated", "garbage", "empty", "pickle", "torch-pickle",
                                   "missing-keys", "wrong-shape", "not-a-dict", "bad-state",
                                   "bad-optimizer", "bad-generator"])
-def test_damaged_checkpoint_is_a_clear_error(kind: str, data, interrupted,
-                                             tmp_path: Path) -> None:
+def test_damaged_checkpoint_is_a_clear_error(kind: str, data, small, interrupted,
+                                             tmp_path: Path, monkeypatch) -> None:
     import shutil
+
+    import edgesea.distill
+
+    # curves.png (checked by test_learns_and_writes_checkpoints) costs ~0.8 s a run here,
+    # most of this test; the restart below only has to write one (of any content)
+    monkeypatch.setattr(edgesea.distill, "plot_curves",
+                        lambda history, path, best_epoch=None: Path(path).write_bytes(b"png"))
 
     x, y, xv, yv = data
     src, cfg = interrupted
@@ -242,8 +258,8 @@ def test_damaged_checkpoint_is_a_clear_error(kind: str, data, interrupted,
     assert "--force" in str(e.value)
     assert not marker.exists()  # the payload never ran
     assert (out / "latest.pt").exists()  # left for the user to inspect; never half-used
-    # starting again (no resume) replaces it
-    res = train_student(tiny_model(), x, y, xv, yv, out, cfg, progress=False)
+    # starting again (no resume) replaces it (on fewer rows: only the epoch count is checked)
+    res = train_student(tiny_model(), *small, out, cfg, progress=False)
     assert res.epochs_run_now == 3
 
 

@@ -5,7 +5,10 @@ spec know the padding."""
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -211,6 +214,89 @@ def test_short_and_silent_audio_warn_as_before(stream_model):
     assert emb.shape[0] == len(ts) == n_windows(2400, 8000, 1.0, 0.1, True)
     with pytest.warns(UserWarning, match="all zeros"):
         get_embedding(np.zeros(9000, np.float32), 8000, model=stream_model)
+
+
+#: Fast path (BN folded, oneDNN trunk, frames computed once) vs the unfused eager model on
+#: each window alone: max |difference| <= FAST_TOL * (1 + max |reference|). Measured: float
+#: rounding 3e-8 (small model) and 9e-6 (shipped, |embedding| up to ~12, allowed 2.6e-4); one
+#: BatchNorm folded without its running mean 8e-3, all without their epsilon 3e-4 (allowed
+#: 2.5e-5 for the small model).
+FAST_TOL = 2e-5
+
+
+def _shipped_stream():
+    from edgesea.zoo import pretrained_path
+
+    return load_model(pretrained_path("sea", 128)).eval()
+
+
+def _fast_vs_unfused(model, seconds: float, batch_size: int = 64) -> tuple[float, float]:
+    """(max abs difference, allowed) of get_embedding at hop 0.1 against ``model(window)``
+    (the unfused eager model, each window's own STFT with its real context)."""
+    sr = model.sample_rate
+    audio = _signal(seconds, sr, 11)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # shorter than one window
+        emb, _ = get_embedding(audio, sr, model=model, hop_size=0.1, batch_size=batch_size)
+    wins = _context_windows(model, audio, 0.1, True)
+    with torch.inference_mode():
+        ref = model.eval()(torch.from_numpy(wins)).numpy()
+    assert emb.shape == ref.shape
+    return float(np.abs(emb - ref).max()), FAST_TOL * (1.0 + float(np.abs(ref).max()))
+
+
+@pytest.mark.parametrize("which", ["small", "shipped"])
+@pytest.mark.parametrize("seconds", [0.37, 1.0, 2.37, 6.05])
+def test_fast_path_equals_unfused_window_by_window(stream_model, which, seconds):
+    """Shorter than a window, one window, and lengths that are not a multiple of the hop;
+    the small model's BatchNorm statistics are not the initial ones, the shipped model has
+    the real widths (24 to 256 channels, 16 kHz)."""
+    model = stream_model if which == "small" else _shipped_stream()
+    if torch.backends.mkldnn.is_available():
+        assert type(_inference_net(model).features).__name__ == "PackedTrunk"
+    for batch_size in (64, 5):
+        diff, allowed = _fast_vs_unfused(model, seconds, batch_size)
+        assert diff <= allowed, (diff, allowed)
+
+
+def test_fast_path_check_catches_a_wrong_batchnorm_fold(stream_model, monkeypatch):
+    """The comparison above fails when a folded BatchNorm is wrong (its running mean or its
+    epsilon ignored)."""
+    import edgesea.models.inference as inference_mod
+    from edgesea.models.inference import fold_batchnorm
+
+    def wrong_fold(features, bug):
+        broken = copy.deepcopy(features)
+        bns = [m for m in broken if isinstance(m, torch.nn.BatchNorm2d)]
+        if bug == "mean":
+            bns[len(bns) // 2].running_mean.zero_()  # one BN in the middle of the trunk
+        else:
+            for bn in bns:
+                bn.eps = 0.0
+        return fold_batchnorm(broken)
+
+    for bug in ("mean", "eps"):
+        monkeypatch.setattr(inference_mod, "fold_batchnorm", lambda f, bug=bug: wrong_fold(f, bug))
+        model = copy.deepcopy(stream_model)  # a new object: not the cached inference copy
+        diff, allowed = _fast_vs_unfused(model, 2.37)
+        assert diff > allowed, (bug, diff, allowed)
+
+
+def test_inference_copy_leaves_the_model_and_copies(stream_model):
+    """for_inference never changes the trainable model; its copies (deepcopy, pickle) run."""
+    before = {k: v.clone() for k, v in stream_model.state_dict().items()}
+    stream_model.train()
+    net = stream_model.for_inference()
+    assert stream_model.training
+    stream_model.eval()
+    for k, v in stream_model.state_dict().items():
+        assert torch.equal(v, before[k]), k
+    assert isinstance(stream_model.features[1], torch.nn.BatchNorm2d)
+    x = torch.from_numpy(_context_windows(stream_model, _signal(1.5, 8000), 0.5, True))
+    with torch.inference_mode():
+        want = net(x)
+        assert torch.equal(copy.deepcopy(net)(x), want)
+        assert torch.equal(pickle.loads(pickle.dumps(net))(x), want)
 
 
 def test_non_stream_models_are_unchanged():

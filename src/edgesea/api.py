@@ -119,8 +119,8 @@ _FAST: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _inference_net(model: EmbeddingModel) -> torch.nn.Module:
-    """The BN-folded, oneDNN-frozen copy of ``model`` (``model.for_inference()``), rebuilt
-    when its weights change."""
+    """The BN-folded oneDNN copy of ``model`` (``model.for_inference()``), cached per model
+    object (weakly: it goes with the model) and rebuilt when its weights change."""
     signature = tuple((t.data_ptr(), t._version) for t in model.state_dict().values())
     with _LOCK:
         cached = _FAST.get(model)
