@@ -60,3 +60,13 @@ def test_augment_factor_says_what_it_counts() -> None:
     # each says it is not the other's unit
     assert "not per second" in help_of("specialize")
     assert "not per training window" in help_of("augment")
+
+
+@pytest.mark.parametrize("name", ["specialize", "augment", "teacher-embed"])
+def test_engine_help_names_the_ray_extra(name: str) -> None:
+    # rich markup read "[ray]" as a style tag and printed "pip install edgesea)"
+    r = runner.invoke(app, [name, "-h"], env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    assert "edgesea[ray]" in r.output, name
+    for opt in ("--address", "--num-actors", "--num-gpus-per-actor"):
+        assert opt in r.output, (name, opt)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import click
 import typer
@@ -23,10 +23,20 @@ from typer.core import TyperCommand, TyperGroup
 
 from ..audio import AUDIO_EXTENSIONS
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "Command", "Group", "fail",
-           "find_audio_files", "reflow", "track"]
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "Command", "GpusPerActorOption", "Group",
+           "NumActorsOption", "RayAddressOption", "fail", "find_audio_files", "reflow",
+           "track"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+# The Ray options of every command with ``--engine ray`` (teacher-embed, augment, specialize)
+RayAddressOption = Annotated[str | None, typer.Option(
+    "--address", show_default=False, help="Ray cluster address (e.g. ray://HEAD:10001 or "
+    "auto); default: RAY_ADDRESS, else a new local Ray.")]
+NumActorsOption = Annotated[int, typer.Option(
+    "--num-actors", help="Ray actors running the teacher (each loads it once).")]
+GpusPerActorOption = Annotated[float, typer.Option(
+    "--num-gpus-per-actor", help="GPUs per Ray actor (0: CPU; 0.5: two actors share a GPU).")]
 
 T = TypeVar("T")
 

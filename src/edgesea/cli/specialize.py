@@ -10,7 +10,13 @@ from typing import Annotated
 import typer
 
 from ..errors import EdgeSEAError
-from .common import EXIT_FAILED, fail
+from .common import (
+    EXIT_FAILED,
+    GpusPerActorOption,
+    NumActorsOption,
+    RayAddressOption,
+    fail,
+)
 
 __all__ = ["augment_command", "specialize_command"]
 
@@ -107,14 +113,10 @@ def specialize_command(
                                          "teacher stage.")] = 1,
     engine: Annotated[str, typer.Option(
         "--engine", help="The teacher stage's engine: local, or ray (Ray Data; pip install "
-        "edgesea[ray]; docs/scaling.md).")] = "local",
-    address: Annotated[str | None, typer.Option(
-        "--address", show_default=False, help="Ray cluster address (default: RAY_ADDRESS, "
-        "else a new local Ray).")] = None,
-    num_actors: Annotated[int, typer.Option("--num-actors", help="Ray actors running the "
-                                            "teacher.")] = 1,
-    num_gpus_per_actor: Annotated[float, typer.Option("--num-gpus-per-actor",
-                                                      help="GPUs per Ray actor.")] = 0.0,
+        "edgesea\\[ray]; docs/scaling.md).")] = "local",
+    address: RayAddressOption = None,
+    num_actors: NumActorsOption = 1,
+    num_gpus_per_actor: GpusPerActorOption = 0.0,
     nproc: Annotated[int, typer.Option(
         "--nproc", help="Processes of the distill stage: N > 1 trains with PyTorch "
         "DistributedDataParallel (gloo; the global batch stays --batch of 64).")] = 1,
@@ -199,14 +201,10 @@ def augment_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     engine: Annotated[str, typer.Option(
         "--engine", help="local, or ray (shards rendered and embedded by Ray actors; pip "
-        "install edgesea[ray]): the same store.")] = "local",
-    address: Annotated[str | None, typer.Option(
-        "--address", show_default=False, help="Ray cluster address (default: RAY_ADDRESS, "
-        "else a new local Ray).")] = None,
-    num_actors: Annotated[int, typer.Option("--num-actors", help="Ray actors (each loads "
-                                            "the teacher once).")] = 1,
-    num_gpus_per_actor: Annotated[float, typer.Option("--num-gpus-per-actor",
-                                                      help="GPUs per Ray actor.")] = 0.0,
+        "install edgesea\\[ray]): the same store.")] = "local",
+    address: RayAddressOption = None,
+    num_actors: NumActorsOption = 1,
+    num_gpus_per_actor: GpusPerActorOption = 0.0,
 ) -> None:
     """Make teacher-labelled augmented windows from a folder of audio.
 

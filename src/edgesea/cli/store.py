@@ -10,7 +10,13 @@ from typing import Annotated
 import typer
 
 from ..errors import EdgeSEAError
-from .common import EXIT_FAILED, fail
+from .common import (
+    EXIT_FAILED,
+    GpusPerActorOption,
+    NumActorsOption,
+    RayAddressOption,
+    fail,
+)
 
 __all__ = ["resolve_teacher_spec", "sample_command", "teacher_embed_command"]
 
@@ -58,16 +64,11 @@ def teacher_embed_command(
                                         "summary and failures are still printed).")] = False,
     engine: Annotated[str, typer.Option(
         "--engine", help="local (this process and --workers) or ray (Ray Data: decoding in "
-        "Ray tasks, the teacher in --num-actors actors; pip install edgesea[ray]). Both "
+        "Ray tasks, the teacher in --num-actors actors; pip install edgesea\\[ray]). Both "
         "write the same store and resume each other's.")] = "local",
-    address: Annotated[str | None, typer.Option(
-        "--address", show_default=False, help="Ray cluster address (e.g. ray://HEAD:10001 "
-        "or auto); default: RAY_ADDRESS, else a new local Ray.")] = None,
-    num_actors: Annotated[int, typer.Option("--num-actors", help="Ray actors running the "
-                                            "teacher (each loads it once).")] = 1,
-    num_gpus_per_actor: Annotated[float, typer.Option(
-        "--num-gpus-per-actor", help="GPUs per Ray actor (0: CPU; 0.5: two actors share "
-        "a GPU).")] = 0.0,
+    address: RayAddressOption = None,
+    num_actors: NumActorsOption = 1,
+    num_gpus_per_actor: GpusPerActorOption = 0.0,
 ) -> None:
     """Embed a folder of audio with a teacher into a resumable embedding store (+ LAeq).
 
