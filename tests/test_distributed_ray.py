@@ -26,7 +26,10 @@ from test_extract import assert_same_store, write_clips
 @pytest.fixture(scope="module")
 def ray_local():
     ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # idle workers are kept for the whole module (Ray's default kills them after 1 s):
+    # each new worker process imports torch and edgesea, seconds on a 2-core machine
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             _system_config={"idle_worker_killing_time_threshold_ms": 600_000})
     yield ray
     ray.shutdown()
 
@@ -94,8 +97,11 @@ def test_actor_failure_is_a_clear_error(ray_local, audio_dir: Path, teacher: Mod
                                         tmp_path: Path) -> None:
     broken = copy.copy(teacher)
     broken.window_samples += 1  # its embed refuses the windows it is given
+    one = tmp_path / "one"  # one file: the failure is reached after one decoding task
+    one.mkdir()
+    shutil.copy(audio_dir / "b.wav", one)
     with pytest.raises(EdgeSEAError, match=r"Ray pipeline failed.*rerun to resume"):
-        extract(audio_dir, tmp_path / "s", broken, files_per_shard=3, progress=False,
+        extract(one, tmp_path / "s", broken, files_per_shard=3, progress=False,
                 engine="ray")
 
 
