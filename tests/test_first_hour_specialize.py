@@ -43,7 +43,7 @@ def test_specialize_config_defaults_are_the_shipped_recipe() -> None:
     assert _jsonable({k: v for k, v in SpecializeConfig().to_dict().items()
                       if k != "exclude_audio"}) == _shipped_config()
     t = TrainConfig()
-    assert (t.epochs, t.lr, t.schedule, t.patience) == (20, 1e-3, "cosine", 0)
+    assert (t.epochs, t.lr, t.schedule, t.patience) == (40, 1e-3, "cosine", 0)
 
 
 def _fake_result(run: Path, **distill) -> SpecializeResult:
@@ -222,5 +222,5 @@ def test_rebuild_command_of_a_config_made_with_the_old_defaults(tmp_path) -> Non
     new = SpecializeConfig().to_dict()
     p = cmd.make_context("specialize", [str(tmp_path), *shlex.split(
         build_zoo.rebuild_command(new, "runs/new"))[3:]]).params
-    assert (p["arch"], p["augment_factor"], p["epochs"], p["schedule"]) == ("mcu", 5.0, 20,
+    assert (p["arch"], p["augment_factor"], p["epochs"], p["schedule"]) == ("mcu", 5.0, 40,
                                                                             "cosine")

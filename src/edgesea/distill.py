@@ -58,7 +58,7 @@ class TrainConfig(Settings):
     """Settings of :func:`train_student` (defaults: the recipe of the shipped students).
 
     The defaults are the training settings of the packaged ``sea_urban_128`` student
-    (``edgesea/pretrained/sea_urban_128.recipe.json``): 20 epochs of Adam at lr 1e-3 with a
+    (``edgesea/pretrained/sea_urban_128.recipe.json``): 40 epochs of Adam at lr 1e-3 with a
     cosine decay and no early stopping. The SEA paper's PCA recipe is ``epochs=100,
     lr=1e-4, schedule="plateau", patience=10`` (the defaults of earlier edgesea versions).
 
@@ -95,7 +95,7 @@ class TrainConfig(Settings):
         Seed of batch order and augmentation (the caller seeds the initial weights).
     """
 
-    epochs: int = 20
+    epochs: int = 40
     batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 0.0

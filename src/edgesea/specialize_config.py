@@ -27,7 +27,7 @@ class SpecializeConfig(Settings):
     (``edgesea/pretrained/sea_urban_128.recipe.json``): the microcontroller student
     (``arch="mcu"``, linear head, tier ``mcu``) at 16 kHz with the ``window`` level, the
     ``norm`` view and a stream front end, 5 teacher-labelled augmented windows per training
-    window, and :class:`~edgesea.distill.TrainConfig`'s defaults (20 epochs, lr 1e-3, cosine
+    window, and :class:`~edgesea.distill.TrainConfig`'s defaults (40 epochs, lr 1e-3, cosine
     decay, no early stopping). Runs made before these defaults used ``arch="sea"``,
     ``augment_factor=0`` and the paper's training settings (``epochs=100``, ``lr=1e-4``,
     ``schedule="plateau"``, ``patience=10``).

@@ -81,7 +81,7 @@ def specialize_command(
         "--stream/--no-stream", help="A streamable front end: frames computed on the "
         "continuous signal, so overlapping windows share them.")] = True,
     epochs: Annotated[int, typer.Option("--epochs", help="Maximum epochs (the shipped "
-                                        "recipe: 20).")] = 20,
+                                        "recipe: 40).")] = 40,
     lr: Annotated[float, typer.Option("--lr", help="Adam learning rate at the start (the "
                                       "shipped recipe: 1e-3; the paper's: 1e-4).")] = 1e-3,
     schedule: Annotated[str, typer.Option("--schedule", help="cosine (decay to 0 over "
@@ -134,7 +134,7 @@ def specialize_command(
 
     Teacher-embed -> sample -> reduce -> augment -> distill, each stage cached in the run
     directory. With no options this is the recipe of the shipped students: a microcontroller
-    student (--arch mcu) at 16 kHz, 5 augmented windows per training window, 20 epochs of
+    student (--arch mcu) at 16 kHz, 5 augmented windows per training window, 40 epochs of
     Adam at lr 1e-3 with a cosine decay. At the end it says what a weak result means and
     what to try."""
     from ..pipeline import SpecializeConfig, specialize, training_advice
