@@ -117,6 +117,8 @@ def rebuild_command(cfg: dict, out: str) -> str:
     parts += [f"{flag} {q(str(cfg[key]))}" for key, flag in _FLAGS]
     parts.append("--stream" if cfg["stream"] else "--no-stream")
     parts += [f"{flag} {q(str(cfg['train'][key]))}" for key, flag in _TRAIN_FLAGS]
+    if cfg["train"].get("ema"):  # written only when on (TrainConfig.to_dict)
+        parts.append(f"--ema {q(str(cfg['train']['ema']))}")
     if cfg.get("reduction_options"):
         parts.append(f"--reduction-options {q(json.dumps(cfg['reduction_options']))}")
     if cfg["augment_factor"] and cfg.get("augment"):

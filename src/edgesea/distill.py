@@ -3,7 +3,8 @@
 :func:`train_student` fits an :class:`~edgesea.models.EmbeddingModel` on cached student
 inputs (log-mel spectrograms, ``(N, n_mels, n_frames)``, any float dtype, memory-mapped is
 fine) and targets ``(N, emb_dim)``: MSE loss (optionally plus a cosine term), Adam, early
-stopping on the validation loss and learning-rate decay on plateaus (or cosine decay). Each
+stopping on the validation loss and learning-rate decay on plateaus (or cosine decay),
+optionally an exponential moving average of the weights (``TrainConfig.ema``). Each
 epoch writes ``latest.pt`` (and ``best.pt`` on improvement) atomically, so a killed run
 continues exactly with ``resume=True``; batches are drawn from a generator seeded by
 ``(seed, epoch)`` and every random state is checkpointed, so the same seed on the same
@@ -33,105 +34,24 @@ from tqdm.auto import tqdm
 
 from .distill_checkpoint import (
     _CKPT_KEYS,
+    _averaged,
     _check_weights,
     _max_checkpoint_bytes,
     _read_checkpoint,
     _restore,
+    _restore_average,
     _save_atomic,
 )
+from .distill_config import LOSSES, SCHEDULES, TrainConfig
 from .distill_metrics import plot_curves, regression_metrics
 from .errors import EdgeSEAError, EdgeSEAWarning
 from .fileio import clean_stale_temps, write_json
 from .models.network import EmbeddingModel, _trunk_and_head
-from .settings import Settings
 
 __all__ = ["LOSSES", "SCHEDULES", "TrainConfig", "TrainResult", "plot_curves", "predict",
            "regression_metrics", "train_student"]
 
-LOSSES = ("mse", "mse+cosine")
-SCHEDULES = ("plateau", "cosine")
 _CKPT_VERSION = 1
-
-
-@dataclass
-class TrainConfig(Settings):
-    """Settings of :func:`train_student` (defaults: the recipe of the shipped students).
-
-    The defaults are the training settings of the packaged ``sea_urban_128`` student
-    (``edgesea/pretrained/sea_urban_128.recipe.json``): 40 epochs of Adam at lr 1e-3 with a
-    cosine decay and no early stopping. The SEA paper's PCA recipe is ``epochs=100,
-    lr=1e-4, schedule="plateau", patience=10`` (the defaults of earlier edgesea versions).
-
-    Attributes
-    ----------
-    epochs : int
-        Maximum number of epochs.
-    batch_size : int
-        Windows per step.
-    lr : float
-        Adam learning rate at the start.
-    weight_decay : float
-        Adam L2 penalty.
-    loss : {"mse", "mse+cosine"}
-        ``"mse+cosine"`` adds ``cosine_weight * (1 - cos(pred, target))``.
-    cosine_weight : float
-        Weight of the cosine term.
-    schedule : {"plateau", "cosine"}
-        ``"plateau"``: multiply the lr by ``lr_factor`` after ``lr_patience`` epochs without
-        a validation improvement of ``min_delta``; ``"cosine"``: cosine decay to 0 over
-        ``epochs``.
-    lr_patience, lr_factor : int, float
-        Plateau schedule settings.
-    patience : int
-        Stop after this many epochs without a validation improvement of ``min_delta``
-        (0 disables early stopping).
-    min_delta : float
-        Smallest decrease of the validation loss that counts as an improvement.
-    spec_mask : int
-        Training-time masking of the student input (0: off): up to this many mel bands and
-        this many frames are set to the window's minimum in each window (SpecAugment-style,
-        the target stays clean).
-    seed : int
-        Seed of batch order and augmentation (the caller seeds the initial weights).
-    """
-
-    epochs: int = 40
-    batch_size: int = 64
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    loss: str = "mse"
-    cosine_weight: float = 0.1
-    schedule: str = "cosine"
-    lr_patience: int = 5
-    lr_factor: float = 0.1
-    patience: int = 0
-    min_delta: float = 1e-4
-    spec_mask: int = 0
-    seed: int = 0
-    _what = "training settings"
-
-    def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise EdgeSEAError(f"invalid {name}={v!r}: expected an integer >= 1")
-        for name in ("patience", "lr_patience", "spec_mask", "seed"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise EdgeSEAError(f"invalid {name}={v!r}: expected an integer >= 0")
-        if not (isinstance(self.lr, int | float) and math.isfinite(self.lr) and self.lr > 0):
-            raise EdgeSEAError(f"invalid lr={self.lr!r}: expected a number > 0")
-        for name in ("weight_decay", "cosine_weight", "min_delta"):
-            v = getattr(self, name)
-            if not (isinstance(v, int | float) and math.isfinite(v) and v >= 0):
-                raise EdgeSEAError(f"invalid {name}={v!r}: expected a number >= 0")
-        if not 0 < self.lr_factor < 1:
-            raise EdgeSEAError(f"invalid lr_factor={self.lr_factor!r}: expected 0 < f < 1")
-        if self.loss not in LOSSES:
-            raise EdgeSEAError(f"unknown loss {self.loss!r}: expected one of {list(LOSSES)}")
-        if self.schedule not in SCHEDULES:
-            raise EdgeSEAError(f"unknown schedule {self.schedule!r}: expected one of "
-                               f"{list(SCHEDULES)}")
 
 
 @dataclass
@@ -286,6 +206,7 @@ def train_student(model: EmbeddingModel, x_train: np.ndarray, y_train: np.ndarra
     state: dict[str, Any] = {"epoch": 0, "best_loss": math.inf, "best_epoch": 0,
                              "since_best": 0, "since_lr": 0, "history": [], "done": False}
     max_bytes = _max_checkpoint_bytes(model, cfg)
+    avg = _averaged(model, cfg.ema) if cfg.ema else None
     if resume and latest.is_file():
         ckpt = _read_checkpoint(latest, max_bytes, _CKPT_KEYS)
         if ckpt.get("version") != _CKPT_VERSION or ckpt.get("config") != cfg.to_dict() \
@@ -300,6 +221,8 @@ def train_student(model: EmbeddingModel, x_train: np.ndarray, y_train: np.ndarra
             warnings.warn(f"resuming on {1 if par is None else par.world} processes; the run "
                           f"started on {ckpt.get('world_size', 1)}: batches differ from an "
                           "uninterrupted run", EdgeSEAWarning, stacklevel=2)
+        if avg is not None:  # the copy first: the model is loaded only from a whole file
+            _restore_average(latest, ckpt, avg, model)
         state = _restore(latest, ckpt, model, opt, gen, cfg)
         if par is not None:
             par.restore_generator(ckpt, gen)
@@ -341,6 +264,8 @@ def train_student(model: EmbeddingModel, x_train: np.ndarray, y_train: np.ndarra
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if avg is not None:
+                avg.update_parameters(model)
             with torch.no_grad():
                 err = pred - yb
                 sums += [float((err ** 2).sum()), float(err.abs().sum()),
@@ -352,8 +277,9 @@ def train_student(model: EmbeddingModel, x_train: np.ndarray, y_train: np.ndarra
         if par is not None:
             sums = par.sum(sums)
         n, d = int(sums[4]), y_tr.shape[1]
-        val = regression_metrics(y_val, predict(model, x_val, forward=forward) if par is None
-                                 else par.predict(model, x_val, forward))
+        scored = model if avg is None else avg.module  # the weights validated and kept
+        val = regression_metrics(y_val, predict(scored, x_val, forward=forward) if par is None
+                                 else par.predict(scored, x_val, forward))
         row = {"epoch": epoch, "lr": lr, "train_loss": sums[3] / n,
                "train_mse": sums[0] / (n * d), "train_mae": sums[1] / (n * d),
                "train_cosine": sums[2] / n,
@@ -367,7 +293,7 @@ def train_student(model: EmbeddingModel, x_train: np.ndarray, y_train: np.ndarra
         if _improved(row["val_loss"], state["best_loss"], cfg):
             state.update(best_loss=row["val_loss"], best_epoch=epoch, since_best=0, since_lr=0)
             if writer:
-                _save_atomic({"model": model.state_dict(), "epoch": epoch}, best_path)
+                _save_atomic({"model": scored.state_dict(), "epoch": epoch}, best_path)
         else:
             state["since_best"] += 1
             state["since_lr"] += 1
@@ -380,6 +306,8 @@ def train_student(model: EmbeddingModel, x_train: np.ndarray, y_train: np.ndarra
         state["stopped_early"] = bool(state["done"])
         extra = {} if par is None else {"world_size": par.world,
                                         "rank_generators": par.gather(gen.get_state())}
+        if avg is not None:
+            extra |= {"ema": avg.module.state_dict(), "ema_n": int(avg.n_averaged)}
         if writer:
             _save_atomic({"version": _CKPT_VERSION, "config": cfg.to_dict(), "data": data_id,
                           "model": model.state_dict(), "optimizer": opt.state_dict(),

@@ -3,9 +3,10 @@
 ``latest.pt`` / ``best.pt`` of :func:`edgesea.distill.train_student` are read with
 ``torch.load(weights_only=True)`` (no code in a file ever runs), after bounding the file's size
 by what a checkpoint of the model can take; names, shapes and dtypes of the weights, the
-random states, the optimizer moments and the training state are checked before anything of
-the model changes. Every failure is an :class:`~edgesea.errors.EdgeSEAError` naming the file
-and the way out (``--force`` without ``--resume``).
+random states, the optimizer moments, the averaged copy of the weights (``TrainConfig.ema``)
+and the training state are checked before anything of the model changes. Every failure is an
+:class:`~edgesea.errors.EdgeSEAError` naming the file and the way out (``--force`` without
+``--resume``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from .fileio import atomic_path
 from .models.network import EmbeddingModel
 
 if TYPE_CHECKING:
-    from .distill import TrainConfig
+    from .distill_config import TrainConfig
 
 def _save_atomic(obj: Any, path: Path) -> None:
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
@@ -38,10 +39,11 @@ _STATE_KEYS = ("epoch", "best_loss", "best_epoch", "since_best", "since_lr", "hi
 
 def _max_checkpoint_bytes(model: EmbeddingModel, cfg: TrainConfig) -> int:
     """The largest plausible ``latest.pt`` of ``model``: 10x (weights + Adam's two moments +
-    the random states + a history row per epoch), plus 1 MiB of container overhead."""
+    an averaged copy + the random states + a history row per epoch), plus 1 MiB of container
+    overhead."""
     weights = sum(t.numel() * t.element_size() for t in model.state_dict().values())
     rng = torch.get_rng_state().numel()
-    return 10 * (3 * weights + 2 * rng + 2048 * cfg.epochs) + 2**20
+    return 10 * (4 * weights + 2 * rng + 2048 * cfg.epochs) + 2**20
 
 
 def _bad_checkpoint(path: Path, why: str) -> EdgeSEAError:
@@ -133,3 +135,21 @@ def _restore(path: Path, ckpt: dict[str, Any], model: EmbeddingModel,
     model.load_state_dict(ckpt["model"])
     torch.set_rng_state(ckpt["torch_rng"])
     return state
+
+
+def _averaged(model: EmbeddingModel, decay: float) -> torch.nn.Module:
+    """An EMA copy of ``model`` (parameters and buffers), updated by ``update_parameters``."""
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+
+def _restore_average(path: Path, ckpt: dict[str, Any], avg: torch.nn.Module,
+                     model: EmbeddingModel) -> None:
+    """Load the averaged weights of a checkpoint into ``avg`` after checking them."""
+    n = ckpt.get("ema_n")
+    if "ema" not in ckpt or isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise _bad_checkpoint(path, "it lacks the averaged weights (ema) of this training")
+    _check_weights(path, ckpt["ema"], model)
+    avg.module.load_state_dict(ckpt["ema"])
+    avg.n_averaged.fill_(n)

@@ -92,6 +92,10 @@ def specialize_command(
                                                 "the weights (0: none).")] = 0.0,
     spec_mask: Annotated[int, typer.Option("--spec-mask", help="SpecAugment band width "
                                            "(0: off).")] = 0,
+    ema: Annotated[float, typer.Option("--ema", help="Decay of an exponential moving "
+                                       "average of the weights, updated every step and "
+                                       "validated and kept instead of them (0: off; e.g. "
+                                       "0.999).")] = 0.0,
     patience: Annotated[int, typer.Option("--patience", help="Stop after this many epochs "
                                           "without a validation improvement (0: never stop "
                                           "early, the shipped recipe).")] = 0,
@@ -143,7 +147,8 @@ def specialize_command(
         options = _json_object(reduction_options, "--reduction-options")
         aug_options = _json_object(augment, "--augment-options")
         train = {"epochs": epochs, "lr": lr, "schedule": schedule, "loss": loss,
-                 "weight_decay": weight_decay, "spec_mask": spec_mask, "patience": patience}
+                 "weight_decay": weight_decay, "spec_mask": spec_mask, "patience": patience,
+                 "ema": ema}
         config = SpecializeConfig(
             teacher=teacher, hop_size=hop_size, emb_dim=emb_dim, sampling=sampling,
             sample_size=sample_size, train_on=train_on, reduction=reduction,
