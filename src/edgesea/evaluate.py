@@ -267,7 +267,6 @@ def evaluate_embedder(ds: Dataset, windows: list[np.ndarray], train_folds: list[
     te = np.flatnonzero(ds.folds == test_fold)
     best, table = select_classifier(x[tr], ds.labels[tr], ds.folds[tr], ds.groups[tr],
                                     ds.multilabel)
-    # logistic regression (hidden 0) is fitted by lbfgs from zeros: the seed changes nothing
     # logistic regression (hidden 0) is fitted by lbfgs from zeros: deterministic, the seed
     # changes nothing (sd 0), so it is fitted once; an MLP's seed sets its initial weights
     deterministic = best["hidden"] == 0
