@@ -32,7 +32,14 @@ from torch import nn
 from ..errors import EdgeSEAError
 from ..models.footprint import footprint as _dense_footprint
 from ..models.footprint import frontend_macs
-from ..teachers.aisfx import N_FFT, SAMPLE_RATE, AisfxFrontend, AisfxNet, embed_windows
+from ..teachers.aisfx import (
+    N_FFT,
+    SAMPLE_RATE,
+    AisfxFrontend,
+    AisfxNet,
+    embed_windows,
+    packed_forward,
+)
 from ..teachers.base import identity_hash
 from .prune import conv_layers, sparsity_report
 
@@ -156,6 +163,7 @@ class SparseModel(nn.Module):
             for _, conv in conv_layers(self.net):
                 conv.weight[conv.weight == 0] = 0.0  # one zero: +0.0
         self.frontend = AisfxFrontend().eval()
+        self._packed: dict = {}  # frames -> packed trunk (see packed_forward)
         self.config = SparseConfig()
         self.metadata: dict[str, Any] = dict(header or {})
         self.path, self.file_bytes, self.batch_size = path, file_bytes, batch_size
@@ -181,6 +189,14 @@ class SparseModel(nn.Module):
         """Waveform windows ``(B, 44100)`` -> embeddings ``(B, 512)`` (>= 0)."""
         return self.net(self.frontend(windows))
 
+    def _infer(self, windows: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward` without gradient, in eval mode: on CPU through the packed trunk
+        (:func:`~edgesea.teachers.aisfx.packed_forward`), as the dense teacher runs."""
+        logmel = self.frontend(windows)
+        if next(self.net.parameters()).device.type != "cpu":
+            return self.net(logmel)
+        return packed_forward(self.net, logmel, self._packed)
+
     def for_inference(self) -> SparseModel:
         """A frozen eval-mode copy (what :func:`edgesea.get_embedding` runs)."""
         return copy.deepcopy(self).eval()
@@ -196,7 +212,7 @@ class SparseModel(nn.Module):
         was = self.training
         self.eval()
         try:
-            return embed_windows(self, windows, self.window_samples, self.emb_dim,
+            return embed_windows(self._infer, windows, self.window_samples, self.emb_dim,
                                  self.batch_size)
         finally:
             self.train(was)

@@ -35,7 +35,7 @@ from .base import identity_hash
 
 __all__ = ["NATIVE_BLOCK_FRAMES", "NATIVE_BLOCK_SAMPLES", "AisfxFrontend", "AisfxNet",
            "AisfxTeacher", "aisfx_mel_filterbank", "default_checkpoint_path", "embed_windows",
-           "load_aisfx_checkpoint"]
+           "load_aisfx_checkpoint", "packed_forward"]
 
 SAMPLE_RATE = 44100
 N_FFT = 2048
@@ -271,6 +271,28 @@ class AisfxNet(nn.Module):
         return x.mean(dim=3).amax(dim=2)
 
 
+def packed_forward(net: AisfxNet, logmel: torch.Tensor,
+                   cache: dict[int, tuple[tuple, nn.Module, bool]]) -> torch.Tensor:
+    """``net`` on ``(B, T, 96)`` log-mel (no gradient, CPU) through its BatchNorm-folded,
+    packed trunk (:func:`~edgesea.models.inference.compile_trunk`).
+
+    Equal to ``net(logmel)`` in eval mode to float rounding (~1e-6 relative) and about 1.6x
+    faster on CPU (``benchmarks/teacher_speed.py``). The trunk is built once per frame count
+    ``T`` and kept in ``cache``; it is rebuilt when ``net``'s weights change (a new tensor
+    or an in-place write, e.g. ``load_state_dict``), so a stale copy is never used.
+    """
+    from ..models.inference import compile_trunk, fold_batchnorm
+
+    t = int(logmel.shape[1])
+    weights = tuple((v.data_ptr(), v._version) for v in net.state_dict().values())
+    if t not in cache or cache[t][0] != weights:
+        cache[t] = (weights, *compile_trunk(fold_batchnorm(net.layers()), t, N_MELS))
+    _, trunk, channels_last = cache[t]
+    x = logmel.unsqueeze(1)
+    x = x.contiguous(memory_format=torch.channels_last) if channels_last else x
+    return trunk(x).mean(dim=3).amax(dim=2)
+
+
 class AisfxTeacher:
     """The aisfx CNN as a :class:`~edgesea.teachers.Teacher` (44.1 kHz, 512-d).
 
@@ -330,7 +352,7 @@ class AisfxTeacher:
         settings = {"name": self.name, "impl": "edgesea-aisfx-1", "block": block,
                     "window_samples": self.window_samples, "frontend": AisfxFrontend.config()}
         self.identity = identity_hash(state, settings)
-        self._packed: dict[int, tuple[nn.Module, bool]] = {}  # frames -> compile_trunk's
+        self._packed: dict[int, tuple[tuple, nn.Module, bool]] = {}  # see packed_forward
 
     def __repr__(self) -> str:
         return (f"AisfxTeacher(block={self.block!r}, window={self.window:.4f}, "
@@ -356,20 +378,11 @@ class AisfxTeacher:
                              windows, self.window_samples, self.emb_dim, self.batch_size)
 
     def _network(self, logmel: torch.Tensor) -> torch.Tensor:
-        """:class:`AisfxNet` on ``(B, T, 96)``: on CPU through its BatchNorm-folded, packed
-        trunk (:func:`~edgesea.models.inference.compile_trunk`, built once per ``T``; about 2x
-        faster than eager, equal to it to float rounding: ~1e-6 relative), else eagerly."""
+        """:class:`AisfxNet` on ``(B, T, 96)``: on CPU through :func:`packed_forward`
+        (about 1.6x faster than eager, equal to it to float rounding), else eagerly."""
         if self.device.type != "cpu":
             return self.net(logmel)
-        from ..models.inference import compile_trunk, fold_batchnorm
-
-        t = int(logmel.shape[1])
-        if t not in self._packed:
-            self._packed[t] = compile_trunk(fold_batchnorm(self.net.layers()), t, N_MELS)
-        trunk, channels_last = self._packed[t]
-        x = logmel.unsqueeze(1)
-        x = x.contiguous(memory_format=torch.channels_last) if channels_last else x
-        return trunk(x).mean(dim=3).amax(dim=2)
+        return packed_forward(self.net, logmel, self._packed)
 
     def embed_clip_blocks(self, wave44k: np.ndarray,
                           hop_frames: int = BLOCK_HOP_FRAMES) -> np.ndarray:
