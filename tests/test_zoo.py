@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from typer.testing import CliRunner
 
 import edgesea
@@ -129,7 +130,27 @@ def test_shipped_files_and_cards(zoo, tier: str) -> None:
         assert recipe.get("tier", "mcu") == tier
         assert (DOCS / f"{name}.md").read_text() == card
         assert f"| [`{name}`]({name}.md) | `{tier}` | {d} |" in readme, name
-    assert total < 15e6
+    assert total < 20e6  # all four sizes of a tier: the package stays small
+
+
+@pytest.mark.parametrize("tier", ZOO_TIERS)
+def test_shipped_float_files_hold_only_the_model_and_its_reducer(zoo, tier: str) -> None:
+    """Nothing else rides along in a shipped ``.safetensors`` (no optimiser state, no
+    training arrays): its bytes are its float32 weights and buffers plus the PCA it was
+    trained against (``extra/reducer_*``, float64), and a header under 64 KB."""
+    from safetensors import safe_open
+
+    for d in _installed(tier):
+        path = zoo / f"{zoo_name('sea', d, tier)}.safetensors"
+        with safe_open(str(path), "pt") as f:
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+        extra = {k for k in tensors if k.startswith("extra/")}
+        assert extra and all(k.startswith("extra/reducer_") for k in extra), extra
+        assert tensors["extra/reducer_components"].shape == (d, 512)
+        assert {t.dtype for k, t in tensors.items() if k not in extra} <= {torch.float32,
+                                                                            torch.int64}
+        data = sum(t.numel() * t.element_size() for t in tensors.values())
+        assert data < path.stat().st_size < data + 65_536, path.name
 
 
 @pytest.mark.parametrize("tier", ZOO_TIERS)
