@@ -48,6 +48,24 @@ def real_clip():
     return edgesea.load_audio(files[0])
 
 
+@pytest.fixture
+def zoo_of_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The packaged zoo narrowed to ``sea_urban_128_mcu1m`` (links to its files): every other
+    size of tier ``mcu-1m`` is missing, as for a package that ships one. Skip if absent."""
+    import edgesea.zoo
+
+    src = edgesea.zoo.PRETRAINED_DIR
+    files = sorted(src.glob("sea_urban_128_mcu1m.*"))
+    if not files:
+        pytest.skip("the packaged sea_urban_128_mcu1m is not installed")
+    zoo = tmp_path / "zoo_of_one"
+    zoo.mkdir()
+    for f in files:
+        (zoo / f.name).symlink_to(f)
+    monkeypatch.setattr(edgesea.zoo, "PRETRAINED_DIR", zoo)
+    return zoo
+
+
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory) -> str:
     """A random (seed 0) 64-d SEA student file, the tiny teacher of the extraction tests."""

@@ -175,9 +175,10 @@ def test_missing_model_file(tmp_path):
         get_embedding(_noise(8000), SR, model=tmp_path / "nope.safetensors")
 
 
-def test_model_none_explains_how_to_pass_a_model():
-    # a valid size that no packaged model of the larger tier has
-    assert ("sea", 512) not in available(tier="mcu-1m")
+def test_model_none_explains_how_to_pass_a_model(zoo_of_one):
+    # a valid size that no packaged model of the larger tier has (the zoo shipping only
+    # its 128-d one)
+    assert available(tier="mcu-1m") == [("sea", 128)]
     with pytest.raises(EdgeSEAError) as exc:
         get_embedding(_noise(8000), SR, model=None, emb_dim=512, tier="mcu-1m")
     msg = str(exc.value)

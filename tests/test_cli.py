@@ -156,8 +156,8 @@ def test_missing_model_file(audio_dir: Path, tmp_path: Path) -> None:
     assert not list(audio_dir.glob("*.npz"))
 
 
-def test_no_packaged_model_says_how_to_pass_one(audio_dir: Path) -> None:
-    # 512 is a valid size that no packaged model of tier mcu-1m has (it ships 128)
+def test_no_packaged_model_says_how_to_pass_one(audio_dir: Path, zoo_of_one: Path) -> None:
+    # 512 is a valid size that no packaged model of tier mcu-1m has (this zoo ships 128)
     result = invoke("embed", audio_dir, "--model-type", "sea", "--emb-dim", "512", "--tier",
                     "mcu-1m", code=2)
     assert "--model" in result.stderr and "sea/128" in result.stderr
