@@ -36,6 +36,7 @@ from .audio import (
 from .errors import EdgeSEAError
 from .fileio import clean_stale_temps
 from .models import EmbeddingModel, load_model
+from .models.inference import weights_signature
 from .models.io import tensor_hash
 from .outputs import FileResult
 from .zoo import ZOO_TIERS, pretrained_path
@@ -121,7 +122,7 @@ _FAST: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def _inference_net(model: EmbeddingModel) -> torch.nn.Module:
     """The BN-folded oneDNN copy of ``model`` (``model.for_inference()``), cached per model
     object (weakly: it goes with the model) and rebuilt when its weights change."""
-    signature = tuple((t.data_ptr(), t._version) for t in model.state_dict().values())
+    signature = weights_signature(model)
     with _LOCK:
         cached = _FAST.get(model)
     if cached is not None and cached[0] == signature:
@@ -143,7 +144,7 @@ def model_identity(model: EmbeddingModel) -> str:
     """
     config = json.dumps(model.config.to_dict(), sort_keys=True, default=str)
     state = model.state_dict()
-    signature = (config, tuple((t.data_ptr(), t._version) for t in state.values()))
+    signature = (config, weights_signature(model))
     with _LOCK:
         cached = _IDENTITY.get(model)
     if cached is not None and cached[0] == signature:

@@ -268,7 +268,13 @@ class AisfxNet(nn.Module):
         x = x.unsqueeze(1)
         for block in (self.conv_block1, self.conv_block2, self.conv_block3, self.conv_block4):
             x = block(x)
-        return x.mean(dim=3).amax(dim=2)
+        return self.pool(x)
+
+    @staticmethod
+    def pool(features: torch.Tensor) -> torch.Tensor:
+        """The trunk's feature map ``(B, 512, T', F')`` -> ``(B, 512)``: mean over frequency,
+        then max over time."""
+        return features.mean(dim=3).amax(dim=2)
 
 
 def packed_forward(net: AisfxNet, logmel: torch.Tensor,
@@ -281,16 +287,16 @@ def packed_forward(net: AisfxNet, logmel: torch.Tensor,
     ``T`` and kept in ``cache``; it is rebuilt when ``net``'s weights change (a new tensor
     or an in-place write, e.g. ``load_state_dict``), so a stale copy is never used.
     """
-    from ..models.inference import compile_trunk, fold_batchnorm
+    from ..models.inference import compile_trunk, fold_batchnorm, weights_signature
 
     t = int(logmel.shape[1])
-    weights = tuple((v.data_ptr(), v._version) for v in net.state_dict().values())
+    weights = weights_signature(net)
     if t not in cache or cache[t][0] != weights:
         cache[t] = (weights, *compile_trunk(fold_batchnorm(net.layers()), t, N_MELS))
     _, trunk, channels_last = cache[t]
     x = logmel.unsqueeze(1)
     x = x.contiguous(memory_format=torch.channels_last) if channels_last else x
-    return trunk(x).mean(dim=3).amax(dim=2)
+    return net.pool(trunk(x))
 
 
 class AisfxTeacher:
