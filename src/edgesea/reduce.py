@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
-from sklearn.decomposition import PCA
 
 from .errors import EdgeSEAError
 
@@ -202,6 +201,8 @@ class PCAReducer(_Reducer):
 
     def _fit(self, z: np.ndarray) -> None:
         big = z.shape[0] * z.shape[1] > _FULL_SVD_MAX and self.n_components < 0.8 * min(z.shape)
+        from sklearn.decomposition import PCA  # here: ~0.9 s to import
+
         pca = PCA(self.n_components, svd_solver="randomized" if big else "full",
                   random_state=self.random_state).fit(z)
         # C order, as the arrays are stored and reloaded (to_arrays / reducer_from_arrays): the
