@@ -32,14 +32,8 @@ from torch import nn
 from ..errors import EdgeSEAError
 from ..models.footprint import footprint as _dense_footprint
 from ..models.footprint import frontend_macs
-from ..teachers.aisfx import (
-    N_FFT,
-    SAMPLE_RATE,
-    AisfxFrontend,
-    AisfxNet,
-    embed_windows,
-    packed_forward,
-)
+from ..teachers.aisfx import embed_windows
+from ..teachers.aisfx_net import N_FFT, SAMPLE_RATE, AisfxFrontend, AisfxNet, packed_forward
 from ..teachers.base import identity_hash
 from .prune import conv_layers, sparsity_report
 
