@@ -10,7 +10,10 @@ model's rate, front end, network). Three things are timed at hop 0.1 and 0.5 s:
   :class:`~edgesea.models.inference.PackedTrunk`: the "today's speed" of the issue;
 - ``window``: window by window with the current inference trunk;
 - ``stream``: the shipped stream model as ``get_embedding`` runs it now (and, for the
-  before/after of the trunk alone, ``stream-ts``: the same with the TorchScript trunk).
+  before/after of the trunk alone, ``stream-ts``: the same with the TorchScript trunk);
+- ``int8``: the shipped int8 ``sea_urban_128.int8.tflite`` (the model the device runs)
+  through ``get_embedding``: the same stream front end (frames computed once), the network
+  run by LiteRT (XNNPACK), one window at a time.
 
 It prints x real time and the ratios stream / today (the issue's target: >= 5x at hop 0.1)
 and stream / window (the front end's share alone), then the per-window cost of each part
@@ -120,10 +123,20 @@ def parts(window: EmbeddingModel, stream: EmbeddingModel, audio: np.ndarray, sr:
                     net.embed_logmel(logmel[i:i + batch_size])
         return run
 
+    from edgesea.export.embedder import as_int8_embedder
+
+    int8 = as_int8_embedder("sea_urban_128.int8")
+    logmel_np = logmel.numpy()
+
+    def int8_net() -> None:
+        for i in range(0, n, batch_size):
+            int8.embed_logmel(logmel_np[i:i + batch_size])
+
     per = best({"front end, window by window": fe_windows,
                 "front end, frame-once (stream)": fe_stream,
                 "network, packed trunk (now)": trunk(packed),
                 "network, TorchScript trunk (today)": trunk(today),
+                "network, int8 LiteRT (XNNPACK)": int8_net,
                 "resampling (whole signal)": lambda: resample(audio, sr, rate)}, repeats)
     return {k: 1e3 * v / n for k, v in per.items()} | {"windows": n}
 
@@ -136,7 +149,8 @@ def main() -> None:
     stream = padded_copy(shipped, "stream")
     models = {"today": with_today_trunk(padded_copy(shipped, "same")),
               "window": padded_copy(shipped, "same"), "stream": stream,
-              "stream-ts": with_today_trunk(padded_copy(shipped, "stream"))}
+              "stream-ts": with_today_trunk(padded_copy(shipped, "stream")),
+              "int8": "sea_urban_128.int8"}
     seconds = len(audio) / sr
     print(f"audio: {seconds:.1f} s of real UrbanSound8K fold-1 audio at {sr} Hz; torch "
           f"{torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch_size}")
@@ -151,19 +165,25 @@ def main() -> None:
           f"{np.abs(a - c).max():.2e}")
     print(f"zero-context ('same') vs stream embeddings: cosine min {cos.min():.4f}, mean "
           f"{cos.mean():.4f} (real context at the window edges)")
+    d = edgesea.get_embedding(audio[:sr * 5], sr, model=models["int8"])[0]
+    cos8 = (d * b).sum(1) / np.linalg.norm(d, axis=1) / np.linalg.norm(b, axis=1)
+    print(f"int8 (LiteRT) vs float stream embeddings: cosine min {cos8.min():.4f}, mean "
+          f"{cos8.mean():.4f}")
     print(f"{'hop (s)':>8} {'today x RT':>11} {'window x RT':>12} {'stream-ts x RT':>15} "
-          f"{'stream x RT':>12} {'stream/today':>13} {'stream/window':>14}")
+          f"{'stream x RT':>12} {'int8 x RT':>10} {'stream/today':>13} {'stream/window':>14} "
+          f"{'int8/today':>11}")
     results = {}
     for hop in HOPS:
-        def run(m: EmbeddingModel, hop: float = hop) -> Callable[[], object]:
+        def run(m: EmbeddingModel | str, hop: float = hop) -> Callable[[], object]:
             return lambda: edgesea.get_embedding(audio, sr, model=m, hop_size=hop,
                                                  batch_size=args.batch_size)
         times = best({k: run(m) for k, m in models.items()}, args.repeats)
         x = {k: seconds / v for k, v in times.items()}
         results[hop] = x
         print(f"{hop:>8.1f} {x['today']:>11.1f} {x['window']:>12.1f} {x['stream-ts']:>15.1f} "
-              f"{x['stream']:>12.1f} "
-              f"{x['stream'] / x['today']:>13.2f} {x['stream'] / x['window']:>14.2f}")
+              f"{x['stream']:>12.1f} {x['int8']:>10.1f} "
+              f"{x['stream'] / x['today']:>13.2f} {x['stream'] / x['window']:>14.2f} "
+              f"{x['int8'] / x['today']:>11.2f}")
     for hop in HOPS:
         p = parts(models["window"], stream, audio, sr, hop, args.repeats, args.batch_size)
         n = p.pop("windows")
@@ -176,7 +196,8 @@ def main() -> None:
     ratio = x["stream"] / x["today"]
     print(f"target: stream >= 5x today's window-by-window speed at hop 0.1: {ratio:.2f}x "
           f"({'met' if ratio >= 5 else 'not met'}); "
-          f"{x['stream'] / x['window']:.2f}x the window-by-window speed with the same trunk")
+          f"{x['stream'] / x['window']:.2f}x the window-by-window speed with the same trunk; "
+          f"the int8 model through the same front end: {x['int8'] / x['today']:.2f}x")
 
 
 if __name__ == "__main__":

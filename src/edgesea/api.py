@@ -335,6 +335,9 @@ def get_embedding(audio: Any, sr: Any, model: ModelLike = None, model_type: str 
         Sample rate(s) of ``audio``; one rate for all, or one per array.
     model : EmbeddingModel or path, optional
         The embedding model; None uses the packaged ``(model_type, emb_dim, tier)`` model.
+        An int8 ``.tflite`` (a path, a packaged ``NAME.int8``, or a
+        :class:`~edgesea.export.embedder.TFLiteEmbedder`) is run by LiteRT, one window at a
+        time, on the same front end (``pip install edgesea[export]``).
     model_type : str
         ``"sea"`` (packaged students) or ``"sparse"`` (edgel3's other route: the aisfx
         teacher pruned to ``sparsity`` and retrained by ``retrain_type``, 512-d, 44.1 kHz;
@@ -400,6 +403,16 @@ def get_embedding(audio: Any, sr: Any, model: ModelLike = None, model_type: str 
             raise EdgeSEAError("sr is a list but audio is a single array: pass a list of "
                                "arrays, or one sample rate")
         audios, srs = [audio], [sr]
+    if not isinstance(model, torch.nn.Module | None):  # an int8 .tflite: run by LiteRT
+        from .export.embedder import as_int8_embedder, embed_signals
+
+        if (int8 := as_int8_embedder(model)) is not None:
+            signals = []
+            for a, s in zip(audios, srs, strict=True):
+                signals.append(_signal(a, s, int8, hop_size, bool(center)))  # type: ignore
+            embs = embed_signals(int8, signals, verbose)
+            stamps = [sig[4] for sig in signals]
+            return (embs, stamps) if is_list else (embs[0], stamps[0])
     net = get_model(model, model_type, emb_dim, tier=tier, sparsity=sparsity,
                     retrain_type=retrain_type)
     if _is_stream(net):

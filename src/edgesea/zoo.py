@@ -270,8 +270,8 @@ def resolve_model(model: str | os.PathLike, kind: str = "any") -> str:
         raise EdgeSEAError(
             f"{ref} is an int8 TFLite model; this needs a float edgesea model file "
             "(.safetensors, e.g. the packaged model's plain name without .int8). An int8 "
-            ".tflite is run by `edgesea embed --model`, `edgesea evaluate --model` and "
-            "edgesea.export.embedder.TFLiteEmbedder")
+            ".tflite is run by edgesea.get_embedding(..., model=...), `edgesea embed "
+            "--model`, `edgesea evaluate --model` and edgesea.export.embedder.TFLiteEmbedder")
     return path
 
 

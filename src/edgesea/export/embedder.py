@@ -3,9 +3,12 @@ evaluation harness can score the model that actually ships to a device.
 
 The front end comes from the ``<name>.edge.json`` written beside the ``.tflite`` by
 ``edgesea export`` (the same float log-mel the float model computes); each window's log-mel
-is quantized to the model's int8 input, run by LiteRT one window at a time, and the int8
-output is dequantized. A ``"stream"`` front end reads each window's context from the signal
-around it (:attr:`TFLiteEmbedder.context_samples`), as the float model and the device do.
+is quantized to the model's int8 input, run by LiteRT one window at a time (one interpreter
+per embedder, built once), and the int8 output is dequantized. A ``"stream"`` front end reads
+each window's context from the signal around it (:attr:`TFLiteEmbedder.context_samples`), as
+the float model and the device do; :func:`edgesea.get_embedding` with an int8 model computes
+those frames once on the continuous signal (:meth:`TFLiteEmbedder.embed_logmel` on the
+front end's window slices), as it does for a float stream model.
 
 :func:`iter_embed_files` embeds audio files with one into ``.npz`` files, exactly as
 :func:`edgesea.iter_process_files` does with a float model (``edgesea embed --model
@@ -17,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -25,9 +29,22 @@ import torch
 
 from ..errors import EdgeSEAError
 from ..frontend import LogMelSpectrogram
-from .runtime import check_tflite_file, require, run_litert
+from .frontend_spec import quantize_input
+from .runtime import (
+    _check_int8,
+    _dequantize,
+    check_tflite_file,
+    litert_interpreter,
+    require,
+    tflite_quant,
+)
 
-__all__ = ["TFLiteEmbedder", "WindowBatcher", "find_edge_spec", "iter_embed_files"]
+__all__ = ["TFLiteEmbedder", "WindowBatcher", "as_int8_embedder", "embed_signals",
+           "find_edge_spec", "iter_embed_files"]
+
+_CACHE: dict[tuple, TFLiteEmbedder] = {}
+_CACHE_SIZE = 8
+_CACHE_LOCK = threading.Lock()
 
 
 def find_edge_spec(tflite: Path) -> Path:
@@ -56,6 +73,10 @@ class TFLiteEmbedder:
     xnnpack : bool
         Run with LiteRT's XNNPACK delegate (default; see
         :func:`edgesea.export.runtime.litert_interpreter`).
+    num_threads : int, optional
+        LiteRT's threads for each window (default: ``torch.get_num_threads()`` when the
+        interpreter is first used, so ``OMP_NUM_THREADS`` and ``torch.set_num_threads``
+        govern float and int8 models alike). Integer kernels: the outputs do not depend on it.
 
     Raises
     ------
@@ -64,7 +85,8 @@ class TFLiteEmbedder:
         installed: the message says to run ``pip install edgesea[export]``.
     """
 
-    def __init__(self, path: str | os.PathLike, xnnpack: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike, xnnpack: bool = True,
+                 num_threads: int | None = None) -> None:
         self.path = Path(path)
         self.data = check_tflite_file(self.path)
         require("ai_edge_litert.interpreter", f"running the int8 model {self.path.name}")
@@ -76,6 +98,11 @@ class TFLiteEmbedder:
         self.emb_dim = int(spec["model"]["emb_dim"])
         self.name = f"tflite:{spec['model']['name']}"
         self.xnnpack = xnnpack
+        if num_threads is not None and (isinstance(num_threads, bool) or not isinstance(
+                num_threads, int) or num_threads < 1):
+            raise EdgeSEAError(f"invalid num_threads={num_threads!r}: expected an integer "
+                               ">= 1 or None")
+        self.num_threads = num_threads
         #: samples (left, right) around a window that a stream front end reads (``(0, 0)``
         #: otherwise); callers that stream a signal give each window its context
         self.context_samples = tuple(int(c) for c in self.frontend.context(self.window_samples))
@@ -84,6 +111,35 @@ class TFLiteEmbedder:
         if any(self.context_samples):  # real context, not zeros: other embeddings
             h.update(f"|context|{self.context_samples}".encode())
         self.identity = h.hexdigest()[:16]
+        self.quant = tflite_quant(self.data)
+        self._interp: tuple | None = None  # (interpreter, input index, output index)
+        self._lock = threading.Lock()  # one LiteRT interpreter: one invoke at a time
+
+    def _interpreter(self) -> tuple:
+        with self._lock:
+            if self._interp is None:
+                threads = self.num_threads or torch.get_num_threads()
+                interp = litert_interpreter(self.data, threads, xnnpack=self.xnnpack)
+                self._interp = (interp, interp.get_input_details()[0]["index"],
+                                interp.get_output_details()[0]["index"])
+            return self._interp
+
+    def embed_logmel(self, logmel: np.ndarray) -> np.ndarray:
+        """Float log-mel inputs ``(B, n_mels, n_frames)`` (the front end's output) -> ``(B,
+        emb_dim)`` dequantized int8 outputs: each window quantized with the model's input
+        scale and zero point and run alone (batch 1, as on the device), so a row never
+        depends on the others."""
+        logmel = np.asarray(logmel, dtype=np.float32)
+        _check_int8(self.quant, logmel)
+        q_in = quantize_input(logmel, self.quant.input_scale, self.quant.input_zero_point)
+        q_out = np.empty((len(q_in), self.emb_dim), np.int8)
+        interp, i_idx, o_idx = self._interpreter()
+        with self._lock:
+            for i in range(len(q_in)):
+                interp.set_tensor(i_idx, q_in[i:i + 1])
+                interp.invoke()
+                q_out[i] = interp.get_tensor(o_idx).reshape(-1)
+        return _dequantize(q_out, self.quant.output_scale, self.quant.output_zero_point)
 
     def embed(self, windows: np.ndarray) -> np.ndarray:
         """``(B, window_samples)`` float32 (or, for a stream front end, ``(B, left +
@@ -99,7 +155,60 @@ class TFLiteEmbedder:
             return np.zeros((0, self.emb_dim), np.float32)
         with torch.no_grad():
             logmel = self.frontend(torch.from_numpy(windows)).numpy()
-        return run_litert(self.data, logmel, xnnpack=self.xnnpack)[1].astype(np.float32)
+        return self.embed_logmel(logmel)
+
+
+def as_int8_embedder(model: object) -> TFLiteEmbedder | None:
+    """``model`` as an int8 embedder when it is one: a :class:`TFLiteEmbedder` as is, a
+    ``.tflite`` path or a packaged ``NAME.int8`` name as a :class:`TFLiteEmbedder` (cached by
+    path, size and modification time, like float models); None for anything else (float
+    models, their files and names, None)."""
+    if isinstance(model, TFLiteEmbedder):
+        return model
+    if not isinstance(model, str | os.PathLike):
+        return None
+    from ..zoo import resolve_model
+
+    path = resolve_model(model, kind="any")
+    if not path.endswith(".tflite"):
+        return None
+    real = os.path.realpath(path)
+    st = os.stat(real)
+    key = (real, st.st_size, st.st_mtime_ns)
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+    embedder = TFLiteEmbedder(real)
+    with _CACHE_LOCK:
+        _CACHE[key] = embedder
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+    return embedder
+
+
+def embed_signals(embedder: TFLiteEmbedder, signals: Sequence[tuple], verbose: bool = False
+                  ) -> list[np.ndarray]:
+    """Embed continuous signals with an int8 model, as :func:`edgesea.get_embedding` does.
+
+    ``signals`` holds ``(mono, start, hop, n, ...)`` per input (window ``i`` is ``mono[start
+    + i*hop : start + i*hop + window_samples]``, zeros outside). The log-mel inputs come from
+    :meth:`~edgesea.frontend.LogMelSpectrogram.window_logmels` in bounded blocks (a
+    ``"stream"`` front end computes each frame once on the continuous signal); only the int8
+    network runs once per window. Returns one ``(n, emb_dim)`` float32 array per signal.
+    """
+    from tqdm.auto import tqdm
+
+    outs = []
+    with tqdm(total=sum(int(s[3]) for s in signals), unit="win", disable=not verbose,
+              desc="embedding") as bar:
+        for mono, start, hop, n, *_ in signals:
+            rows = [np.zeros((0, embedder.emb_dim), np.float32)]
+            for block in embedder.frontend.window_logmels(mono, n, hop, start=start,
+                                                         n_window=embedder.window_samples):
+                rows.append(embedder.embed_logmel(block.numpy()))
+                bar.update(len(block))
+            outs.append(np.concatenate(rows))
+    return outs
 
 
 class WindowBatcher:
