@@ -118,3 +118,20 @@ def test_int8_errors(embedder, clips):
         embedder.embed_logmel(np.zeros((2, 64, 49), np.float32))
     with pytest.warns(EdgeSEAWarning, match="shorter than one window"):
         assert edgesea.get_embedding(audio[:100], sr, model=INT8)[0].shape == (1, 128)
+
+
+def test_process_file_with_an_int8_model(clips, tmp_path):
+    """``process_file`` takes the int8 model too (as ``edgesea embed --model NAME.int8``):
+    its ``.npz`` rows are the window-by-window int8 rows, provenance naming the .tflite;
+    a rerun skips the file, another model's output is refused."""
+    out = edgesea.process_file(str(CLIPS[0]), output_dir=tmp_path, model=INT8)
+    with np.load(out[0]) as z:
+        rows, stamps = z["embedding"], z["timestamps"]
+        provenance = str(z["provenance"])
+    got, ts = edgesea.get_embedding(*clips[0], model=INT8)
+    np.testing.assert_allclose(stamps, ts)
+    assert rows.shape == got.shape and np.mean(rows != got) <= 0.01
+    assert f"\"model\": \"{as_int8_embedder(INT8).identity}\"" in provenance
+    assert edgesea.process_file(str(CLIPS[0]), output_dir=tmp_path, model=INT8) == out
+    with pytest.raises(EdgeSEAError, match="1 of 1 files failed"):
+        edgesea.process_file(str(CLIPS[0]), output_dir=tmp_path, model="sea_urban_128")

@@ -483,6 +483,15 @@ def iter_process_files(paths: Sequence[str | os.PathLike], output_dir=None,
     hop_size = check_hop_size(hop_size)
     batch_size = _check_batch_size(batch_size)
     center = check_flag(center, "center")
+    if not isinstance(model, torch.nn.Module | None):  # an int8 .tflite: run by LiteRT
+        from .export.embedder import as_int8_embedder, iter_embed_files
+
+        if (int8 := as_int8_embedder(model)) is not None:
+            if isinstance(paths, str | os.PathLike):
+                paths = [paths]
+            return iter_embed_files(paths, int8, output_dir, suffix, center=bool(center),
+                                    hop_size=hop_size, batch_size=batch_size,
+                                    overwrite=overwrite)
     net = get_model(model, model_type, emb_dim, tier=tier, sparsity=sparsity,
                     retrain_type=retrain_type)
     n_windows(1, net.sample_rate, net.window, hop_size, bool(center))  # hop below a sample
@@ -514,7 +523,8 @@ def process_file(filepath: str | os.PathLike | Sequence[str | os.PathLike],
     suffix : str, optional
         Output names become ``<base>_<suffix>.npz``.
     model, model_type, emb_dim
-        The model, as in :func:`get_embedding` (edgel3's positional order).
+        The model, as in :func:`get_embedding` (edgel3's positional order; an int8
+        ``.tflite`` is run by LiteRT, :func:`edgesea.export.embedder.iter_embed_files`).
     center, hop_size, batch_size, verbose
         As in :func:`get_embedding` (keyword-only).
     overwrite : bool
