@@ -4,8 +4,8 @@ Models are resolved once and cached (never reloaded per call); windows from seve
 are batched together; results are identical to one-by-one calls. For a model whose front end
 has padding ``"stream"``, :func:`get_embedding` computes the log-mel frames once on the
 continuous signal and slices each window's input from them (see :func:`model_inputs`).
-Files are streamed in bounded blocks and their outputs record what produced them
-(:mod:`edgesea.outputs`).
+Audio files are embedded by :mod:`edgesea.process` (``process_file``; its names are also
+reachable here, as before).
 """
 
 from __future__ import annotations
@@ -16,14 +16,12 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from . import outputs
 from .audio import (
     _hop_length,
     check_flag,
@@ -34,15 +32,25 @@ from .audio import (
     window_timestamps,
 )
 from .errors import EdgeSEAError
-from .fileio import clean_stale_temps
 from .models import EmbeddingModel, load_model
 from .models.inference import weights_signature
 from .models.io import tensor_hash
 from .outputs import FileResult
 from .zoo import ZOO_TIERS, pretrained_path
 
-__all__ = ["FileResult", "get_embedding", "get_model", "iter_process_files", "model_identity",
-           "model_inputs", "output_path", "process_file"]
+__all__ = ["FileResult", "get_embedding", "get_model", "model_identity", "model_inputs"]
+
+_PROCESS_NAMES = ("iter_process_files", "output_path", "process_file")
+
+
+def __getattr__(name: str) -> Any:
+    """``edgesea.api.process_file`` and friends, which live in :mod:`edgesea.process`
+    (imported on first use: it imports this module)."""
+    if name in _PROCESS_NAMES:
+        from . import process
+
+        return getattr(process, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 _CACHE: OrderedDict[tuple, EmbeddingModel] = OrderedDict()
 _CACHE_SIZE = 8
@@ -431,137 +439,3 @@ def get_embedding(audio: Any, sr: Any, model: ModelLike = None, model_type: str 
     if is_list:
         return embs, stamps
     return embs[0], stamps[0]
-
-
-def output_path(path: str | os.PathLike, output_dir: str | os.PathLike | None = None,
-                suffix: str | None = None) -> str:
-    """``<output_dir or the file's folder>/<base>[_<suffix>].npz`` for an audio file."""
-    p = Path(path)
-    base = p.stem + (f"_{suffix}" if suffix else "")
-    directory = Path(output_dir) if output_dir is not None else p.parent
-    return str(directory / f"{base}.npz")
-
-
-def iter_process_files(paths: Sequence[str | os.PathLike], output_dir=None,
-                       suffix: str | None = None, *, model: ModelLike = None,
-                       model_type: str = "sea", emb_dim: int = 128, center: bool = True,
-                       hop_size: float = 0.1, batch_size: int = 64,
-                       overwrite: bool = False, tier: str = "mcu", sparsity: float = 95.45,
-                       retrain_type: str = "kd") -> Iterator[FileResult]:
-    """Embed audio files, yielding one :class:`FileResult` per input, in input order.
-
-    Parameters
-    ----------
-    paths : sequence of paths (or one path)
-        Audio files.
-    output_dir, suffix
-        Where outputs go, as in :func:`process_file`.
-    model, model_type, emb_dim, center, hop_size, batch_size, overwrite, tier, sparsity,
-    retrain_type
-        As in :func:`process_file` (keyword-only).
-
-    Returns
-    -------
-    iterator of FileResult
-        ``status`` ``"written"``, ``"skipped"`` or ``"failed"`` (with ``error``).
-
-    Notes
-    -----
-    Files are streamed in bounded blocks (:func:`edgesea.audio_stream.stream_windows`) and
-    their windows share full forward passes; rows go to a temp file beside the output, so
-    memory does not depend on file length. An existing output is ``"skipped"`` when its
-    provenance matches this run, else recomputed with ``overwrite``, else ``"failed"`` (as
-    is a file that cannot be decoded; the others go on). Leftover temp files of killed
-    writers in the output folders are removed first.
-
-    Raises
-    ------
-    EdgeSEAError
-        At once (before any work): invalid settings or model, two inputs with one output,
-        an ``output_dir`` that is not a folder.
-    """
-    hop_size = check_hop_size(hop_size)
-    batch_size = _check_batch_size(batch_size)
-    center = check_flag(center, "center")
-    if not isinstance(model, torch.nn.Module | None):  # an int8 .tflite: run by LiteRT
-        from .export.embedder import as_int8_embedder, iter_embed_files
-
-        if (int8 := as_int8_embedder(model)) is not None:
-            if isinstance(paths, str | os.PathLike):
-                paths = [paths]
-            return iter_embed_files(paths, int8, output_dir, suffix, center=bool(center),
-                                    hop_size=hop_size, batch_size=batch_size,
-                                    overwrite=overwrite)
-    net = get_model(model, model_type, emb_dim, tier=tier, sparsity=sparsity,
-                    retrain_type=retrain_type)
-    n_windows(1, net.sample_rate, net.window, hop_size, bool(center))  # hop below a sample
-    if isinstance(paths, str | os.PathLike):
-        paths = [paths]
-    pairs = [(os.fspath(p), output_path(p, output_dir, suffix)) for p in paths]
-    outputs.check_targets(pairs, output_dir)
-    for folder in {os.path.dirname(os.path.abspath(out)) for _, out in pairs}:
-        clean_stale_temps(folder)
-    return outputs.stream_files(pairs, net, _Batcher(net, batch_size), model_identity(net),
-                                bool(center), hop_size, overwrite)
-
-
-def process_file(filepath: str | os.PathLike | Sequence[str | os.PathLike],
-                 output_dir: str | os.PathLike | None = None, suffix: str | None = None,
-                 model: ModelLike = None, model_type: str = "sea", emb_dim: int = 128, *,
-                 center: bool = True, hop_size: float = 0.1, batch_size: int = 64,
-                 verbose: bool = False, overwrite: bool = False,
-                 tier: str = "mcu", sparsity: float = 95.45,
-                 retrain_type: str = "kd") -> list[str]:
-    """Embed audio file(s) and write ``<base>[_<suffix>].npz`` files (edgel3's contract).
-
-    Parameters
-    ----------
-    filepath : path or list of paths
-        Audio file(s).
-    output_dir : path, optional
-        Folder for the outputs (created if needed); default: each file's folder.
-    suffix : str, optional
-        Output names become ``<base>_<suffix>.npz``.
-    model, model_type, emb_dim
-        The model, as in :func:`get_embedding` (edgel3's positional order; an int8
-        ``.tflite`` is run by LiteRT, :func:`edgesea.export.embedder.iter_embed_files`).
-    center, hop_size, batch_size, verbose
-        As in :func:`get_embedding` (keyword-only).
-    overwrite : bool
-        Recompute outputs that exist but were made by other settings (another model,
-        hop_size, center or a changed source file); matching ones are always skipped.
-    tier, sparsity, retrain_type
-        The packaged model, as in :func:`get_embedding` (keyword-only).
-
-    Returns
-    -------
-    list of str
-        The output paths (written or skipped), in input order. Each ``.npz`` holds
-        ``embedding``, ``timestamps`` and ``provenance`` (JSON: what produced it).
-
-    Raises
-    ------
-    EdgeSEAError
-        Before any work for bad settings, two inputs with one output or an ``output_dir``
-        that is a file; after all the other files if any could not be decoded or has an
-        output made by other settings (and ``overwrite`` is False).
-    """
-    verbose = check_flag(verbose, "verbose")
-    paths = [filepath] if isinstance(filepath, str | os.PathLike) else list(filepath)
-    if not paths:
-        raise EdgeSEAError("no input files given")
-    outputs_, failures = [], []
-    results = iter_process_files(paths, output_dir, suffix, model=model,
-                                 model_type=model_type, emb_dim=emb_dim, center=center,
-                                 hop_size=hop_size, batch_size=batch_size,
-                                 overwrite=overwrite, tier=tier, sparsity=sparsity,
-                                 retrain_type=retrain_type)
-    for r in tqdm(results, total=len(paths), unit="file", disable=not verbose):
-        if r.status == "failed":
-            failures.append(f"{r.path}: {r.error}")
-        else:
-            outputs_.append(r.output)
-    if failures:
-        raise EdgeSEAError(f"{len(failures)} of {len(paths)} files failed:\n" +
-                           "\n".join(failures))
-    return outputs_

@@ -71,7 +71,7 @@ from typing import Any
 
 import numpy as np
 
-from . import api, zoo
+from . import api, process, zoo
 from .audio import AUDIO_EXTENSIONS, check_flag, check_hop_size
 from .errors import EdgeSEAError, EdgeSEAWarning
 from .models import EmbeddingModel
@@ -327,7 +327,7 @@ def process_file(filepath: str | os.PathLike, output_dir: str | os.PathLike | No
     center = check_flag(center, "center")
     suffix = _check_suffix(suffix)
     net = _net(model, model_type, emb_dim, retrain_type, sparsity)
-    api.process_file(filepath, output_dir or None, suffix, net, center=center,
+    process.process_file(filepath, output_dir or None, suffix, net, center=center,
                      hop_size=hop_size, verbose=verbose, overwrite=True)
 
 
@@ -416,7 +416,7 @@ def run(inputs: str | os.PathLike | Sequence[str | os.PathLike],
     verbose = check_flag(verbose, "verbose")
     model = load_embedding_model(model_type, emb_dim, retrain_type, sparsity)
     center = check_flag(center, "center")
-    results = api.iter_process_files(files, output_dir or None, _check_suffix(suffix),
+    results = process.iter_process_files(files, output_dir or None, _check_suffix(suffix),
                                      model=model, center=center,
                                      hop_size=check_hop_size(hop_size), overwrite=True)
     failures = []

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..api import FileResult, get_model, iter_process_files, output_path
+from ..api import FileResult, get_model
 from ..audio import AUDIO_EXTENSIONS, check_hop_size, n_windows
 from ..errors import EdgeSEAError
 from ..models import EmbeddingModel
+from ..process import iter_process_files, output_path
 from ..sparse.model import SparseModel
 from ..zoo import resolve_model
 from .common import EXIT_FAILED, fail, find_audio_files, track

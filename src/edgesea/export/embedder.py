@@ -271,9 +271,9 @@ def iter_embed_files(paths: Sequence[str | os.PathLike], embedder: TFLiteEmbedde
         file.
     """
     from .. import outputs
-    from ..api import output_path
     from ..audio import check_hop_size, n_windows
     from ..fileio import clean_stale_temps
+    from ..process import output_path
 
     hop_size = check_hop_size(hop_size)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
