@@ -486,3 +486,59 @@ def test_extract_gives_a_stream_model_teacher_its_context(stream_model, tmp_path
                                 center=True, verbose=False)
         got = cols["embedding"][cols["file_index"] == i]
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_process_file_frames_each_block_once(stream_model, tmp_path, monkeypatch):
+    """process_file computes each streamed block's frames once, on the stretch of signal
+    its windows came from (on the old code every window computed its own 50+ frames), and
+    its rows then equal get_embedding's over a file of many blocks (25 s: 4 blocks of 64
+    windows, 2 decoded stretches)."""
+    import soundfile as sf
+
+    from edgesea import process_file
+    from edgesea.models import save_model
+
+    audio = _signal(25.0, 8000, seed=5)
+    wav = tmp_path / "long.wav"
+    sf.write(wav, audio, 8000, subtype="FLOAT")
+    path = save_model(stream_model, tmp_path / "s.safetensors")
+    calls = []
+    original = frontend_mod.LogMelSpectrogram.frame_logmel
+
+    def spy(self, x):
+        calls.append(tuple(x.shape))
+        return original(self, x)
+
+    monkeypatch.setattr(frontend_mod.LogMelSpectrogram, "frame_logmel", spy)
+    out = process_file(str(wav), output_dir=str(tmp_path / "o"), model=str(path))[0]
+    assert calls and all(c[0] == 1 for c in calls)  # one continuous segment per block
+    frames = sum(1 + (c[1] - 1024) // 160 for c in calls)
+    n = n_windows(len(audio), 8000, 1.0, 0.1, True)
+    assert frames < 1.5 * (len(audio) // 160 + 100) < 50 * n / 4
+    monkeypatch.undo()
+    with np.load(out) as z:
+        got = z["embedding"]
+    want, _ = get_embedding(audio, 8000, model=stream_model)
+    assert got.shape == want.shape == (n, stream_model.emb_dim)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("hop_size", [0.1, 0.37, 2.5])
+def test_frame_once_feeder_equals_each_window_alone(stream_model, hop_size):
+    """The feeder's log-mels of windows with context (overlapping, not frame multiples, and
+    farther apart than a window and its context: window by window) equal the front end on
+    each window alone."""
+    from edgesea.process import FrameOnceFeeder
+
+    fe = stream_model.frontend
+    wins = _context_windows(stream_model, _signal(9.0, 8000, 6), hop_size, True)
+    hop = int(round(hop_size * 8000))
+    feeder = FrameOnceFeeder(None, fe, stream_model.window_samples,
+                             stream_model.context_samples, hop)
+    with torch.no_grad():
+        want = fe(torch.from_numpy(wins)).numpy()
+    got = feeder.logmels(wins)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, atol=1e-4 * (1 + np.abs(want).max()))
+    with pytest.raises(EdgeSEAError, match="with their context"):
+        feeder.logmels(wins[:, :-1])

@@ -9,20 +9,90 @@ run by LiteRT (:func:`edgesea.export.embedder.iter_embed_files`).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from . import outputs
-from .api import ModelLike, _Batcher, _check_batch_size, get_model, model_identity
-from .audio import check_flag, check_hop_size, n_windows
+from .api import (
+    ModelLike,
+    _Batcher,
+    _check_batch_size,
+    _is_stream,
+    get_model,
+    model_identity,
+)
+from .audio import _hop_length, check_flag, check_hop_size, n_windows
 from .errors import EdgeSEAError
 from .fileio import clean_stale_temps
 from .outputs import FileResult
 
-__all__ = ["FileResult", "iter_process_files", "output_path", "process_file"]
+__all__ = ["FileResult", "FrameOnceFeeder", "iter_process_files", "output_path",
+           "process_file"]
+
+
+class FrameOnceFeeder:
+    """Streamed blocks of windows with their ``"stream"`` context -> log-mel rows for a
+    batcher of log-mels, each block's frames computed once.
+
+    :func:`~edgesea.audio_stream.stream_windows` yields a block's windows (with ``context``)
+    at a fixed ``hop``; they are rebuilt into the contiguous stretch of signal they came
+    from, and :meth:`~edgesea.frontend.LogMelSpectrogram.window_logmels` computes each STFT
+    frame once on it and slices every window's input (the window-by-window values up to float
+    rounding, as :func:`edgesea.get_embedding` computes them). A block whose windows do not
+    overlap or touch (``hop`` beyond the window and its context) is computed window by window.
+
+    Parameters
+    ----------
+    batcher : object
+        Has ``feed(rows, sink)`` and ``flush()`` and takes log-mel rows ``(n, n_mels,
+        n_frames)`` (``edgesea.api._Batcher(..., logmel=True)``,
+        :class:`edgesea.export.embedder.WindowBatcher` with ``logmel=True``).
+    frontend : LogMelSpectrogram
+        The model's ``"stream"`` front end.
+    window_samples : int
+        Samples per window (without its context).
+    context : (int, int)
+        Samples of context before and after each window (``frontend.context(window_samples)``).
+    hop : int
+        Samples between window starts.
+    """
+
+    def __init__(self, batcher: Any, frontend: Any, window_samples: int,
+                 context: tuple[int, int], hop: int) -> None:
+        self.batcher, self.frontend = batcher, frontend
+        self.window_samples, self.hop = int(window_samples), int(hop)
+        self.left = int(context[0])
+        self.span = self.window_samples + int(context[0]) + int(context[1])
+
+    def logmels(self, frames: np.ndarray) -> np.ndarray:
+        """``(k, span)`` windows with their context, ``hop`` apart -> ``(k, n_mels,
+        n_frames)`` log-mels."""
+        k = frames.shape[0]
+        if frames.ndim != 2 or frames.shape[1] != self.span:
+            raise EdgeSEAError(f"expected windows with their context (k, {self.span}), got "
+                               f"{frames.shape}")
+        with torch.inference_mode():
+            if k and self.hop <= self.span:
+                tails = frames[1:, self.span - self.hop:].reshape(-1)
+                signal = np.concatenate([frames[0], tails])
+                blocks = self.frontend.window_logmels(signal, k, self.hop, start=self.left,
+                                                      n_window=self.window_samples)
+                return torch.cat(list(blocks)).numpy()
+            return self.frontend(torch.from_numpy(np.asarray(frames, np.float32))).numpy()
+
+    def feed(self, frames: np.ndarray, sink: Callable[[np.ndarray], None]) -> None:
+        """Queue a block of windows; ``sink`` receives their rows, in order."""
+        if len(frames):
+            self.batcher.feed(self.logmels(frames), sink)
+
+    def flush(self) -> None:
+        """Embed what is still queued."""
+        self.batcher.flush()
 
 
 def output_path(path: str | os.PathLike, output_dir: str | os.PathLike | None = None,
@@ -93,8 +163,14 @@ def iter_process_files(paths: Sequence[str | os.PathLike], output_dir=None,
     outputs.check_targets(pairs, output_dir)
     for folder in {os.path.dirname(os.path.abspath(out)) for _, out in pairs}:
         clean_stale_temps(folder)
-    return outputs.stream_files(pairs, net, _Batcher(net, batch_size), model_identity(net),
-                                bool(center), hop_size, overwrite)
+    if _is_stream(net):  # frames computed once per streamed block, as get_embedding does
+        batcher = FrameOnceFeeder(_Batcher(net, batch_size, logmel=True), net.frontend,
+                                  net.window_samples, net.context_samples,
+                                  _hop_length(hop_size, net.sample_rate))
+    else:
+        batcher = _Batcher(net, batch_size)
+    return outputs.stream_files(pairs, net, batcher, model_identity(net), bool(center),
+                                hop_size, overwrite)
 
 
 def process_file(filepath: str | os.PathLike | Sequence[str | os.PathLike],

@@ -214,10 +214,13 @@ def embed_signals(embedder: TFLiteEmbedder, signals: Sequence[tuple], verbose: b
 class WindowBatcher:
     """Windows of many files into ``embed`` calls of about ``batch_size`` windows, rows back to
     their files in order (the batcher :func:`edgesea.outputs.stream_files` needs) for any
-    embedder with ``embed(windows)``, such as :class:`TFLiteEmbedder`."""
+    embedder with ``embed(windows)``, such as :class:`TFLiteEmbedder`; with ``logmel=True``
+    the rows fed are log-mel inputs and ``embed_logmel`` runs them."""
 
-    def __init__(self, embedder: TFLiteEmbedder, batch_size: int = 64) -> None:
+    def __init__(self, embedder: TFLiteEmbedder, batch_size: int = 64,
+                 logmel: bool = False) -> None:
         self.embedder, self.batch_size = embedder, int(batch_size)
+        self.run = embedder.embed_logmel if logmel else embedder.embed
         self.pending: list[tuple[np.ndarray, Callable[[np.ndarray], None]]] = []
         self.n = 0
 
@@ -235,7 +238,7 @@ class WindowBatcher:
             self._run()
 
     def _run(self) -> None:
-        rows = self.embedder.embed(np.concatenate([f for f, _ in self.pending]))
+        rows = self.run(np.concatenate([f for f, _ in self.pending]))
         pos = 0
         for frames, sink in self.pending:
             sink(rows[pos:pos + len(frames)])
@@ -271,9 +274,9 @@ def iter_embed_files(paths: Sequence[str | os.PathLike], embedder: TFLiteEmbedde
         file.
     """
     from .. import outputs
-    from ..audio import check_hop_size, n_windows
+    from ..audio import _hop_length, check_hop_size, n_windows
     from ..fileio import clean_stale_temps
-    from ..process import output_path
+    from ..process import FrameOnceFeeder, output_path
 
     hop_size = check_hop_size(hop_size)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -283,5 +286,11 @@ def iter_embed_files(paths: Sequence[str | os.PathLike], embedder: TFLiteEmbedde
     outputs.check_targets(pairs, output_dir)
     for folder in {os.path.dirname(os.path.abspath(out)) for _, out in pairs}:
         clean_stale_temps(folder)
-    return outputs.stream_files(pairs, embedder, WindowBatcher(embedder, batch_size),
-                                embedder.identity, bool(center), hop_size, overwrite)
+    batcher: WindowBatcher | FrameOnceFeeder = WindowBatcher(embedder, batch_size)
+    if getattr(embedder.frontend, "padding", None) == "stream":  # frames computed once
+        batcher = FrameOnceFeeder(WindowBatcher(embedder, batch_size, logmel=True),
+                                  embedder.frontend, embedder.window_samples,
+                                  embedder.context_samples,
+                                  _hop_length(hop_size, embedder.sample_rate))
+    return outputs.stream_files(pairs, embedder, batcher, embedder.identity, bool(center),
+                                hop_size, overwrite)
