@@ -174,7 +174,9 @@ def test_fast_path_equals_window_by_window(stream_model, hop_size, center):
     assert np.abs(logmel - zero_ctx)[..., [0, 1, -2, -1]].max() > 1.0
 
 
-def test_fast_path_frames_the_signal_once(stream_model, monkeypatch):
+@pytest.fixture
+def frame_logmel_calls(monkeypatch):
+    """The input shapes of every ``LogMelSpectrogram.frame_logmel`` call (a spy)."""
     calls = []
     original = frontend_mod.LogMelSpectrogram.frame_logmel
 
@@ -183,6 +185,11 @@ def test_fast_path_frames_the_signal_once(stream_model, monkeypatch):
         return original(self, x)
 
     monkeypatch.setattr(frontend_mod.LogMelSpectrogram, "frame_logmel", spy)
+    return calls
+
+
+def test_fast_path_frames_the_signal_once(stream_model, frame_logmel_calls):
+    calls = frame_logmel_calls
     audio = _signal(6.0, 8000, 4)
     get_embedding(audio, 8000, model=stream_model, hop_size=0.1)
     assert calls and all(c[0] == 1 for c in calls)  # one continuous segment per block
@@ -488,7 +495,8 @@ def test_extract_gives_a_stream_model_teacher_its_context(stream_model, tmp_path
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
 
-def test_process_file_frames_each_block_once(stream_model, tmp_path, monkeypatch):
+def test_process_file_frames_each_block_once(stream_model, tmp_path, frame_logmel_calls,
+                                             monkeypatch):
     """process_file computes each streamed block's frames once, on the stretch of signal
     its windows came from (on the old code every window computed its own 50+ frames), and
     its rows then equal get_embedding's over a file of many blocks (25 s: 4 blocks of 64
@@ -502,14 +510,7 @@ def test_process_file_frames_each_block_once(stream_model, tmp_path, monkeypatch
     wav = tmp_path / "long.wav"
     sf.write(wav, audio, 8000, subtype="FLOAT")
     path = save_model(stream_model, tmp_path / "s.safetensors")
-    calls = []
-    original = frontend_mod.LogMelSpectrogram.frame_logmel
-
-    def spy(self, x):
-        calls.append(tuple(x.shape))
-        return original(self, x)
-
-    monkeypatch.setattr(frontend_mod.LogMelSpectrogram, "frame_logmel", spy)
+    calls = frame_logmel_calls
     out = process_file(str(wav), output_dir=str(tmp_path / "o"), model=str(path))[0]
     assert calls and all(c[0] == 1 for c in calls)  # one continuous segment per block
     frames = sum(1 + (c[1] - 1024) // 160 for c in calls)
