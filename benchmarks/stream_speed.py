@@ -123,9 +123,9 @@ def parts(window: EmbeddingModel, stream: EmbeddingModel, audio: np.ndarray, sr:
                     net.embed_logmel(logmel[i:i + batch_size])
         return run
 
-    from edgesea.export.embedder import as_int8_embedder
+    from edgesea.api import _as_int8
 
-    int8 = as_int8_embedder("sea_urban_128.int8")
+    int8 = _as_int8("sea_urban_128.int8")
     logmel_np = logmel.numpy()
 
     def int8_net() -> None:

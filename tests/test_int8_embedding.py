@@ -20,7 +20,8 @@ from edgesea.zoo import resolve_model
 
 pytest.importorskip("ai_edge_litert")
 
-from edgesea.export.embedder import TFLiteEmbedder, as_int8_embedder
+from edgesea.api import _as_int8 as as_int8_embedder
+from edgesea.export.embedder import TFLiteEmbedder
 from edgesea.export.runtime import run_litert
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -52,7 +52,7 @@ def __getattr__(name: str) -> Any:
         return getattr(process, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-_CACHE: OrderedDict[tuple, EmbeddingModel] = OrderedDict()
+_CACHE: OrderedDict[tuple, Any] = OrderedDict()  # loaded models and int8 embedders
 _CACHE_SIZE = 8
 _LOCK = threading.Lock()
 
@@ -106,6 +106,11 @@ def get_model(model: ModelLike = None, model_type: str = "sea",
     else:
         raise EdgeSEAError(f"invalid model={model!r}: expected an EmbeddingModel, a path to a "
                            "model file, or None for a packaged model")
+    return _cached(path, _load_file)
+
+
+def _cached(path: str | os.PathLike, load: Callable[[str], Any]) -> Any:
+    """``load(real path)``, cached by (path, size, mtime): a changed file is reloaded."""
     real = os.path.realpath(path)
     try:
         st = os.stat(real)
@@ -116,12 +121,31 @@ def get_model(model: ModelLike = None, model_type: str = "sea",
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
-    loaded = _load_file(real)
+    loaded = load(real)
     with _LOCK:
         _CACHE[key] = loaded
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
     return loaded
+
+
+def _as_int8(model: object) -> Any:
+    """An int8 model argument as a :class:`~edgesea.export.embedder.TFLiteEmbedder`: one as
+    is, a ``.tflite`` path or a packaged ``NAME.int8`` loaded once (cached like float
+    models); None for every other model argument (float models, their files and names,
+    None)."""
+    if model is None or isinstance(model, torch.nn.Module):
+        return None
+    from .export.embedder import TFLiteEmbedder
+
+    if isinstance(model, TFLiteEmbedder):
+        return model
+    if not isinstance(model, str | os.PathLike):
+        return None
+    from .zoo import resolve_model
+
+    path = resolve_model(model, kind="any")
+    return _cached(path, TFLiteEmbedder) if path.endswith(".tflite") else None
 
 
 _FAST: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -312,13 +336,12 @@ def model_inputs(audio: Any, sr: Any, model: ModelLike = None, model_type: str =
     return torch.cat(list(_inputs(net, mono, start, hop, n))).numpy(), stamps
 
 
-def _embed_stream(model: EmbeddingModel, signals: list[tuple], batch_size: int,
-                  verbose: bool) -> list[np.ndarray]:
-    """Embed signals with a ``"stream"`` model: log-mel blocks (frames computed once per
-    block of windows) batched through the trunk alone, in order."""
+def _embed_stream(model: EmbeddingModel, signals: list[tuple], batcher: Any
+                  ) -> list[np.ndarray]:
+    """Embed signals through a batcher of log-mel rows (``_Batcher(..., logmel=True)``, or
+    an int8 model's ``WindowBatcher(..., logmel=True)``): log-mel blocks (a ``"stream"``
+    front end computes the frames once per block of windows), in order."""
     outs = [np.empty((sig[3], model.emb_dim), dtype=np.float32) for sig in signals]
-    batcher = _Batcher(model, batch_size, verbose, total=sum(sig[3] for sig in signals),
-                       logmel=True)
     for (mono, start, hop, n, _), out in zip(signals, outs, strict=True):
         sink = _array_sink(out)
         for block in _inputs(model, mono, start, hop, n):
@@ -411,23 +434,22 @@ def get_embedding(audio: Any, sr: Any, model: ModelLike = None, model_type: str 
             raise EdgeSEAError("sr is a list but audio is a single array: pass a list of "
                                "arrays, or one sample rate")
         audios, srs = [audio], [sr]
-    if not isinstance(model, torch.nn.Module | None):  # an int8 .tflite: run by LiteRT
-        from .export.embedder import as_int8_embedder, embed_signals
-
-        if (int8 := as_int8_embedder(model)) is not None:
-            signals = []
-            for a, s in zip(audios, srs, strict=True):
-                signals.append(_signal(a, s, int8, hop_size, bool(center)))  # type: ignore
-            embs = embed_signals(int8, signals, verbose)
-            stamps = [sig[4] for sig in signals]
-            return (embs, stamps) if is_list else (embs[0], stamps[0])
-    net = get_model(model, model_type, emb_dim, tier=tier, sparsity=sparsity,
-                    retrain_type=retrain_type)
-    if _is_stream(net):
+    int8 = _as_int8(model)  # an int8 .tflite: its network is run by LiteRT
+    net = int8 if int8 is not None else get_model(
+        model, model_type, emb_dim, tier=tier, sparsity=sparsity, retrain_type=retrain_type)
+    if int8 is not None or _is_stream(net):
         signals = []
         for a, s in zip(audios, srs, strict=True):  # a loop, not a comprehension: stacklevel
             signals.append(_signal(a, s, net, hop_size, bool(center)))
-        embs = _embed_stream(net, signals, batch_size, verbose)
+        total = sum(sig[3] for sig in signals)
+        if int8 is not None:
+            from .export.embedder import WindowBatcher
+
+            batcher = WindowBatcher(int8, batch_size, logmel=True, verbose=verbose,
+                                    total=total)
+        else:
+            batcher = _Batcher(net, batch_size, verbose, total=total, logmel=True)
+        embs = _embed_stream(net, signals, batcher)
         stamps = [sig[4] for sig in signals]
         return (embs, stamps) if is_list else (embs[0], stamps[0])
     frames, stamps = [], []

@@ -2,8 +2,8 @@
 :func:`process_file`, :func:`iter_process_files` and :func:`output_path`.
 
 Files are streamed in bounded blocks through the models and batching of :mod:`edgesea.api`,
-and their outputs record what produced them (:mod:`edgesea.outputs`); an int8 ``.tflite`` is
-run by LiteRT (:func:`edgesea.export.embedder.iter_embed_files`).
+and their outputs record what produced them (:mod:`edgesea.outputs`); the network of an int8
+``.tflite`` is run by LiteRT (:class:`edgesea.export.embedder.TFLiteEmbedder`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 from . import outputs
 from .api import (
     ModelLike,
+    _as_int8,
     _Batcher,
     _check_batch_size,
     _is_stream,
@@ -68,6 +69,13 @@ class FrameOnceFeeder:
         self.window_samples, self.hop = int(window_samples), int(hop)
         self.left = int(context[0])
         self.span = self.window_samples + int(context[0]) + int(context[1])
+
+    @classmethod
+    def of(cls, model: Any, batcher: Any, hop_size: float) -> FrameOnceFeeder:
+        """The feeder of ``model`` (a float stream model or a
+        :class:`~edgesea.export.embedder.TFLiteEmbedder`) at ``hop_size`` seconds."""
+        return cls(batcher, model.frontend, model.window_samples, model.context_samples,
+                   _hop_length(hop_size, model.sample_rate))
 
     def logmels(self, frames: np.ndarray) -> np.ndarray:
         """``(k, span)`` windows with their context, ``hop`` apart -> ``(k, n_mels,
@@ -145,17 +153,9 @@ def iter_process_files(paths: Sequence[str | os.PathLike], output_dir=None,
     hop_size = check_hop_size(hop_size)
     batch_size = _check_batch_size(batch_size)
     center = check_flag(center, "center")
-    if not isinstance(model, torch.nn.Module | None):  # an int8 .tflite: run by LiteRT
-        from .export.embedder import as_int8_embedder, iter_embed_files
-
-        if (int8 := as_int8_embedder(model)) is not None:
-            if isinstance(paths, str | os.PathLike):
-                paths = [paths]
-            return iter_embed_files(paths, int8, output_dir, suffix, center=bool(center),
-                                    hop_size=hop_size, batch_size=batch_size,
-                                    overwrite=overwrite)
-    net = get_model(model, model_type, emb_dim, tier=tier, sparsity=sparsity,
-                    retrain_type=retrain_type)
+    int8 = _as_int8(model)  # an int8 .tflite: its network is run by LiteRT
+    net = int8 if int8 is not None else get_model(
+        model, model_type, emb_dim, tier=tier, sparsity=sparsity, retrain_type=retrain_type)
     n_windows(1, net.sample_rate, net.window, hop_size, bool(center))  # hop below a sample
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
@@ -163,14 +163,19 @@ def iter_process_files(paths: Sequence[str | os.PathLike], output_dir=None,
     outputs.check_targets(pairs, output_dir)
     for folder in {os.path.dirname(os.path.abspath(out)) for _, out in pairs}:
         clean_stale_temps(folder)
-    if _is_stream(net):  # frames computed once per streamed block, as get_embedding does
-        batcher = FrameOnceFeeder(_Batcher(net, batch_size, logmel=True), net.frontend,
-                                  net.window_samples, net.context_samples,
-                                  _hop_length(hop_size, net.sample_rate))
+    if int8 is not None:
+        from .export.embedder import WindowBatcher
+
+        def batcher(logmel: bool) -> Any:
+            return WindowBatcher(int8, batch_size, logmel=logmel)
+        identity = int8.identity
     else:
-        batcher = _Batcher(net, batch_size)
-    return outputs.stream_files(pairs, net, batcher, model_identity(net), bool(center),
-                                hop_size, overwrite)
+        def batcher(logmel: bool) -> Any:
+            return _Batcher(net, batch_size, logmel=logmel)
+        identity = model_identity(net)
+    # a stream front end: frames computed once per streamed block, as get_embedding does
+    feed = FrameOnceFeeder.of(net, batcher(True), hop_size) if _is_stream(net) else batcher(False)
+    return outputs.stream_files(pairs, net, feed, identity, bool(center), hop_size, overwrite)
 
 
 def process_file(filepath: str | os.PathLike | Sequence[str | os.PathLike],
@@ -192,7 +197,7 @@ def process_file(filepath: str | os.PathLike | Sequence[str | os.PathLike],
         Output names become ``<base>_<suffix>.npz``.
     model, model_type, emb_dim
         The model, as in :func:`get_embedding` (edgel3's positional order; an int8
-        ``.tflite`` is run by LiteRT, :func:`edgesea.export.embedder.iter_embed_files`).
+        ``.tflite``, its path or ``NAME.int8`` is run by LiteRT).
     center, hop_size, batch_size, verbose
         As in :func:`get_embedding` (keyword-only).
     overwrite : bool

@@ -1,6 +1,5 @@
 """``edgesea embed``: embed audio files with one model into ``.npz`` files
-(:func:`edgesea.process_file` for many files; an int8 ``.tflite`` through
-:func:`edgesea.export.embedder.iter_embed_files`)."""
+(:func:`edgesea.process_file` for many files, float or int8 ``.tflite`` models)."""
 
 from __future__ import annotations
 
@@ -17,7 +16,6 @@ from ..audio import AUDIO_EXTENSIONS, check_hop_size, n_windows
 from ..errors import EdgeSEAError
 from ..models import EmbeddingModel
 from ..process import iter_process_files, output_path
-from ..sparse.model import SparseModel
 from ..zoo import resolve_model
 from .common import EXIT_FAILED, fail, find_audio_files, track
 
@@ -149,16 +147,10 @@ def embed_command(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:  # checks settings and output folders before any work (exit 2)
-            if isinstance(net, EmbeddingModel | SparseModel):
-                results = iter_process_files(files, output_dir, suffix, model=net,
-                                             center=centering, hop_size=hop,
-                                             batch_size=batch_size, overwrite=overwrite)
-            else:  # an int8 .tflite, run by LiteRT
-                from ..export.embedder import iter_embed_files
-
-                results = iter_embed_files(files, net, output_dir, suffix, center=centering,
-                                           hop_size=hop, batch_size=batch_size,
-                                           overwrite=overwrite)
+            # a float model, or an int8 .tflite whose network LiteRT runs
+            results = iter_process_files(files, output_dir, suffix, model=net,
+                                         center=centering, hop_size=hop,
+                                         batch_size=batch_size, overwrite=overwrite)
         except EdgeSEAError as e:
             fail(str(e))
         try:

@@ -11,7 +11,7 @@ those frames once on the continuous signal (:meth:`TFLiteEmbedder.embed_logmel` 
 front end's window slices), as it does for a float stream model.
 
 :func:`iter_embed_files` embeds audio files with one into ``.npz`` files, exactly as
-:func:`edgesea.iter_process_files` does with a float model (``edgesea embed --model
+:func:`edgesea.process.iter_process_files` does with a float model (``edgesea embed --model
 x.int8.tflite``).
 """
 
@@ -39,12 +39,7 @@ from .runtime import (
     tflite_quant,
 )
 
-__all__ = ["TFLiteEmbedder", "WindowBatcher", "as_int8_embedder", "embed_signals",
-           "find_edge_spec", "iter_embed_files"]
-
-_CACHE: dict[tuple, TFLiteEmbedder] = {}
-_CACHE_SIZE = 8
-_CACHE_LOCK = threading.Lock()
+__all__ = ["TFLiteEmbedder", "WindowBatcher", "find_edge_spec", "iter_embed_files"]
 
 
 def find_edge_spec(tflite: Path) -> Path:
@@ -116,13 +111,14 @@ class TFLiteEmbedder:
         self._lock = threading.Lock()  # one LiteRT interpreter: one invoke at a time
 
     def _interpreter(self) -> tuple:
-        with self._lock:
-            if self._interp is None:
-                threads = self.num_threads or torch.get_num_threads()
-                interp = litert_interpreter(self.data, threads, xnnpack=self.xnnpack)
-                self._interp = (interp, interp.get_input_details()[0]["index"],
-                                interp.get_output_details()[0]["index"])
-            return self._interp
+        """The interpreter and its input and output indices, built on first use (call with
+        ``self._lock`` held)."""
+        if self._interp is None:
+            threads = self.num_threads or torch.get_num_threads()
+            interp = litert_interpreter(self.data, threads, xnnpack=self.xnnpack)
+            self._interp = (interp, interp.get_input_details()[0]["index"],
+                            interp.get_output_details()[0]["index"])
+        return self._interp
 
     def embed_logmel(self, logmel: np.ndarray) -> np.ndarray:
         """Float log-mel inputs ``(B, n_mels, n_frames)`` (the front end's output) -> ``(B,
@@ -133,8 +129,8 @@ class TFLiteEmbedder:
         _check_int8(self.quant, logmel)
         q_in = quantize_input(logmel, self.quant.input_scale, self.quant.input_zero_point)
         q_out = np.empty((len(q_in), self.emb_dim), np.int8)
-        interp, i_idx, o_idx = self._interpreter()
         with self._lock:
+            interp, i_idx, o_idx = self._interpreter()
             for i in range(len(q_in)):
                 interp.set_tensor(i_idx, q_in[i:i + 1])
                 interp.invoke()
@@ -158,71 +154,23 @@ class TFLiteEmbedder:
         return self.embed_logmel(logmel)
 
 
-def as_int8_embedder(model: object) -> TFLiteEmbedder | None:
-    """``model`` as an int8 embedder when it is one: a :class:`TFLiteEmbedder` as is, a
-    ``.tflite`` path or a packaged ``NAME.int8`` name as a :class:`TFLiteEmbedder` (cached by
-    path, size and modification time, like float models); None for anything else (float
-    models, their files and names, None)."""
-    if isinstance(model, TFLiteEmbedder):
-        return model
-    if not isinstance(model, str | os.PathLike):
-        return None
-    from ..zoo import resolve_model
-
-    path = resolve_model(model, kind="any")
-    if not path.endswith(".tflite"):
-        return None
-    real = os.path.realpath(path)
-    st = os.stat(real)
-    key = (real, st.st_size, st.st_mtime_ns)
-    with _CACHE_LOCK:
-        if key in _CACHE:
-            return _CACHE[key]
-    embedder = TFLiteEmbedder(real)
-    with _CACHE_LOCK:
-        _CACHE[key] = embedder
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.pop(next(iter(_CACHE)))
-    return embedder
-
-
-def embed_signals(embedder: TFLiteEmbedder, signals: Sequence[tuple], verbose: bool = False
-                  ) -> list[np.ndarray]:
-    """Embed continuous signals with an int8 model, as :func:`edgesea.get_embedding` does.
-
-    ``signals`` holds ``(mono, start, hop, n, ...)`` per input (window ``i`` is ``mono[start
-    + i*hop : start + i*hop + window_samples]``, zeros outside). The log-mel inputs come from
-    :meth:`~edgesea.frontend.LogMelSpectrogram.window_logmels` in bounded blocks (a
-    ``"stream"`` front end computes each frame once on the continuous signal); only the int8
-    network runs once per window. Returns one ``(n, emb_dim)`` float32 array per signal.
-    """
-    from tqdm.auto import tqdm
-
-    outs = []
-    with tqdm(total=sum(int(s[3]) for s in signals), unit="win", disable=not verbose,
-              desc="embedding") as bar:
-        for mono, start, hop, n, *_ in signals:
-            rows = [np.zeros((0, embedder.emb_dim), np.float32)]
-            for block in embedder.frontend.window_logmels(mono, n, hop, start=start,
-                                                         n_window=embedder.window_samples):
-                rows.append(embedder.embed_logmel(block.numpy()))
-                bar.update(len(block))
-            outs.append(np.concatenate(rows))
-    return outs
-
-
 class WindowBatcher:
     """Windows of many files into ``embed`` calls of about ``batch_size`` windows, rows back to
     their files in order (the batcher :func:`edgesea.outputs.stream_files` needs) for any
     embedder with ``embed(windows)``, such as :class:`TFLiteEmbedder`; with ``logmel=True``
-    the rows fed are log-mel inputs and ``embed_logmel`` runs them."""
+    the rows fed are log-mel inputs and ``embed_logmel`` runs them. ``verbose`` shows a
+    progress bar over ``total`` windows."""
 
     def __init__(self, embedder: TFLiteEmbedder, batch_size: int = 64,
-                 logmel: bool = False) -> None:
+                 logmel: bool = False, verbose: bool = False, total: int | None = None
+                 ) -> None:
+        from tqdm.auto import tqdm
+
         self.embedder, self.batch_size = embedder, int(batch_size)
         self.run = embedder.embed_logmel if logmel else embedder.embed
         self.pending: list[tuple[np.ndarray, Callable[[np.ndarray], None]]] = []
         self.n = 0
+        self.bar = tqdm(total=total, unit="win", disable=not verbose, desc="embedding")
 
     def feed(self, frames: np.ndarray, sink: Callable[[np.ndarray], None]) -> None:
         """Queue ``frames`` (n, width); ``sink`` receives their n rows, in order."""
@@ -236,6 +184,7 @@ class WindowBatcher:
         """Embed the windows still queued."""
         if self.pending:
             self._run()
+        self.bar.close()
 
     def _run(self) -> None:
         rows = self.run(np.concatenate([f for f, _ in self.pending]))
@@ -243,6 +192,7 @@ class WindowBatcher:
         for frames, sink in self.pending:
             sink(rows[pos:pos + len(frames)])
             pos += len(frames)
+        self.bar.update(self.n)
         self.pending, self.n = [], 0
 
 
@@ -250,7 +200,8 @@ def iter_embed_files(paths: Sequence[str | os.PathLike], embedder: TFLiteEmbedde
                      output_dir: str | os.PathLike | None = None, suffix: str | None = None,
                      *, center: bool = True, hop_size: float = 0.1, batch_size: int = 64,
                      overwrite: bool = False) -> Iterator:
-    """Embed audio files with an int8 model into ``<base>[_<suffix>].npz`` files.
+    """Embed audio files with an int8 model into ``<base>[_<suffix>].npz`` files:
+    :func:`edgesea.process.iter_process_files` with ``model=embedder``.
 
     Parameters
     ----------
@@ -259,12 +210,12 @@ def iter_embed_files(paths: Sequence[str | os.PathLike], embedder: TFLiteEmbedde
     embedder : TFLiteEmbedder
         The int8 model.
     output_dir, suffix, center, hop_size, batch_size, overwrite
-        As in :func:`edgesea.iter_process_files`.
+        As in :func:`edgesea.process.iter_process_files`.
 
     Returns
     -------
     iterator of edgesea.outputs.FileResult
-        One per file, in input order, as :func:`edgesea.iter_process_files` yields them; the
+        One per file, in input order, as :func:`edgesea.process.iter_process_files` yields them; the
         outputs' provenance names the ``.tflite`` (its :attr:`TFLiteEmbedder.identity`).
 
     Raises
@@ -273,24 +224,7 @@ def iter_embed_files(paths: Sequence[str | os.PathLike], embedder: TFLiteEmbedde
         At once: invalid settings, two inputs with one output, an ``output_dir`` that is a
         file.
     """
-    from .. import outputs
-    from ..audio import _hop_length, check_hop_size, n_windows
-    from ..fileio import clean_stale_temps
-    from ..process import FrameOnceFeeder, output_path
+    from ..process import iter_process_files
 
-    hop_size = check_hop_size(hop_size)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise EdgeSEAError(f"invalid batch_size={batch_size!r}: expected an integer >= 1")
-    n_windows(1, embedder.sample_rate, embedder.window, hop_size, bool(center))
-    pairs = [(os.fspath(p), output_path(p, output_dir, suffix)) for p in paths]
-    outputs.check_targets(pairs, output_dir)
-    for folder in {os.path.dirname(os.path.abspath(out)) for _, out in pairs}:
-        clean_stale_temps(folder)
-    batcher: WindowBatcher | FrameOnceFeeder = WindowBatcher(embedder, batch_size)
-    if getattr(embedder.frontend, "padding", None) == "stream":  # frames computed once
-        batcher = FrameOnceFeeder(WindowBatcher(embedder, batch_size, logmel=True),
-                                  embedder.frontend, embedder.window_samples,
-                                  embedder.context_samples,
-                                  _hop_length(hop_size, embedder.sample_rate))
-    return outputs.stream_files(pairs, embedder, batcher, embedder.identity, bool(center),
-                                hop_size, overwrite)
+    return iter_process_files(paths, output_dir, suffix, model=embedder, center=center,
+                              hop_size=hop_size, batch_size=batch_size, overwrite=overwrite)
