@@ -81,7 +81,7 @@ def _run(cmd: Sequence[str], what: str, timeout: float = 300) -> subprocess.Comp
 
 
 def compile_host_library(sources: Sequence[str | os.PathLike], out: str | os.PathLike, *,
-                         compiler: str | None = None) -> Path:
+                         compiler: str | None = None, extra_flags: Sequence[str] = ()) -> Path:
     """Compile C sources into a shared library with the host compiler.
 
     Parameters
@@ -92,6 +92,8 @@ def compile_host_library(sources: Sequence[str | os.PathLike], out: str | os.Pat
         The library to write (``.so``).
     compiler : str, optional
         Default: ``$CC``, else ``cc``, else ``gcc``.
+    extra_flags : sequence of str
+        More compiler flags (e.g. ``-D...``).
 
     Returns
     -------
@@ -102,8 +104,8 @@ def compile_host_library(sources: Sequence[str | os.PathLike], out: str | os.Pat
     if not cc:
         raise EdgeSEAError("no host C compiler found (set CC, or install gcc)")
     out = Path(out)
-    _run([cc, *HOST_CFLAGS, "-shared", "-o", str(out), *map(os.fspath, sources), "-lm"],
-         "compiling the C front end for the host")
+    _run([cc, *HOST_CFLAGS, *extra_flags, "-shared", "-o", str(out),
+          *map(os.fspath, sources), "-lm"], "compiling C code for the host")
     return out
 
 
