@@ -38,7 +38,8 @@ lint: venv
 	$(PY) -m ruff check src tests benchmarks
 
 # The on-device checks (tests/test_firmware*.py, docs/edge.md): the C front end against the
-# Python one, end to end through TFLM, built for a Cortex-M4F and run under QEMU. The
+# Python one, the generated int8 network against TFLM's reference kernels, the whole program
+# (raw audio -> front end -> network) built for a Cortex-M4F and run under QEMU. The
 # toolchain is installed with apt-get when missing (as root; about 25 s), and the tests are
 # run with it required (EDGESEA_REQUIRE_TOOLCHAIN=1: a missing tool fails instead of skipping).
 FIRMWARE_APT := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
@@ -61,7 +62,7 @@ firmware-toolchain:
 
 firmware-check: venv firmware-toolchain
 	EDGESEA_REQUIRE_TOOLCHAIN=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -q \
-		tests/test_firmware*.py
+		-n $(TEST_WORKERS) --dist loadfile tests/test_firmware*.py
 
 # The demo: specialize a small student on examples/audio, embed a clip with the shipped
 # student, export it to int8 and compare it with the teacher (outputs in demo_out/).

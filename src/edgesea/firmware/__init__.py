@@ -1,11 +1,14 @@
-"""On the device: the C front end, the firmware bundle, and the Cortex-M build and run checks.
+"""On the device: the C front end, the int8 network generated as C, the firmware program,
+and the Cortex-M build, run and measurement.
 
-:func:`export_firmware` writes a self-contained folder for a TensorFlow Lite Micro project
-(``edgesea export MODEL --format firmware``): the int8 model as a C array, the model's
-front end in portable C99 (:func:`generate_frontend`), a ``main_tflm.cc`` example and a
-README with the measured memory budget. :func:`build_host_frontend` compiles the C front end
-for this machine and calls it from Python; :mod:`edgesea.firmware.toolchain` and
-:mod:`edgesea.firmware.qemu` cross-compile it for a Cortex-M4F and run it under QEMU.
+:func:`export_firmware` (``edgesea export MODEL --format firmware``) writes a folder that
+builds with ``make``: the model's front end in portable C99 (:func:`generate_frontend`), its
+int8 network compiled to C with no interpreter (:func:`generate_network`, bit-exact with
+TFLM's reference kernels), ``main.c``, board support and a linker script for QEMU's MPS2 AN386
+(``make run-qemu``), plus the TFLM path (the model as a C array, ``main_tflm.cc``).
+:func:`measure_program` builds and runs it on QEMU and reads flash, RAM, stack and
+instructions. :func:`build_host_frontend` and :func:`build_host_network` compile the C code
+for this machine and call it from Python.
 """
 
 from .budget import TIER_DEVICES, device_budget, frontend_footprint, latency_estimate
@@ -18,8 +21,14 @@ from .codegen import (
     write_frontend,
 )
 from .host import HostFrontend, build_host_frontend
+from .measure import measure_program
+from .netgen import NetworkCode, generate_network, write_network
+from .nethost import HostNetwork, build_host_network
+from .tflite_graph import SUPPORTED_OPS, read_graph
 
-__all__ = ["TIER_DEVICES", "FirmwareBundle", "FrontendCode", "FrontendLayout", "HostFrontend",
-           "build_host_frontend", "device_budget", "export_firmware",
-           "export_firmware_formats", "frontend_footprint", "frontend_layout",
-           "generate_frontend", "latency_estimate", "model_ops", "write_frontend"]
+__all__ = ["SUPPORTED_OPS", "TIER_DEVICES", "FirmwareBundle", "FrontendCode", "FrontendLayout",
+           "HostFrontend", "HostNetwork", "NetworkCode", "build_host_frontend",
+           "build_host_network", "device_budget", "export_firmware", "export_firmware_formats",
+           "frontend_footprint", "frontend_layout", "generate_frontend", "generate_network",
+           "latency_estimate", "measure_program", "model_ops", "read_graph", "write_frontend",
+           "write_network"]

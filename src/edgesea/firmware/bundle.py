@@ -1,13 +1,16 @@
 """``export_firmware``: an int8 model and its edge spec -> a self-contained firmware folder.
 
-The folder (``edgesea export MODEL --format firmware --out DIR``) holds the model as a C
-array, the front end in C (:mod:`edgesea.firmware.codegen`), ``main_tflm.cc`` with a
-``MicroMutableOpResolver`` of exactly the ops in the ``.tflite`` and the measured TFLM
-arena, ``README.md`` with the device memory budget and a latency estimate
-(:mod:`edgesea.firmware.budget`), ``firmware.json`` with the same figures, and copies of the
-``.tflite`` and ``.edge.json`` it came from. :func:`export_firmware_formats` is what the CLI
-calls: it makes the int8 model first when calibration audio is given, or uses the one that
-ships beside a packaged model.
+The folder (``edgesea export MODEL --format firmware --out DIR``) builds with ``make``: the
+front end in C (:mod:`edgesea.firmware.codegen`), the int8 network generated as C
+(:mod:`edgesea.firmware.netgen`), ``main.c``, board support, a linker script and a
+``Makefile`` for QEMU's MPS2 AN386 (:mod:`edgesea.firmware.program`), and a real clip as PCM.
+When ``arm-none-eabi-gcc``, ``qemu-system-arm`` and ``make`` are installed the program is
+built and run, and its flash, RAM, stack and instructions are measured
+(:mod:`edgesea.firmware.measure`). For TensorFlow Lite Micro users the folder also holds the
+model as a C array and ``main_tflm.cc`` with exactly the graph's ops and the measured TFLM
+arena. ``README.md`` (:mod:`edgesea.firmware.readme`) and ``firmware.json`` give the figures.
+:func:`export_firmware_formats` is what the CLI calls: it makes the int8 model first when
+calibration audio is given, or uses the one that ships beside a packaged model.
 """
 
 from __future__ import annotations
@@ -25,7 +28,11 @@ from ..fileio import atomic_path, write_json
 from ..frontend import LogMelSpectrogram
 from .budget import device_budget, frontend_footprint, latency_estimate
 from .codegen import write_frontend
-from .templates import bundle_readme, main_tflm_source
+from .netgen import NetworkCode, generate_network
+from .program import write_program
+from .readme import bundle_readme
+from .templates import main_tflm_source
+from .toolchain import find_tool, have_arm_toolchain, have_qemu
 
 __all__ = ["FirmwareBundle", "export_firmware", "export_firmware_formats", "model_ops"]
 
@@ -48,10 +55,22 @@ class FirmwareBundle:
     window_hop_frames : int
         Frames between model runs in ``main_tflm.cc``.
     layout, frontend, budget, latency : dict
-        The front end's layout, its measured footprint, the device budget per tier and the
-        latency estimate.
+        The front end's layout, its measured footprint, and the TFLM path's device budget
+        per tier and latency estimate from MACs.
     export : dict
         The int8 export made first (:func:`export_firmware_formats`), if any.
+    network : dict
+        The generated network: ``arena_bytes``, ``const_bytes``, ``macs``, ``steps``,
+        ``output_size``.
+    program : dict
+        ``measured`` and, when the program was built and run on QEMU,
+        :func:`edgesea.firmware.measure.measure_program`'s figures and a ``latency``
+        estimate from the instructions counted.
+    total_ram_bytes, total_flash_bytes : int
+        The whole program's RAM (data + bss + stack) and flash (code, constants, data),
+        measured; without the toolchain, the static RAM computed and no flash.
+    program_tiers : dict
+        Per checked tier: whether the whole program fits its RAM and flash budgets.
     """
 
     out_dir: str
@@ -67,6 +86,11 @@ class FirmwareBundle:
     budget: dict[str, Any] = field(default_factory=dict)
     latency: dict[str, Any] = field(default_factory=dict)
     export: dict[str, Any] = field(default_factory=dict)
+    network: dict[str, Any] = field(default_factory=dict)
+    program: dict[str, Any] = field(default_factory=dict)
+    total_ram_bytes: int = 0
+    total_flash_bytes: int | None = None
+    program_tiers: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON-serialisable)."""
@@ -88,9 +112,21 @@ class FirmwareBundle:
             lines.append(f"tier {t:10s}{'fits' if r['fits'] else 'does not fit'} (headroom "
                          f"{r['ram_headroom_bytes']:,} B RAM, {r['flash_headroom_bytes']:,} B "
                          "flash)" + ("" if r["fits"] else ": " + "; ".join(r["model_over"])))
-        lat = self.latency
-        lines.append(f"latency        about {lat['total_ms']:.1f} ms per model run at "
-                     f"{lat['clock_hz'] / 1e6:g} MHz (estimate from MACs, see README.md)")
+        prog = self.program
+        if prog.get("measured"):
+            ins = prog["instructions"]["dsp"]
+            ram = prog["ram"]
+            lines.append(f"program        measured on QEMU mps2-an386: RAM "
+                         f"{self.total_ram_bytes:,} B (front end {ram['frontend']:,}, network "
+                         f"{ram['network']:,}, stack {ram['stack']:,}), flash "
+                         f"{self.total_flash_bytes:,} B; network {ins['network_per_window']:,.0f}"
+                         f" instructions per window "
+                         f"({ins['network_per_window'] / self.network['macs']:.2f} per MAC)")
+        else:
+            lines.append(f"program        not measured ({prog.get('note')}); static RAM "
+                         f"{self.total_ram_bytes:,} B computed")
+        for t, r in self.program_tiers.items():
+            lines.append(f"program tier {t:4s}{'fits' if r['fits'] else 'does not fit'}")
         return lines
 
     def warnings(self) -> list[str]:
@@ -167,8 +203,9 @@ def export_firmware(model: str | os.PathLike, out_dir: str | os.PathLike, *,
                     tflite: str | os.PathLike | None = None,
                     spec: str | os.PathLike | None = None, name: str | None = None,
                     arena_bytes: int | None = None, tiers: Sequence[str] | None = None,
-                    window_hop_frames: int | None = None) -> FirmwareBundle:
-    """Write a firmware bundle for a TFLM project.
+                    window_hop_frames: int | None = None,
+                    measure: bool | None = None) -> FirmwareBundle:
+    """Write a firmware bundle: a program that builds with ``make``, and the TFLM path.
 
     Parameters
     ----------
@@ -187,7 +224,12 @@ def export_firmware(model: str | os.PathLike, out_dir: str | os.PathLike, *,
     tiers : sequence of str, optional
         Tiers to check (default: a packaged model's own tier, else every tier).
     window_hop_frames : int, optional
-        Frames between model runs in ``main_tflm.cc`` (default: half a window).
+        Frames between embeddings in ``main.c`` and ``main_tflm.cc`` (default: half a
+        window).
+    measure : bool, optional
+        Build the program and run it on QEMU to measure it (default: when
+        ``arm-none-eabi-gcc``, ``qemu-system-arm`` and ``make`` are installed; True without
+        them raises).
 
     Returns
     -------
@@ -198,7 +240,8 @@ def export_firmware(model: str | os.PathLike, out_dir: str | os.PathLike, *,
     ------
     EdgeSEAError
         Missing or inconsistent inputs, a front end the C code does not cover, a model that
-        is not full-int8, or a missing ``export`` extra.
+        is not full-int8, an operator or option the network generator does not support
+        (before anything is written), or a missing ``export`` extra.
     """
     from ..export.carray import c_identifier, write_c_array
     from ..export.footprint import find_min_arena, tflite_macs
@@ -212,6 +255,9 @@ def export_firmware(model: str | os.PathLike, out_dir: str | os.PathLike, *,
         raise EdgeSEAError(f"cannot read the edge spec {sp}: {e}") from e
     _check_quant(spec_doc, tfl)
     name = name or base
+    # the network first: a graph the generator cannot compile is refused before any file
+    # is written
+    net = generate_network(tfl, model=name)
     ident = c_identifier(name)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -255,6 +301,7 @@ def export_firmware(model: str | os.PathLike, out_dir: str | os.PathLike, *,
     _write(main, main_tflm_source(ident, layout, bundle.ops, bundle.arena_bytes,
                                   bundle.window_hop_frames))
     bundle.files["main"] = str(main)
+    _add_program(bundle, out, net, layout, measure)
     info = bundle.to_dict()
     readme = out / "README.md"
     _write(readme, bundle_readme(info))
@@ -263,6 +310,39 @@ def export_firmware(model: str | os.PathLike, out_dir: str | os.PathLike, *,
     bundle.files["json"] = str(js)
     write_json(js, bundle.to_dict())
     return bundle
+
+
+def _add_program(bundle: FirmwareBundle, out: Path, net: NetworkCode, layout: Any,
+                 measure: bool | None) -> None:
+    """The generated network, the program around it and, if asked or possible, its
+    measurement on QEMU."""
+    from .measure import latency_from_instructions, measure_program, tier_fit
+
+    bundle.network = {"arena_bytes": net.arena_bytes, "const_bytes": net.weight_bytes,
+                      "macs": net.macs, "steps": net.steps,
+                      "output_size": int(net.plan.output.size)}
+    files = write_program(out, bundle.name, layout, net, bundle.window_hop_frames)
+    bundle.files.update({k: str(v) for k, v in files.items()})
+    tools = have_arm_toolchain() and have_qemu() and find_tool("make") is not None
+    if measure and not tools:
+        raise EdgeSEAError("measuring the firmware needs arm-none-eabi-gcc, newlib, "
+                           "qemu-system-arm and make (Debian: gcc-arm-none-eabi "
+                           "libnewlib-arm-none-eabi qemu-system-arm make)")
+    bundle.total_ram_bytes = net.arena_bytes + int(bundle.frontend["computed"]["static"])
+    if measure is False or not tools:
+        bundle.program = {"measured": False, "note": "not built: " + (
+            "measure=False" if measure is False else "no arm-none-eabi-gcc / qemu-system-arm")}
+    else:
+        prog = measure_program(out)
+        hop_s = bundle.window_hop_frames * layout.hop / layout.sample_rate
+        ins = prog["instructions"]["dsp"]
+        prog["latency"] = latency_from_instructions(ins["network_per_window"],
+                                                    ins["frontend_per_window"], hop_s)
+        bundle.program = {"measured": True, **prog}
+        bundle.total_ram_bytes = int(prog["ram"]["total"])
+        bundle.total_flash_bytes = int(prog["flash"]["total"])
+    bundle.program_tiers = tier_fit(bundle.total_ram_bytes, bundle.total_flash_bytes,
+                                     list(bundle.budget.get("tiers", {})))
 
 
 def export_firmware_formats(model: str | os.PathLike, formats: Sequence[str],

@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from ..fileio import atomic_path
+from .csources import c_source
 from .netplan import NetworkPlan, Step, plan_network
-from .nn_kernels import NN_HEADER, NN_SOURCE
 from .tflite_graph import load_tflite, read_graph
 
 __all__ = ["NetworkCode", "generate_network", "write_network"]
@@ -274,8 +274,9 @@ def generate_network(tflite: str | os.PathLike | bytes, model: str = "model") ->
                             params="".join(em.params), calls="".join(em.calls),
                             in_off=buffers[plan.input_buffer].offset,
                             out_off=buffers[plan.output_buffer].offset)
-    return NetworkCode(header=_HEADER.format(**subs), source=source, nn_header=NN_HEADER,
-                       nn_source=NN_SOURCE, plan=plan, arena_bytes=subs["arena"],
+    return NetworkCode(header=_HEADER.format(**subs), source=source,
+                       nn_header=c_source("edgesea_nn.h"), nn_source=c_source("edgesea_nn.c"),
+                       plan=plan, arena_bytes=subs["arena"],
                        weight_bytes=em.const_bytes, macs=plan.macs,
                        steps=[{"label": s.label, "kind": s.kind, "ops": s.ops, "macs": s.macs}
                               for s in plan.steps])

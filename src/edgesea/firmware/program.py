@@ -20,15 +20,8 @@ import numpy as np
 from ..errors import EdgeSEAError
 from ..fileio import atomic_path
 from .codegen import FrontendLayout
+from .csources import c_source
 from .netgen import NetworkCode, write_network
-from .program_templates import (
-    BOARD_H,
-    BOARD_HOST_C,
-    BOARD_MPS2_C,
-    LINKER_SCRIPT,
-    MAIN_C,
-    MAKEFILE,
-)
 
 __all__ = ["CLIP_NAME", "PCM_NAME", "ProgramOutput", "default_clip", "parse_program_output",
            "write_pcm", "write_program"]
@@ -97,7 +90,8 @@ def write_program(out_dir: str | os.PathLike, model: str, layout: FrontendLayout
     Returns
     -------
     dict of str to Path
-        By role: ``net-*``, ``main``, ``board-*``, ``linker-script``, ``makefile``, ``pcm``.
+        By role: ``net-header``, ``net-source``, ``nn-header``, ``nn-source``,
+        ``program-main``, ``board-*``, ``linker-script``, ``makefile``, ``pcm``.
     """
     if not layout.stream:
         raise EdgeSEAError(f"{model}: the firmware program streams audio through a stream "
@@ -108,16 +102,16 @@ def write_program(out_dir: str | os.PathLike, model: str, layout: FrontendLayout
         raise EdgeSEAError(f"{model}: the network takes {net.plan.input.size} values, the "
                            f"front end makes {layout.input_size}")
     out = Path(out_dir)
-    files = {f"net-{name}": path for name, path in write_network(net, out).items()}
+    net_roles = {"edgesea_net.h": "net-header", "edgesea_net.c": "net-source",
+                 "edgesea_nn.h": "nn-header", "edgesea_nn.c": "nn-source"}
+    files = {net_roles[name]: path for name, path in write_network(net, out).items()}
     subs = {"@@MODEL@@": model, "@@PCM@@": PCM_NAME, "@@HOP_FRAMES@@": str(int(hop_frames)),
             "@@HOP_S@@": f"{hop_frames * layout.hop / layout.sample_rate:g}"}
-    texts = {"main.c": MAIN_C, "Makefile": MAKEFILE, "edgesea_board.h": BOARD_H,
-             "edgesea_board_mps2.c": BOARD_MPS2_C, "edgesea_board_host.c": BOARD_HOST_C,
-             "edgesea_mps2_an386.ld": LINKER_SCRIPT}
-    roles = {"main.c": "main", "Makefile": "makefile", "edgesea_board.h": "board-header",
-             "edgesea_board_mps2.c": "board-mps2", "edgesea_board_host.c": "board-host",
-             "edgesea_mps2_an386.ld": "linker-script"}
-    for name, text in texts.items():
+    roles = {"main.c": "program-main", "Makefile": "makefile",
+             "edgesea_board.h": "board-header", "edgesea_board_mps2.c": "board-mps2",
+             "edgesea_board_host.c": "board-host", "edgesea_mps2_an386.ld": "linker-script"}
+    for name in roles:
+        text = c_source(name + ".in" if name in ("main.c", "Makefile") else name)
         for key, value in subs.items():
             text = text.replace(key, value)
         _write_text(out / name, text)

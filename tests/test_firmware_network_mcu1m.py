@@ -1,0 +1,35 @@
+"""The generated network of the ``mcu-1m`` students against the ``tflite_micro`` interpreter
+on 1,000 real windows of folds 1-2 (plain C kernels; the DSP path, its intrinsics emulated
+in C, on the first 250). Split from ``test_firmware_network.py`` so that the two files run
+side by side (these four take about a minute each, TFLM's reference kernels most of it).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from edgesea.zoo import PRETRAINED_DIR
+from firmware_net_helpers import check_against_tflm, real_inputs
+
+pytestmark = pytest.mark.skipif(shutil.which("gcc") is None and shutil.which("cc") is None,
+                                reason="no host C compiler")
+pytest.importorskip("tflite")
+pytest.importorskip("tflite_micro")
+
+
+@pytest.mark.parametrize("name", ["sea_urban_64_mcu1m", "sea_urban_128_mcu1m",
+                                  "sea_urban_256_mcu1m", "sea_urban_512_mcu1m"])
+def test_generated_network_equals_tflm_on_real_windows(name, tmp_path):
+    spec = json.loads((PRETRAINED_DIR / f"{name}.edge.json").read_text())
+    inputs = real_inputs(spec, 1000)
+    r = check_against_tflm(PRETRAINED_DIR / f"{name}.int8.tflite", inputs, tmp_path,
+                           n_dsp=250)
+    print(f"\n{name}: {r['n']} real windows, plain C == TFLM on {100 * r['plain_equal']:.3f}% "
+          f"of values (max diff {r['max_diff']}); DSP path == plain on "
+          f"{100 * r['dsp_equal_plain']:.3f}% of {r['n_dsp']} windows; arena {r['arena']:,} B")
+    assert r["n"] == 1000
+    assert r["plain_equal"] == 1.0 and r["max_diff"] == 0
+    assert r["dsp_equal_plain"] == 1.0
