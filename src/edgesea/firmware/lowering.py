@@ -375,7 +375,7 @@ class Lowering:
         while chain in self.identity and self.sole_reader(chain):
             chain = self.identity[chain]
         dims, src_t = self._dims4(op, shape), chain
-        ops = [post["op"], op.index] if post is not None else [op.index]
+        ops = [op.index]
         tr = self.transposed.get(chain)
         if (tr is not None and self.sole_reader(chain) and tr["step"] == len(self.steps) - 1):
             # REDUCE_MAX of a transpose: reduce the transpose's input directly when the kept
