@@ -3,7 +3,8 @@
 C front end -> generated int8 network -> embeddings.
 
 - every shipped student: the embeddings QEMU prints equal, value for value, the host builds
-  of the same C front end and network driven from Python, and agree with the float model
+  of the same C front end and network driven from Python and the ``tflite_micro`` interpreter
+  on the same int8 inputs, and agree with the float model
   (``edgesea.get_embedding``) on the same audio: the bundle's clip and 8 s of real audio of
   folds 1-2;
 - ``sea_urban_128``: the measured budget (RAM = data + bss + stack high-water mark <= 64 KB,
@@ -34,6 +35,7 @@ from edgesea.firmware.nethost import build_host_network
 from edgesea.firmware.program import PCM_NAME, parse_program_output, write_pcm
 from edgesea.firmware.toolchain import have_arm_toolchain, have_qemu
 from edgesea.zoo import PRETRAINED_DIR, catalog
+from firmware_net_helpers import tflm_outputs
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 AUDIO = SHARED / "data" / "urbansound8k_subset" / "audio"
@@ -78,11 +80,12 @@ def _host_path(out: Path, name: str, pcm: np.ndarray, hop: int, n: int, tmp: Pat
     spec = json.loads((PRETRAINED_DIR / f"{name}.edge.json").read_text())
     fe = build_host_frontend(spec, tmp / "fe")
     net = build_host_network(out / f"{name}.int8.tflite", tmp / "net")
-    starts, outs = [], []
+    starts, outs, inputs = [], [], []
     for start, _, q in fe.stream_windows(pcm, hop, n):
         starts.append(start)
+        inputs.append(q)
         outs.append(net.run(q)[0])
-    return starts, np.stack(outs)
+    return starts, np.stack(outs), np.stack(inputs)
 
 
 def _cosines(name: str, pcm: np.ndarray, starts: list[int], emb_q: np.ndarray) -> np.ndarray:
@@ -109,9 +112,12 @@ def test_qemu_program_equals_host_and_float_model(name, tmp_path):
     for pcm_file, pcm in ((PCM_NAME, clip), ("real8s.pcm", np.fromfile(long_pcm, "<i2"))):
         dev = parse_program_output(run_make(out, "run-qemu", f"PCM={pcm_file}"))
         assert len(dev.starts) >= 3
-        starts, host = _host_path(out, name, pcm, hop, len(dev.starts), tmp_path / pcm_file)
+        starts, host, inputs = _host_path(out, name, pcm, hop, len(dev.starts),
+                                          tmp_path / pcm_file)
         assert dev.starts == starts
         assert np.array_equal(dev.embeddings, host), "QEMU and host builds differ"
+        # and TFLM's reference kernels on the same int8 inputs give the same values
+        assert np.array_equal(dev.embeddings, tflm_outputs(out / f"{name}.int8.tflite", inputs))
         cos = _cosines(name, pcm, dev.starts, dev.embeddings)
         print(f"\n{name} on QEMU, {pcm_file}: {len(starts)} windows equal to the host build; "
               f"cosine with the float model mean {cos.mean():.4f} min {cos.min():.4f}")
