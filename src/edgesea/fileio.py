@@ -95,12 +95,26 @@ def clean_stale_temps(folder: str | os.PathLike, recursive: bool = False) -> int
     return removed
 
 
+#: How writers that are not Python's own report a full disk: torch's zip writer
+#: (``PytorchStreamWriter failed writing file ...: file write failed``) and safetensors
+#: (``IoError(Os { code: 28, kind: StorageFull ... })``).
+_FULL_MESSAGES = ("no space left on device", "storagefull", "os error 28", "code: 28",
+                  "file write failed", "filetoolarge", "code: 27", "file too large",
+                  "disk quota exceeded")
+
+
 def is_disk_full(err: BaseException) -> bool:
-    """Whether ``err`` says the file system is full (ENOSPC) or a quota is exceeded."""
-    return isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT)
+    """Whether ``err`` says the file system is full (ENOSPC), a quota is exceeded (EDQUOT)
+    or the file size limit is reached (EFBIG, ``ulimit -f``), whichever library raised it."""
+    if isinstance(err, OSError) and err.errno is not None:
+        return err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+    if isinstance(err, MemoryError | KeyboardInterrupt | SystemExit):
+        return False
+    text = str(err).lower()
+    return any(m in text for m in _FULL_MESSAGES)
 
 
-def disk_full_error(path: str | os.PathLike, err: OSError,
+def disk_full_error(path: str | os.PathLike, err: BaseException,
                     needed: int | None = None) -> EdgeSEAError:
     """The :class:`EdgeSEAError` for a write to ``path`` that ran out of space (``needed``:
     the bytes the whole file takes, when known)."""
@@ -112,8 +126,9 @@ def disk_full_error(path: str | os.PathLike, err: OSError,
     except OSError:
         free = "free space unknown"
     need = f"it needs {needed:,} bytes in {folder} " if needed is not None else ""
+    why = getattr(err, "strerror", None) or str(err)[:200]
     return EdgeSEAError(f"no space left on the device writing {path}: {need}({free}; "
-                        f"{err.strerror or err}); nothing half-written was kept; free some "
+                        f"{why}); nothing half-written was kept; free some "
                         "space or write to a larger disk, then rerun (finished work is "
                         "reused)")
 
@@ -122,8 +137,9 @@ def disk_full_error(path: str | os.PathLike, err: OSError,
 def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[str]:
     """Yield a temporary path beside ``path``; on success give it a normal umask mode and
     rename it to ``path``, on error remove it. ``suffix`` keeps writers that add an
-    extension (``np.save``) pointed at the same name. A full disk (ENOSPC, EDQUOT) while
-    writing becomes an :class:`EdgeSEAError` naming ``path``."""
+    extension (``np.save``) pointed at the same name. A full disk (ENOSPC, EDQUOT, EFBIG,
+    or the same reported by torch or safetensors: :func:`is_disk_full`) while writing
+    becomes an :class:`EdgeSEAError` naming ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = make_temp(path.parent, suffix)
@@ -132,8 +148,8 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[str]:
         yield tmp
         chmod_like_new_file(tmp)
         os.replace(tmp, path)
-    except OSError as e:
-        if is_disk_full(e):
+    except Exception as e:  # any writer's full disk (torch, safetensors, numpy, ...)
+        if not isinstance(e, EdgeSEAError) and is_disk_full(e):
             raise disk_full_error(path, e) from e
         raise
     finally:

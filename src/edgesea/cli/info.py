@@ -39,10 +39,11 @@ def describe_tflite(path: str | Path) -> dict[str, Any]:
     """
     from ..export.embedder import find_edge_spec
     from ..export.runtime import check_tflite_file
+    from ..export.spec_reader import read_edge_spec
 
     data = check_tflite_file(path)
     spec_path = find_edge_spec(Path(path))
-    spec = json.loads(spec_path.read_text())
+    spec = read_edge_spec(spec_path)
     return {"path": str(path), "format": "tflite-int8", "flash_bytes": len(data),
             "edge_spec": str(spec_path), "model": {k: spec["model"].get(k) for k in
                                                    ("name", "source", "family", "emb_dim")},

@@ -38,6 +38,7 @@ from .runtime import (
     require,
     tflite_quant,
 )
+from .spec_reader import read_edge_spec
 
 __all__ = ["TFLiteEmbedder", "WindowBatcher", "find_edge_spec", "iter_embed_files"]
 
@@ -49,7 +50,10 @@ def find_edge_spec(tflite: Path) -> Path:
     if cand.is_file():
         return cand
     for other in tflite.parent.glob("*.edge.json"):
-        spec = json.loads(other.read_text())
+        try:
+            spec = read_edge_spec(other)
+        except EdgeSEAError:  # another model's spec, unreadable: not this one's
+            continue
         if tflite.name in spec.get("model", {}).get("files", {}).values():
             return other
     raise EdgeSEAError(f"no .edge.json found beside {tflite}: export the model with "
@@ -85,7 +89,7 @@ class TFLiteEmbedder:
         self.path = Path(path)
         self.data = check_tflite_file(self.path)
         require("ai_edge_litert.interpreter", f"running the int8 model {self.path.name}")
-        spec = json.loads(find_edge_spec(self.path).read_text())
+        spec = read_edge_spec(find_edge_spec(self.path))
         self.frontend = LogMelSpectrogram.from_config(spec["frontend"]["config"])
         self.sample_rate = int(spec["audio"]["sample_rate"])
         self.window = float(spec["audio"]["window_seconds"])

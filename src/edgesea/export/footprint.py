@@ -19,7 +19,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -48,6 +47,7 @@ from .runtime import (
     run_tflm,
     tflite_quant,
 )
+from .spec_reader import read_edge_spec
 
 __all__ = ["ArenaSearch", "TFLiteFootprint", "find_min_arena", "tflite_footprint",
            "tflite_macs"]
@@ -233,7 +233,7 @@ def _frontend_for(tflite_path: Path, float_model: Any) -> tuple[LogMelSpectrogra
                            f"(--float-model) or keep {spec_path.name} (written by `edgesea "
                            "export`) beside the .tflite")
     try:
-        spec = json.loads(spec_path.read_text())
+        spec = read_edge_spec(spec_path)
         if spec.get("format") != SPEC_FORMAT:
             raise ValueError(f"format {spec.get('format')!r}")
         fe = LogMelSpectrogram.from_config(spec["frontend"]["config"])

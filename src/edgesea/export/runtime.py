@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -75,9 +76,15 @@ class TFLiteQuant:
                 "zero_point": self.output_zero_point}
 
 
+#: Largest ``.tflite`` edgesea reads (checked before reading: the int8 students are 0.1 to
+#: 0.9 MB; a flatbuffer cannot exceed 2 GB).
+MAX_TFLITE_BYTES = 256 * 1024 * 1024
+
+
 def check_tflite_file(path: str | os.PathLike) -> bytes:
-    """Read a ``.tflite`` file, checking that it is a TFLite flatbuffer (identifier
-    ``TFL3``) before any native runtime sees it."""
+    """Read a ``.tflite`` file of at most :data:`MAX_TFLITE_BYTES` (its size is checked
+    before it is read), checking that it is a TFLite flatbuffer (identifier ``TFL3``) before
+    any native runtime sees it."""
     p = Path(path)
     if p.is_dir():
         raise EdgeSEAError(f"{path} is a directory: expected a .tflite file written by "
@@ -85,7 +92,12 @@ def check_tflite_file(path: str | os.PathLike) -> bytes:
     if not p.is_file():
         raise EdgeSEAError(f"model file not found: {path} (expected a .tflite file written by "
                            "`edgesea export --format tflite-int8`)")
-    data = p.read_bytes()
+    size = p.stat().st_size
+    if size > MAX_TFLITE_BYTES:
+        raise EdgeSEAError(f"{path} is {size:,} bytes: edgesea reads .tflite models of at most "
+                           f"{MAX_TFLITE_BYTES:,} bytes (an int8 student is under 1 MB)")
+    with open(p, "rb") as f:
+        data = f.read(MAX_TFLITE_BYTES + 1)
     if len(data) < 8 or data[4:8] != b"TFL3":
         raise EdgeSEAError(f"{path} is not a TFLite flatbuffer (no 'TFL3' identifier): "
                            "expected a .tflite file written by `edgesea export`")
@@ -101,8 +113,12 @@ def litert_interpreter(model: str | os.PathLike | bytes, num_threads: int = 1,
     whose fixed-point arithmetic matches TFLM's to 1 LSB.
     """
     interp_mod = require("ai_edge_litert.interpreter", "running a .tflite model")
-    kwargs = ({"model_content": bytes(model)} if isinstance(model, bytes | bytearray)
-              else {"model_path": os.fspath(model)})
+    # a path is read by check_tflite_file (size bounded first), never by LiteRT itself
+    data = bytes(model) if isinstance(model, bytes | bytearray) else check_tflite_file(model)
+    if len(data) > MAX_TFLITE_BYTES:
+        raise EdgeSEAError(f"a .tflite model of {len(data):,} bytes: at most "
+                           f"{MAX_TFLITE_BYTES:,}")
+    kwargs: dict[str, Any] = {"model_content": data}
     if not xnnpack:
         kwargs["experimental_op_resolver_type"] = (
             interp_mod.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)

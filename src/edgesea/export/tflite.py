@@ -11,6 +11,7 @@ leaves the final max-pool in float.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,6 +24,12 @@ from .graph import exportable
 from .runtime import require, silenced
 
 __all__ = ["convert_tflite_int8"]
+
+
+def _convert(litert_torch: Any, converted: Any, example: tuple, quant_config: Any) -> bytes:
+    """The converted model's flatbuffer, in memory."""
+    edge = litert_torch.convert(converted, example, quant_config=quant_config)
+    return bytes(edge.model_content())
 
 
 def convert_tflite_int8(model: EmbeddingModel, calibration: np.ndarray,
@@ -69,10 +76,11 @@ def convert_tflite_int8(model: EmbeddingModel, calibration: np.ndarray,
     with silenced():
         converted = qpt2e.convert_pt2e(prepared, fold_quantize=False)
         ao_pt2e.move_exported_model_to_eval(converted)
-        edge = litert_torch.convert(
-            converted, example, quant_config=qcfg.QuantConfig(pt2e_quantizer=quantizer))
-    with atomic_path(path, suffix=".tflite") as tmp, silenced():
-        edge.export(tmp)
+        data = _convert(litert_torch, converted, example,
+                        qcfg.QuantConfig(pt2e_quantizer=quantizer))
+    # written by us, not under silenced(): a full disk is the documented error, no temp file
+    with atomic_path(path, suffix=".tflite") as tmp, open(tmp, "wb") as f:
+        f.write(data)
     size = os.path.getsize(path)
     if size == 0:
         raise EdgeSEAError(f"the converter wrote an empty file at {path}")

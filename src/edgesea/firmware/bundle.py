@@ -15,7 +15,6 @@ calibration audio is given, or uses the one that ships beside a packaged model.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Sequence
@@ -24,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EdgeSEAError
+from ..export.runtime import check_tflite_file
+from ..export.spec_reader import read_edge_spec
 from ..fileio import atomic_path, write_json
 from ..frontend import LogMelSpectrogram
 from .budget import device_budget, frontend_footprint, latency_estimate
@@ -249,10 +250,7 @@ def export_firmware(model: str | os.PathLike, out_dir: str | os.PathLike, *,
     from ..zoo import parse_zoo_name
 
     tfl, sp, base = _inputs(model, tflite, spec)
-    try:
-        spec_doc = json.loads(sp.read_text())
-    except (OSError, ValueError) as e:
-        raise EdgeSEAError(f"cannot read the edge spec {sp}: {e}") from e
+    spec_doc = read_edge_spec(sp)
     _check_quant(spec_doc, tfl)
     name = name or base
     # the network first: a graph the generator cannot compile is refused before any file
@@ -265,7 +263,7 @@ def export_firmware(model: str | os.PathLike, out_dir: str | os.PathLike, *,
     out.mkdir(parents=True, exist_ok=True)
     bundle = FirmwareBundle(out_dir=str(out), name=name, ident=ident)
     h, c, layout = write_frontend(spec_doc, out, spec_name=f"{name}.edge.json")
-    data = tfl.read_bytes()
+    data = check_tflite_file(tfl)
     arrays = write_c_array(data, out, ident)
     bundle.files.update({"model-source": arrays.source, "model-header": arrays.header,
                          "frontend-source": str(c), "frontend-header": str(h)})

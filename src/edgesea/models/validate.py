@@ -18,8 +18,9 @@ from ..audio import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 from ..errors import EdgeSEAError
 from ..frontend import _PADDINGS, _SPECTRA, _WINDOWS
 
-__all__ = ["LIMITS", "check_config", "check_frontend", "expected_state_shapes",
-           "feature_map_size"]
+__all__ = ["LIMITS", "activation_bytes", "check_activations", "check_config", "check_frontend",
+           "expected_state_shapes", "feature_map_size", "frontend_activation_bytes",
+           "max_activation_bytes"]
 
 #: Upper bounds of a model configuration (all far above the published architectures: L3-Net
 #: has 4 blocks of 2 convs of at most 512 channels, n_fft 2048 and 256 mel bands).
@@ -27,8 +28,11 @@ LIMITS: dict[str, float] = {
     "width": 4096, "blocks": 64, "convs_per_block": 8, "kernel_size": 15, "stem_stride": 4,
     "emb_dim": 8192, "window_s": 60.0, "window_samples": 1 << 22, "n_fft": 8192,
     "hop_length": 8192, "n_mels": 512, "params": 1 << 28, "family_chars": 200,
-    "power": 8.0,
+    "power": 8.0, "activation_bytes": 1 << 28,
 }
+#: Environment variable that overrides ``LIMITS["activation_bytes"]`` (bytes of the largest
+#: float32 tensor one window may make: the spectrogram or a conv's output).
+ACTIVATION_ENV = "EDGESEA_MAX_ACTIVATION_BYTES"
 
 _FRONTEND_REQUIRED = ("sample_rate", "n_fft", "hop_length", "n_mels")
 _FRONTEND_CHOICES: dict[str, tuple[Any, ...]] = {
@@ -214,6 +218,7 @@ def check_config(cfg: Any) -> None:
         if cfg.global_pool != "max":
             raise EdgeSEAError("head 'paper' uses global max pooling")
     feature_map_size(cfg)
+    check_activations(activation_bytes(cfg), "invalid model configuration: the network")
     n_params = sum(math.prod(s) for s, _ in expected_state_shapes(cfg).values())
     if n_params > LIMITS["params"]:
         raise EdgeSEAError(f"invalid model configuration: {n_params:,} weights, more than the "
@@ -297,3 +302,54 @@ def expected_state_shapes(cfg: Any) -> dict[str, tuple[Shape, str]]:
         out["projection.weight"] = ((cfg.emb_dim, pooled), "float")
         out["projection.bias"] = ((cfg.emb_dim,), "float")
     return out
+
+
+def max_activation_bytes() -> int:
+    """The activation bound: ``$EDGESEA_MAX_ACTIVATION_BYTES`` or ``LIMITS``' 256 MiB."""
+    import os
+
+    raw = os.environ.get(ACTIVATION_ENV)
+    if raw is None:
+        return int(LIMITS["activation_bytes"])
+    try:
+        value = int(raw)
+    except ValueError:
+        raise EdgeSEAError(f"{ACTIVATION_ENV}={raw!r}: expected a number of bytes") from None
+    if value < 1:
+        raise EdgeSEAError(f"{ACTIVATION_ENV}={raw!r}: expected a positive number of bytes")
+    return value
+
+
+def frontend_activation_bytes(fe: dict[str, Any], n_samples: int) -> dict[str, int]:
+    """Bytes of the front end's tensors for one window of ``n_samples``: the complex STFT
+    (``stft``) and the log-mel (``logmel``), from a checked front-end config."""
+    frames = _n_frames(fe, int(n_samples))
+    return {"stft": frames * (int(fe["n_fft"]) // 2 + 1) * 8,
+            "logmel": frames * int(fe["n_mels"]) * 4}
+
+
+def activation_bytes(cfg: Any) -> dict[str, int]:
+    """The largest tensors one window makes in ``EmbeddingModel(cfg)``, computed from the
+    configuration (front end, and the widest conv output at its resolution)."""
+    n = int(round(cfg.window * cfg.sample_rate))
+    out = frontend_activation_bytes(cfg.frontend, n)
+    h, w = cfg.frontend["n_mels"], _n_frames(cfg.frontend, n)
+    h, w = (h - 1) // cfg.stem_stride + 1, (w - 1) // cfg.stem_stride + 1
+    conv = 0
+    for widths, pool in zip(cfg.blocks, cfg.pool_after, strict=True):
+        conv = max(conv, max(widths) * h * w * 4)
+        if pool:
+            h, w = max(h // 2, 1), max(w // 2, 1)
+    out["conv"] = conv
+    return out
+
+
+def check_activations(sizes: dict[str, int], what: str) -> None:
+    """Refuse when a tensor of ``sizes`` (bytes) exceeds :func:`max_activation_bytes`."""
+    limit = max_activation_bytes()
+    name, biggest = max(sizes.items(), key=lambda kv: kv[1])
+    if biggest > limit:
+        raise EdgeSEAError(
+            f"{what} would make a {biggest:,}-byte {name} tensor for each window, more than "
+            f"the {limit:,}-byte activation limit (hop_length, n_fft, n_mels and the conv "
+            f"widths set it; {ACTIVATION_ENV} raises the limit for a model you trust)")
