@@ -189,11 +189,17 @@ def model_identity(model: EmbeddingModel) -> str:
     return ident
 
 
+#: Largest batch a batcher allocates: a larger ``batch_size`` is run as batches of this many
+#: windows (the rows are the same; the buffers and the network's activations stay bounded).
+MAX_BATCH_WINDOWS = 256
+
+
 def _check_batch_size(batch_size: object) -> int:
+    """``batch_size`` checked (an integer >= 1) and capped at :data:`MAX_BATCH_WINDOWS`."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) \
             or batch_size < 1:
         raise EdgeSEAError(f"invalid batch_size={batch_size!r}: expected an integer >= 1")
-    return int(batch_size)
+    return min(int(batch_size), MAX_BATCH_WINDOWS)
 
 
 class _Batcher:
@@ -216,7 +222,8 @@ class _Batcher:
         self.run_net = self.net.embed_logmel if logmel else self.net
         # raw windows may come bare or with a stream front end's context: the buffer takes
         # the width of the first rows fed
-        self.buf = np.empty((batch_size, *shape), dtype=np.float32)
+        self.buf = np.empty((min(int(batch_size), MAX_BATCH_WINDOWS), *shape),
+                            dtype=np.float32)
         self.fill = 0
         self.owners: list[tuple[Callable[[np.ndarray], None], int]] = []
         self.bar = tqdm(total=total, unit="win", disable=not verbose, desc="embedding")
@@ -381,7 +388,8 @@ def get_embedding(audio: Any, sr: Any, model: ModelLike = None, model_type: str 
         Hop between windows in seconds (cut as ``round(hop_size * sr)`` samples at the
         model's rate ``sr``).
     batch_size : int
-        Windows per forward pass (windows of all inputs are batched together).
+        Windows per forward pass (windows of all inputs are batched together); more than
+        :data:`MAX_BATCH_WINDOWS` (256) runs as batches of 256.
     verbose : bool or {0, 1}
         Show a progress bar.
     tier : str

@@ -27,6 +27,7 @@ from .errors import EdgeSEAError, EdgeSEAWarning
 
 __all__ = [
     "AUDIO_EXTENSIONS",
+    "MAX_LOAD_BYTES",
     "MAX_SAMPLE_RATE",
     "MIN_SAMPLE_RATE",
     "check_flag",
@@ -49,6 +50,9 @@ AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".aifc", "
 #: amounts (1e-6 Hz to 8 kHz is a 8e9x expansion) or the input is not audio.
 MIN_SAMPLE_RATE = 100.0
 MAX_SAMPLE_RATE = 1_536_000.0
+#: Largest decoded size :func:`load_audio` allocates (float32 samples x channels), checked
+#: against the file's header before reading.
+MAX_LOAD_BYTES = 2 * 1024**3
 
 _INT_SCALE = {np.dtype(np.int8): 2.0**7, np.dtype(np.int16): 2.0**15,
               np.dtype(np.int32): 2.0**31, np.dtype(np.int64): 2.0**63}
@@ -133,10 +137,27 @@ def load_audio(source: str | os.PathLike | BinaryIO) -> tuple[np.ndarray, int]:
     else:
         name = getattr(source, "name", "<file object>")
     try:
+        if isinstance(source, str | os.PathLike):
+            info = sf.info(name)
+            frames, channels = int(info.frames), int(info.channels)
+        else:
+            pos = source.tell()
+            with sf.SoundFile(source) as f:
+                frames, channels = int(f.frames), int(f.channels)
+            source.seek(pos)
+        # the header's length bounds the allocation: checked before anything is read
+        if frames * channels * 4 > MAX_LOAD_BYTES:
+            raise EdgeSEAError(
+                f"{name} holds {frames:,} samples x {channels} channels by its header: more "
+                f"than the {MAX_LOAD_BYTES // 2**30} GiB load_audio decodes at once (a corrupt "
+                "header, or hours of audio: edgesea embed / process_file stream long files)")
         audio, sr = sf.read(source, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, OSError,
             io.UnsupportedOperation) as e:
         raise _open_error(name, e) from e
+    except MemoryError as e:
+        raise EdgeSEAError(f"not enough memory to decode {name} at once: edgesea embed / "
+                           "process_file stream long files") from e
     check_sample_rate(sr, f"the sample rate of {name}")
     return audio, int(sr)
 
@@ -281,7 +302,8 @@ def frame_audio(audio: np.ndarray, sr: float, window: float = 1.0, hop_size: flo
     -------
     frames : np.ndarray [shape=(T, round(window * sr))]
         A read-only strided view (no copy) of the zero-padded signal; window ``t`` starts
-        ``t * round(hop_size * sr)`` samples into it.
+        ``t * round(hop_size * sr)`` samples into it. When the hop is longer than a window
+        the windows are copied instead (read-only too), so a huge hop costs no padding.
     timestamps : np.ndarray [shape=(T,), dtype=float64]
         Window centres (``center=False``: starts) in seconds,
         ``arange(T) * round(hop_size * sr) / sr`` (:func:`window_timestamps`).
@@ -292,6 +314,15 @@ def frame_audio(audio: np.ndarray, sr: float, window: float = 1.0, hop_size: flo
     hop_len = _hop_length(hop_size, sr)
     n = n_windows(audio.shape[0], sr, window, hop_size, bool(center))
     front = frame_len // 2 if center else 0
+    if hop_len > frame_len:  # windows do not overlap: cut each (memory: the windows alone,
+        frames = np.zeros((n, frame_len), dtype=np.float32)  # not n hops of padding)
+        for t in range(n):
+            lo = t * hop_len - front
+            a, b = max(lo, 0), min(lo + frame_len, audio.shape[0])
+            if a < b:
+                frames[t, a - lo:b - lo] = audio[a:b]
+        frames.flags.writeable = False
+        return frames, window_timestamps(n, hop_len, sr)
     total = frame_len + (n - 1) * hop_len
     padded = np.zeros(total, dtype=np.float32)
     padded[front:front + audio.shape[0]] = audio

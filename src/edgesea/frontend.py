@@ -363,8 +363,11 @@ class LogMelSpectrogram(nn.Module):
                     out = self.reference(
                         frames.unfold(-1, nf, step).permute(1, 0, 2).contiguous())
                 else:
-                    seg = _segment(sig, s0, s0 + (b - 1) * hop + span)
-                    wins = seg.unfold(0, span, hop)
+                    if hop >= span:  # windows apart: each cut alone (no padding between)
+                        wins = torch.stack([_segment(sig, s0 + j * hop, s0 + j * hop + span)
+                                            for j in range(b)])
+                    else:
+                        wins = _segment(sig, s0, s0 + (b - 1) * hop + span).unfold(0, span, hop)
                     if self.padding == "stream":
                         out = self.reference(self.frame_logmel(wins))
                     else:

@@ -170,7 +170,9 @@ class WindowBatcher:
                  ) -> None:
         from tqdm.auto import tqdm
 
-        self.embedder, self.batch_size = embedder, int(batch_size)
+        from ..api import MAX_BATCH_WINDOWS
+
+        self.embedder, self.batch_size = embedder, min(int(batch_size), MAX_BATCH_WINDOWS)
         self.run = embedder.embed_logmel if logmel else embedder.embed
         self.pending: list[tuple[np.ndarray, Callable[[np.ndarray], None]]] = []
         self.n = 0
