@@ -315,22 +315,29 @@ def test_d9_cli_huge_batch_is_fine(tmp_path: Path) -> None:
 
 # D10 ------------------------------------------------------------------------------------
 def test_d10_lone_surrogate_in_a_model_header(tmp_path: Path) -> None:
+    """An escaped lone surrogate (``"\\udcff"``) in a header's JSON: refused when read."""
+    from safetensors import safe_open
     from safetensors.torch import load_file, save_file
 
     from edgesea.models import load_model
+    from edgesea.sparse.model import SparseModel
 
     src = PRETRAINED_DIR / "sea_urban_64.safetensors"
-    from safetensors import safe_open
     with safe_open(str(src), "pt") as f:
         meta = dict(f.metadata())
-    cfg = json.loads(meta["edgesea_config"]) if "edgesea_config" in meta else None
-    key = "edgesea_config" if cfg is not None else next(iter(meta))
-    text = meta[key]
-    # the same JSON with an escaped lone surrogate inside a string
-    meta[key] = text.replace('"family": "', '"family": "\\udcff', 1) if cfg else text
+    assert '"family": "' in meta["edgesea"]
+    meta["edgesea"] = meta["edgesea"].replace('"family": "', '"family": "\\udcff', 1)
     save_file(load_file(str(src)), str(tmp_path / "m.safetensors"), metadata=meta)
-    with pytest.raises(EdgeSEAError):
+    with pytest.raises(EdgeSEAError, match="not valid text"):
         load_model(tmp_path / "m.safetensors")
+    sparse = PRETRAINED_DIR / "sparse_aisfx_95.45_kd.safetensors"
+    with safe_open(str(sparse), "pt") as f:
+        meta = dict(f.metadata())
+    key = next(k for k, v in meta.items() if v.lstrip().startswith("{"))
+    meta[key] = meta[key].replace('"format": "', '"note": "\\udcff", "format": "', 1)
+    save_file(load_file(str(sparse)), str(tmp_path / "s.safetensors"), metadata=meta)
+    with pytest.raises(EdgeSEAError, match="not valid text"):
+        SparseModel.load(tmp_path / "s.safetensors")
 
 
 # D14 / D16 ------------------------------------------------------------------------------

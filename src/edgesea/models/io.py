@@ -36,6 +36,7 @@ from safetensors.torch import save_file
 
 from ..errors import EdgeSEAError, EdgeSEAWarning
 from ..fileio import atomic_path
+from ..safe_json import check_text
 from .network import EmbeddingModel, ModelConfig
 from .validate import expected_state_shapes
 
@@ -170,6 +171,7 @@ def _parse_header(raw: str, path: str) -> dict[str, Any]:
     except ValueError as e:  # JSONDecodeError, or an integer of thousands of digits
         raise EdgeSEAError(f"{path}: the edgesea header is not valid JSON ({e})") from e
     _check_depth(header, path)
+    check_text(header, f"{path}: the edgesea header")  # a lone surrogate cannot be printed
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         fmt = header.get("format") if isinstance(header, dict) else None
         raise EdgeSEAError(f"{path} is not an edgesea model file (format {fmt!r:.80}, "

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ..errors import EdgeSEAError
+from ..safe_json import check_text
 
 __all__ = ["ARCHITECTURE", "FORMAT", "FORMAT_VERSION", "KEY", "MAX_FILE_BYTES",
            "MAX_HEADER_BYTES", "RETRAIN_TYPES", "TEACHER_LICENSE", "architecture",
@@ -76,6 +77,7 @@ def raw_header(path: str) -> tuple[dict[str, Any], int]:
         raise EdgeSEAError(f"{path}: the safetensors header is not valid JSON: {e}") from e
     if not isinstance(table, dict):
         raise EdgeSEAError(f"{path}: the safetensors header is not a JSON object")
+    check_text(table, f"{path}: the safetensors header")
     return table, size
 
 
@@ -102,6 +104,7 @@ def document(table: dict[str, Any], path: str) -> dict[str, Any]:
         raise EdgeSEAError(f"{path}: the sparse model metadata is not valid JSON: {e}") from e
     if not isinstance(doc, dict) or not _depth_ok(doc) or doc.get("format") != FORMAT:
         raise EdgeSEAError(f"{path}: the sparse model metadata is not an {FORMAT!r} document")
+    check_text(doc, f"{path}: the sparse model metadata")
     version = doc.get("format_version")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise EdgeSEAError(f"{path}: invalid format_version {version!r:.40}")
