@@ -160,7 +160,7 @@ def test_writes_are_atomic_with_normal_permissions(tmp_path: Path, monkeypatch) 
         raise OSError("No space left on device")
 
     monkeypatch.setattr(np, "savez", broken_savez)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(EdgeSEAError, match="no space left on the device"):
         write_shard(tmp_path, 0, _rows(0, 9, 5))
     assert shard.read_bytes() == before  # the old shard is untouched
     assert not list(tmp_path.rglob(".tmp-*"))  # and no temp file is left

@@ -37,6 +37,7 @@ from .errors import EdgeSEAError
 from .extract import _teacher_info
 from .fileio import atomic_path, clean_stale_temps, write_json
 from .loudness import laeq
+from .store_integrity import writer_lock
 
 __all__ = ["AUG_FORMAT", "load_augmented", "make_augmented", "shard_columns"]
 
@@ -140,6 +141,18 @@ def make_augmented(audio_dir: str | os.PathLike, sources: list[str], durations: 
 
         check_excluded(audio_dir, list(sources), list(forbidden))
     out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with writer_lock(out):  # one writer per augmented store
+        return _make_augmented(audio_dir, list(sources), list(durations), out, teacher,
+                               int(n), seed, config, student_rate, shard_size, batch_size,
+                               progress, engine, engine_options)
+
+
+def _make_augmented(audio_dir: Path, sources: list[str], durations: list[float], out: Path,
+                    teacher: Any, n: int, seed: int, config: AugmentConfig,
+                    student_rate: int, shard_size: int, batch_size: int, progress: bool,
+                    engine: str, engine_options: dict[str, Any] | None) -> dict[str, Any]:
+    """:func:`make_augmented` once its arguments are checked and the writer lock is held."""
     settings = _settings(teacher, list(sources), [float(d) for d in durations], int(n), seed,
                          config, student_rate, shard_size)
     for folder in (out, out / "shards"):  # leftovers of a killed run

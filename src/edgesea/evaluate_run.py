@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,24 @@ def _labels(models: list[Path]) -> list[str]:
             k += 1
         labels.append("/".join(pp[-k:]))
     return labels
+
+
+def _cached_result(path: Path) -> dict[str, Any] | None:
+    """A stored result, or None when there is none or it cannot be read back (truncated,
+    pickled, corrupt: it is recomputed and written again)."""
+    import numpy as np
+
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            res = json.loads(str(z["result"]))
+            res["test_scores_seed0"] = np.asarray(z["scores"], dtype=np.float64)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, RecursionError):
+        return None
+    if not isinstance(res, dict) or "metrics" not in res:
+        return None
+    return res
 
 
 def run_evaluation(dataset: Path, models: list[Path], teachers: list[str],
@@ -94,6 +113,7 @@ def run_evaluation(dataset: Path, models: list[Path], teachers: list[str],
     from .models import footprint, load_model
     from .sparse.model import SparseModel
     from .sparse.storage import is_sparse_file
+    from .store_integrity import file_content
     from .teachers.model import ModelTeacher
 
     if test_fold in train_folds:  # refuse before any work
@@ -135,16 +155,16 @@ def run_evaluation(dataset: Path, models: list[Path], teachers: list[str],
         "recording within the training fold, over hidden x alpha"},
         "classes": ds.classes, "models": {}}
     scores = {}
+    # the result cache is keyed on the audio's content too (sha256 of every file), not only
+    # on its names: audio replaced under the same names is evaluated again
+    content = [file_content(ds.root / f)["sha256"] for f in ds.filenames]
     proto_key = hashlib.sha256(json.dumps(
-        [results["protocol"], ds.filenames, ds.labels.tolist(), ds.folds.tolist()],
+        [results["protocol"], ds.filenames, ds.labels.tolist(), ds.folds.tolist(), content],
         sort_keys=True).encode()).hexdigest()[:12]
     for name, emb, info in embedders:
         done = out / "cache" / f"{emb.identity}-hop{hop_size:g}-{proto_key}.npz"
-        if done.is_file():  # same embedder, same data and protocol: reuse its result
-            with np.load(done) as z:
-                res = json.loads(str(z["result"]))
-                res["test_scores_seed0"] = z["scores"]
-        else:
+        res = _cached_result(done)  # same embedder, data and protocol: reuse its result
+        if res is None:
             if progress:
                 print(f"[{name}] embedding and classifying", file=sys.stderr)
             windows = embed_dataset(ds, emb, out / "cache", hop_size,

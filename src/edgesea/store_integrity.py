@@ -24,7 +24,9 @@ LOCK_FILE = ".writer.lock"
 
 @contextlib.contextmanager
 def writer_lock(root: str | os.PathLike) -> Iterator[None]:
-    """Hold the store's writer lock (``ROOT/.writer.lock``, created) for the ``with`` block.
+    """Hold the store's writer lock (``ROOT/.writer.lock``, created) for the ``with`` block;
+    the file is removed when the block ends without an error (a crash leaves it, holding a
+    dead pid: the next writer takes it over, as the lock itself died with the process).
 
     On a file system without locks (some network mounts) it only warns.
 
@@ -56,12 +58,21 @@ def writer_lock(root: str | os.PathLike) -> Iterator[None]:
             else:
                 raise EdgeSEAError(f"cannot lock the store {root} ({path}): {e}") from e
         if locked:
+            try:
+                same = os.stat(path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:  # the previous holder removed it as we locked it: it has just run
+                raise EdgeSEAError(f"{root} was being written by another process: run again")
             os.ftruncate(fd, 0)
             os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
         else:
             warnings.warn(f"the file system of {root} does not support locks: make sure no "
                           "other process writes this store", stacklevel=3)
         yield
+        if locked:  # a clean exit removes the lock file (still holding the lock)
+            with contextlib.suppress(OSError):
+                os.unlink(path)
     finally:
         os.close(fd)  # releases the lock
 
