@@ -388,6 +388,11 @@ def test_d15_embed_recomputes_content_changed_under_same_size_and_mtime(tmp_path
     st = os.stat(path)
     sf.write(path, _noise(2.0, 1), SR)  # same size
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # cp -p / rsync keep the mtime
-    process_file(str(path), output_dir=str(out))
+    # detected as changed, as a changed size or mtime is: refused unless overwritten
+    with pytest.raises(EdgeSEAError, match="source file changed"):
+        process_file(str(path), output_dir=str(out))
+    process_file(str(path), output_dir=str(out), overwrite=True)
     second = np.load(out / "a.npz")["embedding"]
     assert not np.allclose(first, second)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # touched, same bytes
+    process_file(str(path), output_dir=str(out))  # reused: the content is the same

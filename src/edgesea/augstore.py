@@ -37,6 +37,7 @@ from .errors import EdgeSEAError
 from .extract import _teacher_info
 from .fileio import atomic_path, clean_stale_temps, write_json
 from .loudness import laeq
+from .safe_json import check_shards, read_json
 from .store_integrity import writer_lock
 
 __all__ = ["AUG_FORMAT", "load_augmented", "make_augmented", "shard_columns"]
@@ -161,8 +162,11 @@ def _make_augmented(audio_dir: Path, sources: list[str], durations: list[float],
     manifest = None
     old = None
     if manifest_path.is_file():
-        old = json.loads(manifest_path.read_text())
-        if {k: old.get(k) for k in settings} == settings:
+        try:
+            old = read_aug_manifest(out)
+        except EdgeSEAError:  # unreadable or tampered: replaced by a new one
+            old = None
+        if old is not None and {k: old.get(k) for k in settings} == settings:
             manifest = old
     if manifest is None:
         # Window i depends only on (seed, i): when only the budget changed, the complete
@@ -211,14 +215,24 @@ def _make_augmented(audio_dir: Path, sources: list[str], durations: list[float],
     return manifest
 
 
+def read_aug_manifest(out_dir: str | os.PathLike) -> dict[str, Any]:
+    """Read and check an augmented store's ``manifest.json`` (bounded size and nesting,
+    valid text, every shard inside the store)."""
+    out = Path(out_dir)
+    if not (out / "manifest.json").is_file():
+        raise EdgeSEAError(f"{out} is not an augmented store: no manifest.json")
+    manifest = read_json(out / "manifest.json", "augmented store manifest")
+    if not isinstance(manifest, dict):
+        raise EdgeSEAError(f"{out} is not an edgesea augmented store")
+    check_shards(out, manifest, f"{out / 'manifest.json'}")
+    return manifest
+
+
 def load_augmented(out_dir: str | os.PathLike, columns: list[str] | None = None
                    ) -> dict[str, np.ndarray]:
     """Concatenate the shards of a complete augmented store (all columns by default)."""
     out = Path(out_dir)
-    try:
-        manifest = json.loads((out / "manifest.json").read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise EdgeSEAError(f"{out} is not a readable augmented store: {e}") from e
+    manifest = read_aug_manifest(out)
     if manifest.get("format") != AUG_FORMAT:
         raise EdgeSEAError(f"{out} is not an edgesea augmented store")
     if any(s["status"] != "complete" for s in manifest["shards"]):

@@ -4,9 +4,10 @@
 An output ``<base>.npz`` holds ``embedding`` (T, D) float32 and ``timestamps`` (T,) float64
 (edgel3's two arrays) and ``provenance``: a 0-d unicode array holding JSON (readable with
 ``allow_pickle=False``) that records what produced it: the model's identity (a sha256 over
-its config and weights), ``emb_dim``, ``hop_size``, ``center``, the source file's name, size
-and mtime_ns, and the edgesea version. An existing output is reused only when its provenance
-matches the run's (every field but the edgesea version).
+its config and weights), ``emb_dim``, ``hop_size``, ``center``, the source file's name, size,
+mtime_ns and sha256, and the edgesea version. An existing output is reused only when its
+provenance matches the run's (every field but the edgesea version; the source by its content
+hash, or by size and mtime for outputs that predate it).
 
 Embedding rows arrive block by block; :class:`RowSink` keeps a few in memory and spills the
 rest to a temporary file beside the output, and :func:`write_npz` copies them into the zip in
@@ -53,10 +54,28 @@ _NO_LINK = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EM
 
 
 def source_info(path: str | os.PathLike) -> dict[str, Any]:
-    """``{"name", "size", "mtime_ns"}`` of an audio file (raises ``OSError`` if missing)."""
+    """``{"name", "size", "mtime_ns", "sha256"}`` of an audio file (raises ``OSError`` if
+    missing): the content's hash, so that a file whose bytes changed under the same size and
+    mtime (``cp -p``, rsync) is embedded again."""
+    from .store_integrity import file_content
+
     st = os.stat(path)
+    digest = file_content(path)["sha256"]
     return {"name": os.path.basename(os.fspath(path)), "size": int(st.st_size),
-            "mtime_ns": int(st.st_mtime_ns)}
+            "mtime_ns": int(st.st_mtime_ns), "sha256": digest}
+
+
+def _same_source(old: Any, new: Any) -> bool:
+    """Whether two provenance sources are the same file content: by sha256 when both have
+    it (the modification time then does not matter), else by size and mtime (outputs of
+    edgesea versions that did not record the hash)."""
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return old == new
+    if old.get("sha256") and new.get("sha256"):
+        keys = ("name", "size", "sha256")
+    else:
+        keys = ("name", "size", "mtime_ns")
+    return all(old.get(k) == new.get(k) for k in keys)
 
 
 def make_provenance(model_id: str, emb_dim: int, hop_size: float, center: bool,
@@ -90,12 +109,12 @@ def differences(existing: dict[str, Any] | None, wanted: dict[str, Any]) -> list
     diffs = []
     for key in MATCH_KEYS:
         old, new = existing.get(key), wanted.get(key)
-        if old == new:
+        if old == new or (key == "source" and _same_source(old, new)):
             continue
         if key == "model":
             diffs.append(f"another model ({str(old)[:12]}, this run {str(new)[:12]})")
         elif key == "source":
-            diffs.append("its source file changed since (size or modification time)")
+            diffs.append("its source file changed since (its content, size or name)")
         else:
             diffs.append(f"{key}={old!r} (this run {key}={new!r})")
     return diffs

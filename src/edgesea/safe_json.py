@@ -18,8 +18,8 @@ from typing import Any
 
 from .errors import EdgeSEAError
 
-__all__ = ["MAX_JSON_BYTES", "MAX_JSON_DEPTH", "check_text", "json_depth", "member_path",
-           "read_json"]
+__all__ = ["MAX_JSON_BYTES", "MAX_JSON_DEPTH", "check_shards", "check_text", "json_depth",
+           "member_path", "read_json"]
 
 #: Default bounds of :func:`read_json` (a store manifest of 100,000 files is about 30 MB).
 MAX_JSON_BYTES = 256 * 1024 * 1024
@@ -121,3 +121,18 @@ def member_path(root: str | os.PathLike, rel: Any, what: str) -> Path:
         raise EdgeSEAError(f"{what}: the path {rel!r:.80} points outside {root}: refusing to "
                            "read it (the manifest is corrupt or was tampered with)")
     return target
+
+
+def check_shards(root: str | os.PathLike, manifest: Any, what: str) -> list[dict[str, Any]]:
+    """The ``shards`` of a store manifest, each a dict whose ``file`` stays inside ``root``
+    (:func:`member_path`) and whose ``n_rows`` is a count."""
+    shards = manifest.get("shards") if isinstance(manifest, dict) else None
+    if not isinstance(shards, list) or not all(isinstance(sh, dict) for sh in shards):
+        raise EdgeSEAError(f"{what}: 'shards' is not a list of shard entries (corrupt)")
+    for sh in shards:
+        member_path(root, sh.get("file"), what)
+        rows = sh.get("n_rows", 0)
+        if isinstance(rows, bool) or not isinstance(rows, int) or not 0 <= rows <= 1 << 40:
+            raise EdgeSEAError(f"{what}: shard {sh.get('file')!r:.60} has n_rows={rows!r:.40} "
+                               "(corrupt)")
+    return shards

@@ -80,6 +80,7 @@ import numpy as np
 
 from .errors import EdgeSEAError
 from .fileio import atomic_path, clean_stale_temps
+from .safe_json import check_shards, read_json
 
 __all__ = ["COLUMNS", "EMBEDDING_DTYPES", "FORMAT", "FORMAT_VERSION", "EmbeddingStore",
            "FileEntry", "new_manifest", "read_manifest", "settings_differences",
@@ -150,10 +151,8 @@ def read_manifest(root: str | os.PathLike) -> dict[str, Any]:
     path = Path(root) / MANIFEST
     if not path.is_file():
         raise EdgeSEAError(f"{root} is not an embedding store: {MANIFEST} not found")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise EdgeSEAError(f"{path} is corrupt (not readable JSON): {e}") from e
+    # bounded size and nesting, valid text (one reader for every manifest edgesea reads)
+    manifest = read_json(path, "embedding store manifest")
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         found = manifest.get("format") if isinstance(manifest, dict) else None
         raise EdgeSEAError(f"{path} is not an edgesea embedding store manifest "
@@ -169,6 +168,10 @@ def read_manifest(root: str | os.PathLike) -> dict[str, Any]:
     for key in ("teacher", "hop_size", "center", "files", "shards"):
         if key not in manifest:
             raise EdgeSEAError(f"{path} is corrupt: no {key!r} entry")
+    if not isinstance(manifest["files"], list) or not all(
+            isinstance(f, dict) for f in manifest["files"]):
+        raise EdgeSEAError(f"{path} is corrupt: 'files' is not a list of file entries")
+    check_shards(root, manifest, f"{path}")  # no shard path outside the store
     return manifest
 
 

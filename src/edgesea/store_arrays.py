@@ -234,13 +234,11 @@ def store_column(store: Any, column: str) -> ShardedArray:
 def augmented_column(out_dir: str | os.PathLike, column: str) -> ShardedArray:
     """Column ``column`` (``embedding``, ``student_audio``, ...) of a complete augmented
     store (:mod:`edgesea.augstore`) as a :class:`ShardedArray`."""
-    import json
+
+    from .augstore import read_aug_manifest
 
     out = Path(out_dir)
-    try:
-        manifest = json.loads((out / "manifest.json").read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise EdgeSEAError(f"{out} is not a readable augmented store: {e}") from e
+    manifest = read_aug_manifest(out)
     shards = manifest.get("shards") or []
     if any(s.get("status") != "complete" for s in shards):
         raise EdgeSEAError(f"{out} is incomplete: rerun the augmentation to finish it")
