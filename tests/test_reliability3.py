@@ -156,16 +156,38 @@ def test_d12_save_model_disk_full(tmp_path: Path, monkeypatch) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_d11_checkpoint_disk_full(tmp_path: Path, monkeypatch) -> None:
+def _file_size_limit(nbytes: int):
+    """``ulimit -f``: writes past ``nbytes`` fail with EFBIG (Python ignores SIGXFSZ)."""
+    import contextlib
+    import resource
+
+    @contextlib.contextmanager
+    def limit():
+        soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, hard))
+        try:
+            yield
+        finally:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+
+    return limit()
+
+
+def test_d11_checkpoint_disk_full(tmp_path: Path) -> None:
+    """torch's own writer failing (a real short write: ``unexpected pos``)."""
     from edgesea import distill_checkpoint
 
-    def full(obj, f, *args, **kwargs):
-        raise RuntimeError("[enforce fail at inline_container.cc:778] . PytorchStreamWriter "
-                           "failed writing file data/0: file write failed")
+    with _file_size_limit(100_000), pytest.raises(EdgeSEAError, match="no space left"):
+        distill_checkpoint._save_atomic({"x": torch.zeros(100_000)}, tmp_path / "ckpt.pt")
+    assert list(tmp_path.iterdir()) == []
 
-    monkeypatch.setattr(torch, "save", full)
-    with pytest.raises(EdgeSEAError, match="no space left"):
-        distill_checkpoint._save_atomic({"x": torch.zeros(3)}, tmp_path / "ckpt.pt")
+
+def test_d12_save_model_real_file_size_limit(tmp_path: Path) -> None:
+    from edgesea.models import save_model, sea_student
+
+    model = sea_student(128)
+    with _file_size_limit(100_000), pytest.raises(EdgeSEAError, match="no space left"):
+        save_model(model, tmp_path / "m.safetensors")
     assert list(tmp_path.iterdir()) == []
 
 

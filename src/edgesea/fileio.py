@@ -96,11 +96,12 @@ def clean_stale_temps(folder: str | os.PathLike, recursive: bool = False) -> int
 
 
 #: How writers that are not Python's own report a full disk: torch's zip writer
-#: (``PytorchStreamWriter failed writing file ...: file write failed``) and safetensors
-#: (``IoError(Os { code: 28, kind: StorageFull ... })``).
+#: (``PytorchStreamWriter failed writing file ...: file write failed``, or ``[enforce fail at
+#: inline_container.cc] . unexpected pos N vs M`` after a short write) and safetensors
+#: (``I/O error: No space left on device (os error 28)``, ``File too large (os error 27)``).
 _FULL_MESSAGES = ("no space left on device", "storagefull", "os error 28", "code: 28",
-                  "file write failed", "filetoolarge", "code: 27", "file too large",
-                  "disk quota exceeded")
+                  "file write failed", "filetoolarge", "os error 27", "code: 27",
+                  "file too large", "disk quota exceeded", "os error 122", "unexpected pos")
 
 
 def is_disk_full(err: BaseException) -> bool:
@@ -127,7 +128,8 @@ def disk_full_error(path: str | os.PathLike, err: BaseException,
         free = "free space unknown"
     need = f"it needs {needed:,} bytes in {folder} " if needed is not None else ""
     why = getattr(err, "strerror", None) or str(err)[:200]
-    return EdgeSEAError(f"no space left on the device writing {path}: {need}({free}; "
+    return EdgeSEAError(f"no space left on the device (or a quota or file-size limit) writing "
+                        f"{path}: {need}({free}; "
                         f"{why}); nothing half-written was kept; free some "
                         "space or write to a larger disk, then rerun (finished work is "
                         "reused)")
