@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -47,13 +46,15 @@ def _cached_result(path: Path) -> dict[str, Any] | None:
     pickled, corrupt: it is recomputed and written again)."""
     import numpy as np
 
+    from .fileio import NPZ_READ_ERRORS
+
     if not path.is_file():
         return None
     try:
         with np.load(path, allow_pickle=False) as z:
             res = json.loads(str(z["result"]))
             res["test_scores_seed0"] = np.asarray(z["scores"], dtype=np.float64)
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, RecursionError):
+    except NPZ_READ_ERRORS:  # truncated, pickled, damaged: recomputed
         return None
     if not isinstance(res, dict) or "metrics" not in res:
         return None

@@ -13,6 +13,8 @@ import json
 import os
 import re
 import tempfile
+import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -102,6 +104,15 @@ def clean_stale_temps(folder: str | os.PathLike, recursive: bool = False) -> int
 _FULL_MESSAGES = ("no space left on device", "storagefull", "os error 28", "code: 28",
                   "file write failed", "filetoolarge", "os error 27", "code: 27",
                   "file too large", "disk quota exceeded", "os error 122", "unexpected pos")
+
+
+#: What reading a damaged ``.npz`` (a zip of ``.npy``) can raise besides a clean refusal:
+#: the zip layer (bad or unsupported entries, corrupt compressed data), the ``.npy`` header,
+#: a short read. Readers of caches catch these and treat the file as absent.
+NPZ_READ_ERRORS: tuple[type[BaseException], ...] = (
+    OSError, ValueError, EOFError, KeyError, IndexError, TypeError, NotImplementedError,
+    RuntimeError, RecursionError, MemoryError, OverflowError, UnicodeDecodeError,
+    zipfile.BadZipFile, zlib.error)
 
 
 def is_disk_full(err: BaseException) -> bool:

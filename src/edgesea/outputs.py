@@ -33,7 +33,13 @@ import numpy as np
 from .audio import _hop_length, window_timestamps
 from .audio_stream import StreamInfo, stream_windows
 from .errors import EdgeSEAError, EdgeSEAWarning
-from .fileio import chmod_like_new_file, disk_full_error, is_disk_full, make_temp
+from .fileio import (
+    NPZ_READ_ERRORS,
+    chmod_like_new_file,
+    disk_full_error,
+    is_disk_full,
+    make_temp,
+)
 
 if TYPE_CHECKING:
     from .models import EmbeddingModel
@@ -97,7 +103,7 @@ def read_provenance(path: str | os.PathLike) -> dict[str, Any] | None:
         if value.shape != () or value.dtype.kind != "U":
             return None
         data = json.loads(str(value[()]))
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+    except NPZ_READ_ERRORS:  # damaged in any way: treated as having no provenance
         return None
     return data if isinstance(data, dict) else None
 

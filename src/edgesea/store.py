@@ -81,6 +81,7 @@ import numpy as np
 from .errors import EdgeSEAError
 from .fileio import atomic_path, clean_stale_temps
 from .safe_json import check_shards, read_json
+from .store_integrity import check_manifest_entries
 
 __all__ = ["COLUMNS", "EMBEDDING_DTYPES", "FORMAT", "FORMAT_VERSION", "EmbeddingStore",
            "FileEntry", "new_manifest", "read_manifest", "settings_differences",
@@ -168,11 +169,11 @@ def read_manifest(root: str | os.PathLike) -> dict[str, Any]:
     for key in ("teacher", "hop_size", "center", "files", "shards"):
         if key not in manifest:
             raise EdgeSEAError(f"{path} is corrupt: no {key!r} entry")
-    if not isinstance(manifest["files"], list) or not all(
-            isinstance(f, dict) for f in manifest["files"]):
-        raise EdgeSEAError(f"{path} is corrupt: 'files' is not a list of file entries")
+    check_manifest_entries(manifest, path)
     check_shards(root, manifest, f"{path}")  # no shard path outside the store
     return manifest
+
+
 
 
 def shard_rows(path: str | os.PathLike) -> int | None:

@@ -16,7 +16,8 @@ from typing import Any
 
 from .errors import EdgeSEAError
 
-__all__ = ["LOCK_FILE", "content_changed", "file_content", "writer_lock"]
+__all__ = ["LOCK_FILE", "check_manifest_entries", "content_changed", "file_content",
+           "writer_lock"]
 
 #: The lock file a store's writer holds (``fcntl.flock``), holding the writer's pid.
 LOCK_FILE = ".writer.lock"
@@ -120,3 +121,42 @@ def content_changed(recorded: Any, current: dict[str, Any]) -> bool:
         return True
     return (recorded.get("sha256") != current["sha256"]
             or recorded.get("size") != current["size"])
+
+
+def _is_int(v: Any, lo: int = 0) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= lo
+
+
+def check_manifest_entries(manifest: dict[str, Any], path: Path) -> None:
+    """Check the types and ranges of the store manifest fields readers use (teacher,
+    hop_size, center, every file and shard entry); :class:`EdgeSEAError` if one is off."""
+    bad = None
+    hop = manifest["hop_size"]
+    files, shards = manifest["files"], manifest["shards"]
+    if not isinstance(manifest["teacher"], dict):
+        bad = "teacher is not an object"
+    elif isinstance(hop, bool) or not isinstance(hop, int | float) or not 0 < hop < 1e6:
+        bad = f"hop_size={hop!r:.40}"
+    elif not isinstance(manifest["center"], bool):
+        bad = f"center={manifest['center']!r:.40}"
+    elif not isinstance(files, list) or not isinstance(shards, list):
+        bad = "files or shards is not a list"
+    else:
+        for i, f in enumerate(files):
+            if not (isinstance(f, dict) and isinstance(f.get("path"), str)
+                    and _is_int(f.get("shard")) and f["shard"] < max(len(shards), 1)
+                    and isinstance(f.get("status"), str) and _is_int(f.get("n_windows", 0))
+                    and (f.get("duration_s") is None or (
+                        isinstance(f["duration_s"], int | float)
+                        and not isinstance(f["duration_s"], bool)))
+                    and (f.get("error") is None or isinstance(f["error"], str))
+                    and (f.get("content") is None or isinstance(f["content"], dict))):
+                bad = f"file entry {i} is malformed"
+                break
+        for k, sh in enumerate(shards):
+            if bad is None and not (isinstance(sh, dict) and isinstance(sh.get("status"), str)
+                                    and _is_int(sh.get("first_file", 0))
+                                    and _is_int(sh.get("n_files", 0))):
+                bad = f"shard entry {k} is malformed"
+    if bad is not None:
+        raise EdgeSEAError(f"{path} is corrupt: {bad} (write the store again)")

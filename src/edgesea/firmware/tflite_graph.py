@@ -198,6 +198,14 @@ def _parse(data: bytes) -> Graph:
                            "generator compiles single-subgraph models (as `edgesea export` "
                            "writes)")
     sub = model.Subgraphs(0)
+    # a vector's length is read from the file: bounded by the bytes it would occupy before
+    # anything loops over it
+    for what, n in (("tensors", sub.TensorsLength()), ("operators", sub.OperatorsLength()),
+                    ("buffers", model.BuffersLength()),
+                    ("operator codes", model.OperatorCodesLength())):
+        if not 0 <= n <= len(data) // 4:
+            raise EdgeSEAError(f"the flatbuffer claims {n:,} {what} in {len(data):,} bytes: "
+                               "corrupt")
     tensors = [_tensor(model, sub, i) for i in range(sub.TensorsLength())]
     ops = []
     for i in range(sub.OperatorsLength()):
