@@ -139,8 +139,8 @@ def disk_full_error(path: str | os.PathLike, err: BaseException,
         free = "free space unknown"
     need = f"it needs {needed:,} bytes in {folder} " if needed is not None else ""
     why = getattr(err, "strerror", None) or str(err)[:200]
-    return EdgeSEAError(f"no space left on the device (or a quota or file-size limit) writing "
-                        f"{path}: {need}({free}; "
+    return EdgeSEAError(f"no space left on the device writing {path} (or a quota or "
+                        f"file-size limit): {need}({free}; "
                         f"{why}); nothing half-written was kept; free some "
                         "space or write to a larger disk, then rerun (finished work is "
                         "reused)")
