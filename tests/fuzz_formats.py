@@ -1,7 +1,7 @@
 """Fuzz every file format edgesea reads back (run by ``tests/test_fuzz_formats.py`` in a child
 process, so that its peak memory is its own).
 
-For each format a valid file is made (or taken from the packaged models), then Hypothesis
+For each of twelve formats a valid file is made (or taken from the packaged models), then Hypothesis
 mutates its bytes (flips, overwrites, truncations, insertions of random or huge-number
 bytes, block duplications) and, for JSON formats, its structure (values replaced by random
 JSON, deep nesting, lone surrogates, absurd numbers), a fixed number of examples per format
@@ -170,6 +170,13 @@ def formats(tmp: Path) -> list[Format]:
     def provenance(path: Path) -> None:
         read_provenance(path)  # None or a dict: never raises
 
+    from edgesea.distill_checkpoint import _read_checkpoint
+
+    torch.save({"model": tiny.state_dict(), "epoch": 3}, tmp / "ckpt.pt")
+
+    def checkpoint(path: Path) -> None:
+        _read_checkpoint(path, 1 << 24, ("model", "epoch"))
+
     sparse = PRETRAINED_DIR / "sparse_aisfx_95.45_kd.safetensors"
     return [
         Format("float model (.safetensors)", load_model, model_file.read_bytes(),
@@ -193,6 +200,8 @@ def formats(tmp: Path) -> list[Format]:
                tmp / "fz_cache.npz"),
         Format("embedding output (.npz provenance)", provenance, out.read_bytes(),
                tmp / "fz_out.npz"),
+        Format("distillation checkpoint (.pt)", checkpoint, (tmp / "ckpt.pt").read_bytes(),
+               tmp / "fz_ckpt.pt"),
     ]
 
 

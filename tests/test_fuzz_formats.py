@@ -1,9 +1,10 @@
 """Fuzz every file format edgesea reads back, within a fixed budget (issue 35).
 
 Runs ``tests/fuzz_formats.py`` in a child process (its peak memory is then its own): for each
-of eleven readers (float and sparse model files, the ``.tflite`` graph reader and file check,
+of twelve readers (float and sparse model files, the ``.tflite`` graph reader and file check,
 edge specs, embedding-store and augmented-store manifests, wav and flac audio, the evaluate
-cache, embedding outputs' provenance), a fixed number of inputs mutated by Hypothesis from a
+cache, embedding outputs' provenance, distillation checkpoints), a fixed number of inputs
+mutated by Hypothesis from a
 valid file (fixed seed: the same inputs every run). Every input must be accepted or refused
 with an ``EdgeSEAError``, and the peak RSS may grow by less than 512 MB over the child's RSS
 after its imports.
@@ -39,5 +40,5 @@ def test_every_format_refuses_damage_cleanly_within_memory() -> None:
         print(f"  {name}: {r['tried']} tried, {r['accepted']} accepted, {r['refused']} "
               "refused with EdgeSEAError")
         assert r["tried"] == EXAMPLES
-    assert len(report["formats"]) == 11
+    assert len(report["formats"]) == 12
     assert grew < 512

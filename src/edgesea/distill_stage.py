@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .safe_json import read_json
 from .specialize_config import SpecializeConfig
 from .store_arrays import ConcatRows, RowView
 
@@ -57,7 +58,7 @@ def distill_parallel(run: Path, config: SpecializeConfig, model: Any, has_aug: b
     best = torch.load(run / "distill" / "best.pt", weights_only=True)
     model.load_state_dict(best["model"])
     model.eval()
-    history = json.loads((run / "distill" / "history.json").read_text())
+    history = read_json(run / "distill" / "history.json", "training history")
     return TrainResult(model=model, history=history, best_epoch=result["best_epoch"],
                        stopped_early=result["stopped_early"],
                        epochs_run_now=result["epochs_run_now"], wall_s=result["wall_s"])

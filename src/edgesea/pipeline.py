@@ -37,6 +37,7 @@ from .errors import EdgeSEAError
 from .extract import _teacher_info, extract, list_audio_files, resolve_teacher
 from .fileio import clean_stale_temps, write_json
 from .models.io import save_model
+from .safe_json import read_json
 from .specialize_config import SpecializeConfig
 from .stages import (
     _windows,
@@ -182,8 +183,12 @@ class _Run:
     def __init__(self, root: Path, progress: bool) -> None:
         self.root, self.progress = root, progress
         path = root / "stages.json"
-        self.stages: dict[str, dict[str, Any]] = json.loads(path.read_text()) \
+        self.stages: dict[str, dict[str, Any]] = read_json(path, "run stage table") \
             if path.is_file() else {}
+        if not isinstance(self.stages, dict) or not all(
+                isinstance(v, dict) for v in self.stages.values()):
+            raise EdgeSEAError(f"{path} is corrupt (not a table of stages): remove it or "
+                               "pass --force")
         self.ran: dict[str, str] = {}
 
     def cached(self, name: str, key: str) -> bool:
@@ -211,7 +216,10 @@ def _check_run_dir(run: Path, config: SpecializeConfig, audio_dir: Path, force: 
     wanted = json.loads(json.dumps({"audio_dir": str(audio_dir), **config.to_dict()}))
     cfg_path = run / "config.json"
     if cfg_path.is_file():
-        old = json.loads(cfg_path.read_text())
+        old = read_json(cfg_path, "run configuration")
+        if not isinstance(old, dict):
+            raise EdgeSEAError(f"{cfg_path} is corrupt (not an object): remove it or pass "
+                               "--force")
         old.pop("edgesea_version", None)
         if old != wanted and not force:
             diffs = sorted(k for k in set(old) | set(wanted) if old.get(k) != wanted.get(k))

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .fileio import atomic_path
+from .safe_json import read_json
 
 __all__ = ["write_report"]
 
@@ -27,7 +28,7 @@ def write_report(run: str | os.PathLike, stages: dict[str, dict[str, Any]],
     history; returns its path."""
     run = Path(run)
     ran = ran or {}
-    cfg = json.loads((run / "config.json").read_text())
+    cfg = read_json(run / "config.json", "run configuration")
     lines = ["# edgesea specialize report", "",
              f"Upstream audio: `{cfg['audio_dir']}`; teacher `{cfg['teacher']}`; hop "
              f"{cfg['hop_size']} s; emb_dim {cfg['emb_dim']}; sampling `{cfg['sampling']}` "
@@ -61,7 +62,7 @@ def write_report(run: str | os.PathLike, stages: dict[str, dict[str, Any]],
                     if ev is not None else "") + ".")
     hist_path = run / "distill" / "history.json"
     if d.get("done") and hist_path.is_file():
-        hist = json.loads(hist_path.read_text())
+        hist = read_json(hist_path, "training history")
         best = hist[d["best_epoch"] - 1]
         how = "early stop" if d["stopped_early"] else "max epochs reached"
         lines += ["", "## Training", "",

@@ -22,7 +22,6 @@ the same memory-mapped inputs and targets.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import socket
@@ -35,6 +34,7 @@ import torch
 import torch.distributed as dist
 
 from ..errors import EdgeSEAError
+from ..safe_json import read_json
 
 __all__ = ["Parallel", "launch", "main", "run_job", "write_job"]
 
@@ -133,7 +133,7 @@ def run_job(job_path: str | os.PathLike, progress: bool = False,
     from ..distill_stage import distill_data
     from ..specialize_config import SpecializeConfig
 
-    job = json.loads(Path(job_path).read_text())
+    job = read_json(job_path, "DDP job")
     run = Path(job["run_dir"])
     config = SpecializeConfig.from_dict(job["config"])
     model = config.build_student()
@@ -200,7 +200,7 @@ def launch(job_path: str | os.PathLike, nproc: int, progress: bool = False
         raise EdgeSEAError(f"a distillation process failed: {last}") from e
     except mp.ProcessExitedException as e:
         raise EdgeSEAError(f"a distillation process died: {e}") from e
-    return json.loads(Path(job_path).with_name("result.json").read_text())
+    return read_json(Path(job_path).with_name("result.json"), "DDP result")
 
 
 def main(argv: list[str] | None = None) -> None:

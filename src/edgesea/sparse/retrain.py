@@ -29,6 +29,7 @@ from ..audio import load_audio, resample, to_float_mono
 from ..distill import TrainConfig, TrainResult, train_student
 from ..errors import EdgeSEAError
 from ..fileio import clean_stale_temps, write_json
+from ..safe_json import read_json
 from ..stages import _windows, _write_npy, recording_groups
 from ..store import EmbeddingStore
 from .prune import freeze_masks
@@ -123,8 +124,8 @@ def kd_data(audio_dir: str | os.PathLike, out_dir: str | os.PathLike, teacher: A
                      for e in store.manifest["files"]]}
     meta, npy = out / "teacher_inputs.json", out / "teacher_inputs.npy"
     try:
-        same = npy.is_file() and json.loads(meta.read_text()) == json.loads(json.dumps(key))
-    except (OSError, ValueError):
+        same = npy.is_file() and read_json(meta, "cache key") == json.loads(json.dumps(key))
+    except EdgeSEAError:  # missing or damaged: recomputed
         same = False
     if same:
         inputs = np.load(npy, mmap_mode="r")
