@@ -4,7 +4,7 @@
   from each), through a model's own front end and input quantization;
 - :func:`tflm_outputs`: the ``tflite_micro`` interpreter (TFLM's reference kernels) on them;
 - :func:`check_against_tflm`: the host build of the generated C (plain, and the DSP path with
-  the intrinsics emulated in C) against TFLM.
+  the intrinsics emulated in C) against TFLM; :func:`report_and_check` prints and asserts it.
 """
 
 from __future__ import annotations
@@ -73,3 +73,13 @@ def check_against_tflm(tflite: str | Path, inputs: np.ndarray, build_dir: Path,
             "max_diff": int(np.abs(plain.astype(np.int16) - ref).max()),
             "dsp_equal_plain": float((dsp == plain[:k]).mean()), "n_dsp": k,
             "arena": code.arena_bytes}
+
+
+def report_and_check(name: str, r: dict) -> None:
+    """Print :func:`check_against_tflm`'s figures and require 100% equality."""
+    print(f"\n{name}: {r['n']} real windows, plain C == TFLM on {100 * r['plain_equal']:.3f}% "
+          f"of values (max diff {r['max_diff']}); DSP path == plain on "
+          f"{100 * r['dsp_equal_plain']:.3f}% of {r['n_dsp']} windows; arena {r['arena']:,} B")
+    assert r["n"] == 1000
+    assert r["plain_equal"] == 1.0 and r["max_diff"] == 0
+    assert r["dsp_equal_plain"] == 1.0

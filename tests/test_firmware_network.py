@@ -26,7 +26,12 @@ from edgesea.errors import EdgeSEAError
 from edgesea.firmware.netplan import activation_range, plan_network, quantize_multiplier
 from edgesea.firmware.tflite_graph import SUPPORTED_OPS, read_graph
 from edgesea.zoo import PRETRAINED_DIR
-from firmware_net_helpers import check_against_tflm, real_inputs, tflm_outputs
+from firmware_net_helpers import (
+    check_against_tflm,
+    real_inputs,
+    report_and_check,
+    tflm_outputs,
+)
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("gcc") is None and shutil.which("cc") is None,
@@ -42,12 +47,7 @@ def test_generated_network_equals_tflm_on_real_windows(name, tmp_path):
     spec = json.loads((PRETRAINED_DIR / f"{name}.edge.json").read_text())
     inputs = real_inputs(spec, 1000)
     r = check_against_tflm(PRETRAINED_DIR / f"{name}.int8.tflite", inputs, tmp_path)
-    print(f"\n{name}: {r['n']} real windows, plain C == TFLM on {100 * r['plain_equal']:.3f}% "
-          f"of values (max diff {r['max_diff']}); DSP path == plain on "
-          f"{100 * r['dsp_equal_plain']:.3f}% of {r['n_dsp']} windows; arena {r['arena']:,} B")
-    assert r["n"] == 1000
-    assert r["plain_equal"] == 1.0 and r["max_diff"] == 0
-    assert r["dsp_equal_plain"] == 1.0
+    report_and_check(name, r)
 
 
 def _convert(cfg, path):

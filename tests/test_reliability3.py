@@ -35,23 +35,32 @@ def _noise(seconds: float, seed: int = 0) -> np.ndarray:
 
 
 # D1 -------------------------------------------------------------------------------------
-def test_d1_evaluate_result_cache_follows_the_audio(tmp_path: Path) -> None:
-    """Overwriting the test fold's audio under the same names must not reuse the result."""
+def _evaluated(tmp_path: Path):
+    """A tiny student evaluated once on a synthetic dataset: ``(run, root, out, first)``,
+    ``run(out)`` evaluating again."""
     from edgesea.evaluate_run import run_evaluation
     from edgesea.models import save_model, sea_student
     from test_evaluate import make_dataset
 
     torch.manual_seed(0)
-    model = save_model(sea_student(16, head="linear", filters=(4, 4, 8, 8)).eval(),
-                       tmp_path / "student.safetensors")
+    model = Path(save_model(sea_student(16, head="linear", filters=(4, 4, 8, 8)).eval(),
+                            tmp_path / "student.safetensors"))
     root = make_dataset(tmp_path / "ds")
+
+    def run(out: Path) -> dict:
+        return run_evaluation(root, [model], [], [1, 2], 3, 1, 0.5, out, progress=False)
+
     out = tmp_path / "eval"
-    first = run_evaluation(root, [Path(model)], [], [1, 2], 3, 1, 0.5, out, progress=False)
+    return run, root, out, run(out)
+
+
+def test_d1_evaluate_result_cache_follows_the_audio(tmp_path: Path) -> None:
+    """Overwriting the test fold's audio under the same names must not reuse the result."""
+    run, root, out, first = _evaluated(tmp_path)
     for i in range(2, 36, 3):  # fold 3: the test fold
         sf.write(root / f"audio/c{i}.wav", _noise(1.5, i), SR)
-    second = run_evaluation(root, [Path(model)], [], [1, 2], 3, 1, 0.5, out, progress=False)
-    fresh = run_evaluation(root, [Path(model)], [], [1, 2], 3, 1, 0.5, tmp_path / "fresh",
-                           progress=False)
+    second = run(out)
+    fresh = run(tmp_path / "fresh")
     m = "micro_auprc"
     assert second["models"]["student"]["metrics"][m] == fresh["models"]["student"]["metrics"][m]
     assert second["models"]["student"]["metrics"][m] != first["models"]["student"]["metrics"][m]
@@ -59,24 +68,15 @@ def test_d1_evaluate_result_cache_follows_the_audio(tmp_path: Path) -> None:
 
 # D13 ------------------------------------------------------------------------------------
 def test_d13_corrupt_evaluate_cache_is_rebuilt(tmp_path: Path) -> None:
-    from edgesea.evaluate_run import run_evaluation
-    from edgesea.models import save_model, sea_student
-    from test_evaluate import make_dataset
-
-    torch.manual_seed(0)
-    model = save_model(sea_student(16, head="linear", filters=(4, 4, 8, 8)).eval(),
-                       tmp_path / "student.safetensors")
-    root = make_dataset(tmp_path / "ds")
-    out = tmp_path / "eval"
-    first = run_evaluation(root, [Path(model)], [], [1, 2], 3, 1, 0.5, out, progress=False)
+    run, _, out, first = _evaluated(tmp_path)
     (cache,) = list((out / "cache").glob("*.npz"))
     for bad in (cache.read_bytes()[:100],  # truncated
                 b"\x80\x04\x95" + b"pickle" * 10):  # not a zip
         cache.write_bytes(bad)
-        again = run_evaluation(root, [Path(model)], [], [1, 2], 3, 1, 0.5, out, progress=False)
+        again = run(out)
         assert again["models"]["student"]["metrics"] == first["models"]["student"]["metrics"]
     np.savez(cache, scores=np.array([object()], dtype=object), result=np.array("{}"))
-    again = run_evaluation(root, [Path(model)], [], [1, 2], 3, 1, 0.5, out, progress=False)
+    again = run(out)
     assert again["models"]["student"]["metrics"] == first["models"]["student"]["metrics"]
 
 

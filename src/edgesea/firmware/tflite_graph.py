@@ -109,16 +109,15 @@ def load_tflite(model: str | os.PathLike | bytes) -> bytes:
     if isinstance(model, bytes | bytearray):
         data = bytes(model)
     else:
+        from ..export.runtime import check_tflite_file
+
         path = Path(model)
-        if not path.is_file():
-            raise EdgeSEAError(f"model file not found: {model} (expected an int8 .tflite "
-                               "written by `edgesea export --format tflite-int8`)")
-        size = path.stat().st_size
-        if size > MAX_TFLITE_BYTES:
-            raise EdgeSEAError(f"{model} is {size:,} bytes: the network generator reads "
-                               f".tflite files of at most {MAX_TFLITE_BYTES:,} bytes (a "
-                               "microcontroller model is far smaller)")
-        data = path.read_bytes()
+        if path.is_file() and path.stat().st_size > MAX_TFLITE_BYTES:
+            raise EdgeSEAError(f"{model} is {path.stat().st_size:,} bytes: the network "
+                               f"generator reads .tflite files of at most "
+                               f"{MAX_TFLITE_BYTES:,} bytes (a microcontroller model is far "
+                               "smaller)")
+        data = check_tflite_file(path)  # exists, bounded, 'TFL3'
     if len(data) > MAX_TFLITE_BYTES:
         raise EdgeSEAError(f"the model is {len(data):,} bytes: at most {MAX_TFLITE_BYTES:,}")
     if len(data) < 8 or data[4:8] != b"TFL3":

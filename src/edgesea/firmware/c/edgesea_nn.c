@@ -144,6 +144,20 @@ static inline int8_t esn_out(int32_t acc, const esn_conv_t *p, int32_t c) {
     return (int8_t)esn_rq(p, esn_q(p, c), acc);
 }
 
+/* Four consecutive output channels, requantized before any is stored (an int8 store may
+ * alias p, which would make the compiler reload it). */
+static inline void esn_out4(const esn_conv_t *p, int32_t oc, int32_t a0, int32_t a1,
+                            int32_t a2, int32_t a3, int8_t *y) {
+    a0 = esn_rq(p, esn_q(p, oc), a0);
+    a1 = esn_rq(p, esn_q(p, oc + 1), a1);
+    a2 = esn_rq(p, esn_q(p, oc + 2), a2);
+    a3 = esn_rq(p, esn_q(p, oc + 3), a3);
+    y[oc] = (int8_t)a0;
+    y[oc + 1] = (int8_t)a1;
+    y[oc + 2] = (int8_t)a2;
+    y[oc + 3] = (int8_t)a3;
+}
+
 #if ESN_DSP
 static void esn_expand(const int8_t *x, int32_t n4, int32_t off2, int16_t *q) {
     int32_t k;
@@ -489,14 +503,7 @@ static void esn_dw_group4(const esn_conv_t *p, const int8_t *const *rows, int32_
                 ESN_TAP4(esn_ld32(r), esn_ld32(w));
         }
     }
-    a0 = esn_rq(p, esn_q(p, oc), a0);
-    a1 = esn_rq(p, esn_q(p, oc + 1), a1);
-    a2 = esn_rq(p, esn_q(p, oc + 2), a2);
-    a3 = esn_rq(p, esn_q(p, oc + 3), a3);
-    y[oc] = (int8_t)a0;
-    y[oc + 1] = (int8_t)a1;
-    y[oc + 2] = (int8_t)a2;
-    y[oc + 3] = (int8_t)a3;
+    esn_out4(p, oc, a0, a1, a2, a3, y);
 }
 #endif
 
@@ -530,14 +537,7 @@ static void esn_dw_row(const esn_conv_t *p, const int8_t *const *rows, int8_t *o
                         ESN_ROW3_C4(r1 + oc, C, w);
                         ESN_ROW3_C4(r2 + oc, C, w);
                     }
-                    a0 = esn_rq(p, esn_q(p, oc), a0);
-                    a1 = esn_rq(p, esn_q(p, oc + 1), a1);
-                    a2 = esn_rq(p, esn_q(p, oc + 2), a2);
-                    a3 = esn_rq(p, esn_q(p, oc + 3), a3);
-                    y[oc] = (int8_t)a0;
-                    y[oc + 1] = (int8_t)a1;
-                    y[oc + 2] = (int8_t)a2;
-                    y[oc + 3] = (int8_t)a3;
+                    esn_out4(p, oc, a0, a1, a2, a3, y);
                 }
             } else {
                 for (; oc < OC; oc += 4) esn_dw_group4(p, rows, x0, f0, f1, oc, y);
