@@ -23,7 +23,8 @@ import numpy as np
 import pytest
 
 from edgesea.errors import EdgeSEAError
-from edgesea.firmware.netplan import activation_range, plan_network, quantize_multiplier
+from edgesea.firmware.netgen import plan_network
+from edgesea.firmware.netplan import activation_range, quantize_multiplier
 from edgesea.firmware.tflite_graph import SUPPORTED_OPS, read_graph
 from edgesea.zoo import PRETRAINED_DIR
 from firmware_net_helpers import (

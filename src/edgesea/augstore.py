@@ -37,7 +37,7 @@ from .errors import EdgeSEAError
 from .extract import _teacher_info
 from .fileio import atomic_path, clean_stale_temps, write_json
 from .loudness import laeq
-from .safe_json import check_shards, read_json
+from .safe_json import read_sharded_manifest
 from .store_integrity import writer_lock
 
 __all__ = ["AUG_FORMAT", "load_augmented", "make_augmented", "shard_columns"]
@@ -218,13 +218,7 @@ def _make_augmented(audio_dir: Path, sources: list[str], durations: list[float],
 def read_aug_manifest(out_dir: str | os.PathLike) -> dict[str, Any]:
     """Read and check an augmented store's ``manifest.json`` (bounded size and nesting,
     valid text, every shard inside the store)."""
-    out = Path(out_dir)
-    if not (out / "manifest.json").is_file():
-        raise EdgeSEAError(f"{out} is not an augmented store: no manifest.json")
-    manifest = read_json(out / "manifest.json", "augmented store manifest")
-    if not isinstance(manifest, dict):
-        raise EdgeSEAError(f"{out} is not an edgesea augmented store")
-    check_shards(out, manifest, f"{out / 'manifest.json'}")
+    manifest = read_sharded_manifest(out_dir, "edgesea augmented store")
     return manifest
 
 

@@ -21,13 +21,12 @@ from . import outputs
 from .api import (
     ModelLike,
     _as_int8,
-    _Batcher,
-    _check_batch_size,
     _is_stream,
     get_model,
     model_identity,
 )
 from .audio import _hop_length, check_flag, check_hop_size, n_windows
+from .batching import _Batcher, _check_batch_size
 from .errors import EdgeSEAError
 from .fileio import clean_stale_temps
 from .outputs import FileResult
@@ -51,7 +50,7 @@ class FrameOnceFeeder:
     ----------
     batcher : object
         Has ``feed(rows, sink)`` and ``flush()`` and takes log-mel rows ``(n, n_mels,
-        n_frames)`` (``edgesea.api._Batcher(..., logmel=True)``,
+        n_frames)`` (``edgesea.batching._Batcher(..., logmel=True)``,
         :class:`edgesea.export.embedder.WindowBatcher` with ``logmel=True``).
     frontend : LogMelSpectrogram
         The model's ``"stream"`` front end.

@@ -19,7 +19,7 @@ from typing import Any
 from .errors import EdgeSEAError
 
 __all__ = ["MAX_JSON_BYTES", "MAX_JSON_DEPTH", "check_shards", "check_text", "json_depth",
-           "member_path", "read_json"]
+           "member_path", "read_json", "read_sharded_manifest"]
 
 #: Default bounds of :func:`read_json` (a store manifest of 100,000 files is about 30 MB).
 MAX_JSON_BYTES = 256 * 1024 * 1024
@@ -136,3 +136,16 @@ def check_shards(root: str | os.PathLike, manifest: Any, what: str) -> list[dict
             raise EdgeSEAError(f"{what}: shard {sh.get('file')!r:.60} has n_rows={rows!r:.40} "
                                "(corrupt)")
     return shards
+
+
+def read_sharded_manifest(root: str | os.PathLike, what: str) -> dict[str, Any]:
+    """``root/manifest.json`` of a sharded store read with :func:`read_json`: an object whose
+    shards all lie inside ``root`` (:func:`check_shards`)."""
+    path = Path(root) / "manifest.json"
+    if not path.is_file():
+        raise EdgeSEAError(f"{root} is not an {what}: no manifest.json")
+    manifest = read_json(path, f"{what} manifest")
+    if not isinstance(manifest, dict):
+        raise EdgeSEAError(f"{path} is not an {what} manifest (not a JSON object)")
+    check_shards(root, manifest, str(path))
+    return manifest

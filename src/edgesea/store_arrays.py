@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from .errors import EdgeSEAError
+from .safe_json import read_sharded_manifest
 
 __all__ = ["BLOCK_ROWS", "ConcatRows", "RowView", "ShardedArray", "augmented_column",
            "iter_rows", "store_column"]
@@ -235,10 +236,8 @@ def augmented_column(out_dir: str | os.PathLike, column: str) -> ShardedArray:
     """Column ``column`` (``embedding``, ``student_audio``, ...) of a complete augmented
     store (:mod:`edgesea.augstore`) as a :class:`ShardedArray`."""
 
-    from .augstore import read_aug_manifest
-
     out = Path(out_dir)
-    manifest = read_aug_manifest(out)
+    manifest = read_sharded_manifest(out, "edgesea augmented store")
     shards = manifest.get("shards") or []
     if any(s.get("status") != "complete" for s in shards):
         raise EdgeSEAError(f"{out} is incomplete: rerun the augmentation to finish it")

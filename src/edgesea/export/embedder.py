@@ -170,7 +170,7 @@ class WindowBatcher:
                  ) -> None:
         from tqdm.auto import tqdm
 
-        from ..api import MAX_BATCH_WINDOWS
+        from ..batching import MAX_BATCH_WINDOWS
 
         self.embedder, self.batch_size = embedder, min(int(batch_size), MAX_BATCH_WINDOWS)
         self.run = embedder.embed_logmel if logmel else embedder.embed

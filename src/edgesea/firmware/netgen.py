@@ -2,7 +2,7 @@
 
 :func:`generate_network` reads a full-int8 ``.tflite``
 (:func:`~edgesea.firmware.tflite_graph.read_graph`), lowers and plans it
-(:func:`~edgesea.firmware.netplan.plan_network`) and writes C99 with no interpreter and no
+(:func:`plan_network`) and writes C99 with no interpreter and no
 heap: the weights, biases and per-channel multipliers and shifts as ``const`` arrays (flash),
 one ``const`` parameter block per kernel call, one static arena whose offsets were fixed at
 generation time, and the entry points
@@ -29,10 +29,11 @@ import numpy as np
 
 from ..fileio import atomic_path
 from .csources import c_source
-from .netplan import NetworkPlan, Step, plan_network
-from .tflite_graph import load_tflite, read_graph
+from .lowering import Lowering
+from .netplan import MemoryPlan, NetworkPlan, Step, place_buffers
+from .tflite_graph import Graph, load_tflite, read_graph
 
-__all__ = ["NetworkCode", "generate_network", "write_network"]
+__all__ = ["NetworkCode", "generate_network", "plan_network", "write_network"]
 
 NET_HEADER = "edgesea_net.h"
 NET_SOURCE = "edgesea_net.c"
@@ -232,6 +233,38 @@ int edgesea_net_invoke(const int8_t *input, int8_t *output) {{
     return 0;
 }}
 """
+
+
+def plan_network(graph: Graph) -> NetworkPlan:
+    """Lower a graph to kernel steps and plan its memory.
+
+    Parameters
+    ----------
+    graph : Graph
+        From :func:`edgesea.firmware.tflite_graph.read_graph`.
+
+    Returns
+    -------
+    NetworkPlan
+
+    Raises
+    ------
+    EdgeSEAError
+        An operator whose shapes, options or quantization the kernels do not cover.
+    """
+    low = Lowering(graph)
+    in_t, out_t = graph.inputs[0], graph.outputs[0]
+    first = low.new_buffer(graph.tensors[in_t].size, f"tensor {in_t} (input)")
+    low.buffers[first].first = -1
+    low.of_tensor[in_t] = first
+    low.lower()
+    out_buf = low.read(out_t)
+    n = len(low.steps)
+    low.buffers[out_buf].last = n
+    memory = MemoryPlan(buffers=low.buffers, arena_bytes=place_buffers(low.buffers))
+    return NetworkPlan(steps=low.steps, memory=memory, input_buffer=first,
+                       output_buffer=out_buf, input=graph.tensors[in_t],
+                       output=graph.tensors[out_t])
 
 
 def generate_network(tflite: str | os.PathLike | bytes, model: str = "model") -> NetworkCode:

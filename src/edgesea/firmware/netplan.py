@@ -1,22 +1,14 @@
-"""Lower a parsed int8 graph to kernel steps, with TFLite's quantization and a static memory
-plan.
+"""The plan of a generated network: kernel steps, arena buffers and their placement, and the
+TFLite arithmetic the lowering uses.
 
-:func:`plan_network` turns a :class:`~edgesea.firmware.tflite_graph.Graph` into
-:class:`Step` objects, one per kernel call of ``edgesea_nn.c``:
-
-- the quantization each kernel needs, computed as TFLite does: per-channel effective scale
-  ``input_scale * filter_scale / output_scale`` in double, then ``QuantizeMultiplier`` (a Q31
-  multiplier and an exponent, rounding half away from zero); activation ranges as
-  ``CalculateActivationRangeQuantized``; SAME/VALID padding as ``ComputePaddingHeightWidth``;
-- fusions that change no value: RESHAPE is an alias, FULLY_CONNECTED a 1x1 convolution,
-  a convolution whose only reader is a VALID max pooling is computed a few rows at a time
-  straight into the pooled output (its full output never exists);
-- in-place execution where the data flow allows it: a stride-1 depthwise convolution
-  overwrites its input (keeping ``pad_top + 1`` input rows in a ring), QUANTIZE and a
-  1x1 depthwise on one channel overwrite theirs;
-- a static memory plan (:class:`MemoryPlan`): every activation and scratch buffer gets an
-  offset in one arena, buffers whose lifetimes overlap never share bytes, placed largest
-  first at the lowest free offset.
+:class:`Step` is one kernel call of ``edgesea_nn.c``; :class:`Buffer` an activation or
+scratch buffer with the first and last step that use it; :func:`place_buffers` gives each an
+offset in one arena so that buffers live at the same step never share a byte (largest first,
+at the lowest free offset); :class:`NetworkPlan` holds the result of
+:func:`edgesea.firmware.netgen.plan_network` (built by :mod:`edgesea.firmware.lowering`).
+:func:`quantize_multiplier`, :func:`activation_range` and :func:`padding_before` are
+TFLite's ``QuantizeMultiplier``, ``CalculateActivationRangeQuantized`` and
+``ComputePaddingHeightWidth``.
 """
 
 from __future__ import annotations
@@ -28,10 +20,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import EdgeSEAError
-from .tflite_graph import Graph, Tensor
+from .tflite_graph import Tensor
 
 __all__ = ["Buffer", "MemoryPlan", "NetworkPlan", "Step", "activation_range", "padding_before",
-           "plan_network", "quantize_multiplier"]
+           "place_buffers", "quantize_multiplier"]
 
 _ALIGN = 8
 
@@ -158,7 +150,7 @@ class NetworkPlan:
         return sum(s.macs for s in self.steps)
 
 
-def _place(buffers: list[Buffer]) -> int:
+def place_buffers(buffers: list[Buffer]) -> int:
     """Largest first, each at the lowest aligned offset free over its lifetime."""
     placed: list[Buffer] = []
     for b in sorted(buffers, key=lambda b: (-b.size, b.first)):
@@ -173,37 +165,3 @@ def _place(buffers: list[Buffer]) -> int:
         b.offset = offset
         placed.append(b)
     return max((b.offset + -(-b.size // _ALIGN) * _ALIGN for b in buffers), default=0)
-
-
-def plan_network(graph: Graph) -> NetworkPlan:
-    """Lower a graph to kernel steps and plan its memory.
-
-    Parameters
-    ----------
-    graph : Graph
-        From :func:`edgesea.firmware.tflite_graph.read_graph`.
-
-    Returns
-    -------
-    NetworkPlan
-
-    Raises
-    ------
-    EdgeSEAError
-        An operator whose shapes, options or quantization the kernels do not cover.
-    """
-    from .lowering import Lowering
-
-    low = Lowering(graph)
-    in_t, out_t = graph.inputs[0], graph.outputs[0]
-    first = low.new_buffer(graph.tensors[in_t].size, f"tensor {in_t} (input)")
-    low.buffers[first].first = -1
-    low.of_tensor[in_t] = first
-    low.lower()
-    out_buf = low.read(out_t)
-    n = len(low.steps)
-    low.buffers[out_buf].last = n
-    memory = MemoryPlan(buffers=low.buffers, arena_bytes=_place(low.buffers))
-    return NetworkPlan(steps=low.steps, memory=memory, input_buffer=first,
-                       output_buffer=out_buf, input=graph.tensors[in_t],
-                       output=graph.tensors[out_t])

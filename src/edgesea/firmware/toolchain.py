@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EdgeSEAError
+from .csources import c_source
 
 __all__ = ["ARM_CFLAGS", "ARM_CPU_FLAGS", "HOST_CFLAGS", "QEMU_MACHINE", "ArmSize",
            "QemuRun", "arm_size", "arm_symbols", "compile_arm_object", "compile_host_library",
@@ -217,9 +218,10 @@ def link_arm_program(sources: Sequence[str | os.PathLike], out: str | os.PathLik
                      include_dirs: Sequence[str | os.PathLike] = ()) -> Path:
     """Compile and link a bare-metal Cortex-M4F program for QEMU's ``mps2-an386``.
 
-    The startup code (vector table, FPU enable, ``.data``/``.bss`` set-up, semihosting
-    exit) and the linker script come from :mod:`edgesea.firmware.qemu`; newlib (nano)
-    provides ``memcpy`` and the math library.
+    The board support (vector table, FPU enable, ``.data``/``.bss`` set-up, SysTick,
+    semihosting: ``edgesea_board.h``) and the linker script are the firmware bundle's own
+    (:mod:`edgesea.firmware.csources`); newlib (nano) provides ``memcpy`` and the math
+    library.
 
     Parameters
     ----------
@@ -235,14 +237,12 @@ def link_arm_program(sources: Sequence[str | os.PathLike], out: str | os.PathLik
     Path
         ``out``.
     """
-    from .qemu import LINKER_SCRIPT, STARTUP_C
-
     out = Path(out)
     build = out.parent
-    startup, script = build / "edgesea_startup.c", build / "edgesea_mps2.ld"
-    startup.write_text(STARTUP_C)
-    script.write_text(LINKER_SCRIPT)
-    _run([_tool("arm-none-eabi-gcc"), *ARM_CFLAGS, "-Wno-pedantic",
+    startup, script = build / "edgesea_board_mps2.c", build / "edgesea_mps2_an386.ld"
+    for name in (startup.name, script.name, "edgesea_board.h"):
+        (build / name).write_text(c_source(name))
+    _run([_tool("arm-none-eabi-gcc"), *ARM_CFLAGS, "-Wno-pedantic", f"-I{build}",
           *(f"-I{os.fspath(d)}" for d in include_dirs), "--specs=nano.specs",
           "--specs=nosys.specs", "-nostartfiles", f"-T{script}", "-Wl,--gc-sections",
           "-o", str(out), str(startup), *map(os.fspath, sources), "-lm"],

@@ -17,7 +17,8 @@ import torch
 from torch import nn
 
 from ..errors import EdgeSEAError
-from ..frontend import LogMelSpectrogram, kapre_preset, openl3_v04_preset
+from ..frontend import LogMelSpectrogram
+from ..presets import kapre_preset, openl3_v04_preset
 from .validate import check_config
 
 if TYPE_CHECKING:
@@ -353,8 +354,8 @@ def l3net(n_mels: int = 256, frontend: str = "openl3-0.4") -> EmbeddingModel:
     blocks 64-128-256-512, global max pool -> 512-d), randomly initialised. As in OpenL3, the
     last conv (``audio_embedding_layer``) has no BN/ReLU after it.
 
-    ``frontend``: ``"openl3-0.4"`` (:func:`~edgesea.frontend.openl3_v04_preset`, what openl3
-    0.4 computes today) or ``"kapre-0.1.4"`` (:func:`~edgesea.frontend.kapre_preset`, the
+    ``frontend``: ``"openl3-0.4"`` (:func:`~edgesea.presets.openl3_v04_preset`, what openl3
+    0.4 computes today) or ``"kapre-0.1.4"`` (:func:`~edgesea.presets.kapre_preset`, the
     layer of openl3 < 0.4 that the published weights were trained with).
     """
     if n_mels not in (128, 256):
