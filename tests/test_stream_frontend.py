@@ -18,8 +18,9 @@ import torch
 
 import edgesea.frontend as frontend_mod
 from edgesea import get_embedding
-from edgesea.api import _inference_net, model_inputs
+from edgesea.api import model_inputs
 from edgesea.audio import load_audio, n_windows, resample, to_float_mono
+from edgesea.batching import _inference_net
 from edgesea.errors import EdgeSEAError
 from edgesea.export import frontend_spec, reference_logmel
 from edgesea.frontend import LogMelSpectrogram

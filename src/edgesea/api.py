@@ -293,7 +293,7 @@ def get_embedding(audio: Any, sr: Any, model: ModelLike = None, model_type: str 
         model's rate ``sr``).
     batch_size : int
         Windows per forward pass (windows of all inputs are batched together); more than
-        :data:`MAX_BATCH_WINDOWS` (256) runs as batches of 256.
+        :data:`edgesea.batching.MAX_BATCH_WINDOWS` (256) runs as batches of 256.
     verbose : bool or {0, 1}
         Show a progress bar.
     tier : str
