@@ -4,10 +4,10 @@ The recorded recipe of the packaged sparse models (``edgesea/pretrained/sparse_a
 
 1. the dense aisfx teacher embeds every 1 s window (hop 0.5 s) of UrbanSound8K folds 1-2
    (the upstream audio; fold 10 is never seen) -> targets and log-mel inputs
-   (:func:`edgesea.sparse.retrain.kd_data`);
+   (:func:`edgesea.prune.retrain.kd_data`);
 2. one-shot layer-wise magnitude pruning at edgel3's profile (:mod:`edgesea.sparse.prune`);
 3. ``kd``: Adam on the MSE to the dense embeddings, masks fixed, 10 % of the recordings held
-   out for validation (:func:`edgesea.sparse.retrain.retrain_kd`);
+   out for validation (:func:`edgesea.prune.retrain.retrain_kd`);
 4. ``evaluate``: the edgesea protocol of docs/results.md (clip = mean+max of window
    embeddings, hop 0.5 s, classifier chosen by leave-one-fold-out on folds 1-2, scored on
    fold 10) for the dense teacher, the one-shot and the retrained models.
@@ -35,9 +35,9 @@ from pathlib import Path
 
 import torch
 
-from edgesea.distill import TrainConfig
+from edgesea.distill.train import TrainConfig
 from edgesea.sparse.prune import apply_masks, magnitude_masks, sparsity_report
-from edgesea.sparse.retrain import kd_data, retrain_kd
+from edgesea.prune.retrain import kd_data, retrain_kd
 from edgesea.teachers.aisfx import AisfxTeacher
 
 RECIPE = {"teacher": "aisfx", "upstream": "UrbanSound8K folds 1-2", "hop_size": 0.5,
@@ -107,7 +107,7 @@ class _Pruned(AisfxTeacher):
 
 
 def evaluate(args: argparse.Namespace) -> None:
-    from edgesea.evaluate import embed_dataset, evaluate_embedder, read_dataset
+    from edgesea.evaluate.classify import embed_dataset, evaluate_embedder, read_dataset
 
     torch.set_num_threads(args.threads)
     work = Path(args.work)
@@ -169,7 +169,7 @@ def report(args: argparse.Namespace) -> None:
     import matplotlib.pyplot as plt
 
     from edgesea.sparse.storage import save_sparse
-    from edgesea.zoo import catalog
+    from edgesea.packaged.names import catalog
 
     work = Path(args.work)
     rows = {f.stem[len("eval_"):]: json.loads(f.read_text())

@@ -13,14 +13,14 @@ Two steps, each one command::
     python benchmarks/build_zoo.py cards --eval runs/eval \\
         --audio ../shared/data/urbansound8k_subset/audio/fold10
 
-``pack`` writes, for ``<name>`` = :func:`edgesea.zoo.zoo_name` (``sea_urban_<d>`` for tier
+``pack`` writes, for ``<name>`` = :func:`edgesea.packaged.names.zoo_name` (``sea_urban_<d>`` for tier
 ``mcu``, ``sea_urban_<d>_mcu1m`` for tier ``mcu-1m``): ``<name>.safetensors`` (the student
 as trained, float32), ``<name>.int8.tflite`` and ``.edge.json`` (``edgesea export``), and
 ``<name>.recipe.json`` (the run's settings, its tier, sample and training summary, and the
 commands that rebuild it). ``cards`` takes every ``*.recipe.json`` of the package (both
 tiers), measures each int8 file with ``edgesea footprint`` (flash, TFLM arena, MACs,
 int8-vs-float agreement) and checks it against its tier's budget
-(:func:`edgesea.tiers.check_budget`), takes the fold-10 metrics from the evaluation (matched
+(:func:`edgesea.packaged.tiers.check_budget`), takes the fold-10 metrics from the evaluation (matched
 by model identity), and writes ``<name>.md`` next to the model and in ``docs/models/``, the
 zoo table ``docs/models/README.md``, and ``tests/data/zoo_expected.npz`` (the embedding of a
 real clip by each shipped model: key ``sea_<d>`` for tier ``mcu``, ``sea_<d>_mcu1m`` for
@@ -44,17 +44,17 @@ from typing import Any
 import numpy as np
 
 from edgesea import get_embedding
-from edgesea.audio import load_audio
-from edgesea.augment import AugmentConfig
+from edgesea.audio.io import load_audio
+from edgesea.augment.transforms import AugmentConfig
 from edgesea.export import export_model
-from edgesea.export.embedder import TFLiteEmbedder
+from edgesea.inference.int8 import TFLiteEmbedder
 from edgesea.export.footprint import tflite_footprint
-from edgesea.fileio import write_json
+from edgesea.core.fileio import write_json
 from edgesea.models import footprint, load_model
-from edgesea.specialize_config import SpecializeConfig
+from edgesea.specialize.config import SpecializeConfig
 from edgesea.teachers.model import ModelTeacher
-from edgesea.tiers import check_budget, get_tier
-from edgesea.zoo import PRETRAINED_DIR, ZOO_TIERS, parse_zoo_name, zoo_name
+from edgesea.packaged.tiers import check_budget, get_tier
+from edgesea.packaged.names import PRETRAINED_DIR, ZOO_TIERS, parse_zoo_name, zoo_name
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIP = ROOT / "examples" / "audio" / "fold1" / "103074-7-0-2.flac"
@@ -420,7 +420,7 @@ def cards(eval_dir: Path, audio: Path, pretrained: Path, docs: Path, expected: P
         ["# Model zoo", "", "Students shipped inside the package (`edgesea/pretrained`), "
          "trained by `edgesea specialize` on UrbanSound8K folds 1-2 (fold 10 never used), "
          "written by `python benchmarks/build_zoo.py cards`. Two capacity tiers "
-         "(`edgesea.tiers.TIERS`; flash and arena measured on the int8 models with "
+         "(`edgesea.packaged.tiers.TIERS`; flash and arena measured on the int8 models with "
          "`edgesea footprint`):", "", *tiers, "",
          "Input: the student's sample rate, front-end level rule (`window`: level-blind; "
          "`absolute`: sees the level), the view the teacher labelled (`full`, `band`, "

@@ -32,8 +32,8 @@ from pathlib import Path
 from edgesea.firmware import build_host_frontend, export_firmware
 from edgesea.firmware.check import compare_frontends, end_to_end, qemu_vs_host, real_clips
 from edgesea.firmware.toolchain import have_arm_toolchain, have_qemu
-from edgesea.frontend import LogMelSpectrogram
-from edgesea.zoo import packaged_names
+from edgesea.frontend.logmel import LogMelSpectrogram
+from edgesea.packaged.names import packaged_names
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLD10 = ROOT.parent / "shared" / "data" / "urbansound8k_subset" / "audio" / "fold10"

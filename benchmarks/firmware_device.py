@@ -31,7 +31,7 @@ from pathlib import Path
 
 from edgesea.firmware import export_firmware, measure_program
 from edgesea.firmware.measure import latency_from_instructions
-from edgesea.zoo import catalog
+from edgesea.packaged.names import catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDENTS = ["sea_urban_64", "sea_urban_128", "sea_urban_256", "sea_urban_512",
@@ -73,7 +73,7 @@ def plot(records: list[dict], path: Path) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.6))
     names = [r["name"].replace("sea_urban_", "") for r in records]
     parts = [("frontend", "front end"), ("network", "network"), ("program", "program")]
-    from edgesea.tiers import get_tier
+    from edgesea.packaged.tiers import get_tier
 
     budget = {r["tier"]: {"ram": get_tier(r["tier"]).arena_bytes,
                           "flash": get_tier(r["tier"]).flash_bytes} for r in records}

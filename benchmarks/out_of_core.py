@@ -1,6 +1,6 @@
 """Peak memory of the ``specialize`` stages against the number of windows (docs/scaling.md).
 
-Writes a synthetic store (:func:`edgesea.store_synth.synthetic_store`: 512-d float16
+Writes a synthetic store (:func:`edgesea.store.synth.synthetic_store`: 512-d float16
 embeddings, 250 windows per file, 64 files per shard) of ``--max-windows`` windows, then
 runs each stage on stores of its first shards (``--sizes``), every stage in a fresh
 process whose peak resident set (``ru_maxrss``) is reported:
@@ -35,10 +35,10 @@ SHARD_ROWS = 250 * 64
 
 
 def _stage(store_dir: str, stage: str, sample: str, out: str) -> dict:
-    from edgesea.specialize_config import SpecializeConfig
-    from edgesea.stages import fit_reduce, split_and_sample
-    from edgesea.store import EmbeddingStore
-    from edgesea.store_arrays import store_column
+    from edgesea.specialize.config import SpecializeConfig
+    from edgesea.specialize.stages import fit_reduce, split_and_sample
+    from edgesea.store.shards import EmbeddingStore
+    from edgesea.store.arrays import store_column
 
     t = time.perf_counter()
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -117,7 +117,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(_stage(*args.child)))
         return
-    from edgesea.store_synth import store_prefix, synthetic_store
+    from edgesea.store.synth import store_prefix, synthetic_store
 
     big = args.work / "store"
     t = time.perf_counter()

@@ -15,8 +15,8 @@ import argparse
 
 import numpy as np
 
-from edgesea.sampling import DPPSampler, RandomSampler, make_sampler, relevance_percentile
-from edgesea.store import EmbeddingStore
+from edgesea.sampling.samplers import DPPSampler, RandomSampler, make_sampler, relevance_percentile
+from edgesea.store.shards import EmbeddingStore
 
 
 def diversity(phi: np.ndarray) -> tuple[float, float]:

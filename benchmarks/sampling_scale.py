@@ -41,7 +41,7 @@ def _rss_mb() -> float:
 
 
 def run_one(mode: str, n: int, k: int, dim: int) -> dict:
-    from edgesea.sampling import DPPSampler, make_sampler
+    from edgesea.sampling.samplers import DPPSampler, make_sampler
 
     X = make_data(n, dim)
     rel = np.random.default_rng(1).uniform(0.05, 1.0, size=n)

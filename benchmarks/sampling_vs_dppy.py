@@ -18,7 +18,7 @@ import time
 import numpy as np
 from sampling_scale import make_data
 
-from edgesea.sampling import DPPSampler
+from edgesea.sampling.samplers import DPPSampler
 
 
 def kdpp_marginals(phi: np.ndarray, k: int) -> np.ndarray:

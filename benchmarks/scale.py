@@ -29,7 +29,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
 def _extract(audio: Path, out: Path, teacher, **kw) -> dict:
-    from edgesea.extract import extract
+    from edgesea.extract.run import extract
 
     t = time.perf_counter()
     rep = extract(audio, out, teacher, files_per_shard=4, batch_size=32, progress=False,
@@ -42,7 +42,7 @@ def _extract(audio: Path, out: Path, teacher, **kw) -> dict:
 def _distill_data(work: Path, n: int, n_val: int) -> tuple[Path, dict]:
     """Synthetic log-mels of the default student's shape; targets a fixed random function
     of their band means (learnable)."""
-    from edgesea.specialize_config import SpecializeConfig
+    from edgesea.specialize.config import SpecializeConfig
 
     model = SpecializeConfig().build_student()
     n_frames = model.frontend.n_frames(model.window_samples)
@@ -60,8 +60,8 @@ def _distill_data(work: Path, n: int, n_val: int) -> tuple[Path, dict]:
 
 def _distill_worker(rank: int, world: int, init: str, path: str, threads: int,
                     epochs: int) -> None:
-    from edgesea.distill import TrainConfig, train_student
-    from edgesea.specialize_config import SpecializeConfig
+    from edgesea.distill.train import TrainConfig, train_student
+    from edgesea.specialize.config import SpecializeConfig
 
     torch.set_num_threads(threads)
     if world > 1:
@@ -92,7 +92,7 @@ def _distill_worker(rank: int, world: int, init: str, path: str, threads: int,
 def _distill(path: Path, world: int, threads: int, epochs: int) -> dict:
     import torch.multiprocessing as mp
 
-    from edgesea.distributed.ddp import _free_port
+    from edgesea.specialize.ddp_job import _free_port
 
     mp.start_processes(_distill_worker, args=(world, f"tcp://127.0.0.1:{_free_port()}",
                                               str(path), threads, epochs),
@@ -101,7 +101,7 @@ def _distill(path: Path, world: int, threads: int, epochs: int) -> dict:
 
 
 def _student_inference(threads: int, n: int = 256) -> float:
-    from edgesea.specialize_config import SpecializeConfig
+    from edgesea.specialize.config import SpecializeConfig
 
     torch.set_num_threads(threads)
     model = SpecializeConfig().build_student().eval()
@@ -127,7 +127,7 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("runs/scale"))
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
-    from edgesea.extract import list_audio_files, resolve_teacher
+    from edgesea.extract.run import list_audio_files, resolve_teacher
 
     work = args.work
     audio = work / "audio"
@@ -153,7 +153,7 @@ def main() -> None:
             res[f"ray{n}"] = _extract(audio, work / f"ray{n}", teacher, engine="ray",
                                       engine_options={"num_actors": n})
         ray.shutdown()
-        from edgesea.store import EmbeddingStore
+        from edgesea.store.shards import EmbeddingStore
 
         ref = EmbeddingStore.open(work / "local").load()
         for n in (1, 2):

@@ -36,11 +36,11 @@ import torch
 from embed_speed import setup
 
 import edgesea
-from edgesea.api import _inference_net
-from edgesea.audio import frame_audio, resample
+from edgesea.inference.api import _inference_net
+from edgesea.audio.io import frame_audio, resample
 from edgesea.models import EmbeddingModel, ModelConfig, load_model
 from edgesea.models.inference import InferenceEmbedder, fold_batchnorm, torchscript_trunk
-from edgesea.zoo import pretrained_path
+from edgesea.packaged.names import pretrained_path
 
 HOPS = (0.1, 0.5)
 
@@ -71,7 +71,7 @@ def torchscript_embedder(model: EmbeddingModel) -> InferenceEmbedder:
 
 def with_today_trunk(model: EmbeddingModel) -> EmbeddingModel:
     """``model`` whose ``get_embedding`` runs :func:`torchscript_embedder` (this object only:
-    ``edgesea.api`` caches inference copies per model object)."""
+    ``edgesea.inference.api`` caches inference copies per model object)."""
     net = torchscript_embedder(model)
     model.for_inference = lambda: net  # type: ignore[method-assign]
     return model
@@ -123,7 +123,7 @@ def parts(window: EmbeddingModel, stream: EmbeddingModel, audio: np.ndarray, sr:
                     net.embed_logmel(logmel[i:i + batch_size])
         return run
 
-    from edgesea.api import _as_int8
+    from edgesea.inference.api import _as_int8
 
     int8 = _as_int8("sea_urban_128.int8")
     logmel_np = logmel.numpy()

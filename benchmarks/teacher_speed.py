@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from embed_speed import setup, speed
 
-from edgesea.audio import preprocess_audio
+from edgesea.audio.io import preprocess_audio
 from edgesea.models import l3net, sea_student
 from edgesea.teachers import AisfxTeacher, OpenL3Teacher
 

@@ -3,7 +3,7 @@
 
 1. **specialize** a small microcontroller student on the 20 clips of ``examples/audio/fold1``
    with a reduced recipe (aisfx teacher -> diversity+relevance sample -> PCA -> distillation),
-   through :func:`edgesea.pipeline.specialize`; the student is kept
+   through :func:`edgesea.specialize.pipeline.specialize`; the student is kept
    (``demo_out/specialize/student.safetensors``, with ``report.md`` and
    ``distill/curves.png``);
 2. **embed** one clip with the shipped 128-d student: ``edgesea.get_embedding(audio, sr)``;
@@ -17,7 +17,7 @@
 5. **classify**: what embeddings are for. With the teacher, the shipped 128-d student
    (``model_type='sea', emb_dim=128``) and the demo student side by side, a classifier
    (chosen by cross-validation grouped by recording on fold 1) is trained on the labelled
-   ``fold1`` clips and scored on the held-out ``fold2`` clips (:func:`edgesea.evaluate_run.
+   ``fold1`` clips and scored on the held-out ``fold2`` clips (:func:`edgesea.evaluate.run.
    run_evaluation`, as ``edgesea evaluate``): accuracy and micro-AUPRC against their chance
    levels, with ``demo_out/evaluate/report.md`` and its PR curves.
 
@@ -48,13 +48,13 @@ from rich.table import Table
 from tqdm.auto import tqdm
 
 import edgesea
-from edgesea.audio import load_audio, preprocess_audio
+from edgesea.audio.io import load_audio, preprocess_audio
 from edgesea.errors import EdgeSEAError, EdgeSEAWarning
-from edgesea.extract import list_audio_files
+from edgesea.extract.run import list_audio_files
 from edgesea.models import footprint
-from edgesea.pipeline import SpecializeConfig, SpecializeResult, specialize
+from edgesea.specialize.pipeline import SpecializeConfig, SpecializeResult, specialize
 from edgesea.reduce import reducer_from_arrays
-from edgesea.zoo import pretrained_path
+from edgesea.packaged.names import pretrained_path
 
 HERE = Path(__file__).resolve().parent
 AUDIO_DIR = HERE / "audio"
@@ -134,7 +134,7 @@ def classify_demo(audio_dir: str | Path, out_dir: str | Path, models: list[str |
     on a busy 2-core machine)."""
     from threadpoolctl import threadpool_limits
 
-    from edgesea.evaluate_run import run_evaluation
+    from edgesea.evaluate.run import run_evaluation
 
     with threadpool_limits(1, user_api="blas"):
         return run_evaluation(Path(audio_dir), [Path(m) for m in models], list(teachers),
@@ -179,7 +179,7 @@ def compare(files: list[Path], *, teacher: Any = None, model: Any = None,
     at ``hop_size``. Agreement: per window, the cosine between the student's embedding and
     the teacher's embedding mapped by the reducer stored in the student file (the student's
     training target), and R^2 of the student against those targets."""
-    from edgesea.distill import regression_metrics
+    from edgesea.distill.train import regression_metrics
     from edgesea.export.exporter import agreement
     from edgesea.teachers import AisfxTeacher
 

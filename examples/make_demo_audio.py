@@ -9,8 +9,8 @@ foreground clips of (almost) 4 s first, and at most one clip per Freesound recor
 Clips over ``MAX_CLIP_BYTES`` are skipped to keep the folder under 4 MB.
 
 Each clip is decoded, downmixed to mono and resampled to 16 kHz (soxr HQ) if it is not at
-16 kHz already, with ``edgesea.audio``, and written as 16-bit FLAC under its original stem
-(``FSID-CLASS-OCC-SLICE``, which ``edgesea.stages.recording_groups`` relies on).
+16 kHz already, with ``edgesea.audio.io``, and written as 16-bit FLAC under its original stem
+(``FSID-CLASS-OCC-SLICE``, which ``edgesea.specialize.stages.recording_groups`` relies on).
 
 Usage: python examples/make_demo_audio.py [--source DIR] [--out examples/audio]
 """
@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from edgesea.audio import load_audio, resample, to_float_mono
+from edgesea.audio.io import load_audio, resample, to_float_mono
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_SOURCE = HERE.parents[1] / "shared" / "data" / "urbansound8k_subset"

@@ -52,9 +52,9 @@ def real_clip():
 def zoo_of_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The packaged zoo narrowed to ``sea_urban_128_mcu1m`` (links to its files): every other
     size of tier ``mcu-1m`` is missing, as for a package that ships one. Skip if absent."""
-    import edgesea.zoo
+    import edgesea.packaged.names
 
-    src = edgesea.zoo.PRETRAINED_DIR
+    src = edgesea.packaged.names.PRETRAINED_DIR
     files = sorted(src.glob("sea_urban_128_mcu1m.*"))
     if not files:
         pytest.skip("the packaged sea_urban_128_mcu1m is not installed")
@@ -62,7 +62,7 @@ def zoo_of_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     zoo.mkdir()
     for f in files:
         (zoo / f.name).symlink_to(f)
-    monkeypatch.setattr(edgesea.zoo, "PRETRAINED_DIR", zoo)
+    monkeypatch.setattr(edgesea.packaged.names, "PRETRAINED_DIR", zoo)
     return zoo
 
 

@@ -24,8 +24,8 @@ AUDIO = SHARED / "data" / "urbansound8k_subset" / "audio"
 def _inputs(config_json: str, window_samples: int, scale: float, zero_point: int,
             n: int) -> np.ndarray:
     from edgesea.export.calibration import logmel_windows
-    from edgesea.export.frontend_spec import quantize_input
-    from edgesea.frontend import LogMelSpectrogram
+    from edgesea.frontend.logmel import LogMelSpectrogram
+    from edgesea.runtime.frontend_spec import quantize_input
 
     fe = LogMelSpectrogram.from_config(json.loads(config_json))
     logmels = np.concatenate([

@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edgesea.errors import EdgeSEAError
-from edgesea.zoo import PRETRAINED_DIR
+from edgesea.packaged.names import PRETRAINED_DIR
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 120
 
@@ -128,16 +128,16 @@ class Format:
 
 
 def formats(tmp: Path) -> list[Format]:
-    from edgesea.augstore import read_aug_manifest
-    from edgesea.evaluate_run import _cached_result
-    from edgesea.export.runtime import check_tflite_file
-    from edgesea.export.spec_reader import read_edge_spec
-    from edgesea.extract import extract
+    from edgesea.augment.bank import read_aug_manifest
+    from edgesea.evaluate.run import _cached_result
+    from edgesea.extract.run import extract
     from edgesea.firmware.tflite_graph import read_graph
+    from edgesea.inference.outputs import read_provenance
     from edgesea.models import load_model, save_model, sea_student
-    from edgesea.outputs import read_provenance
+    from edgesea.runtime.litert import check_tflite_file
+    from edgesea.runtime.spec_reader import read_edge_spec
     from edgesea.sparse.model import SparseModel
-    from edgesea.store import EmbeddingStore
+    from edgesea.store.shards import EmbeddingStore
     from edgesea.teachers.model import ModelTeacher
 
     torch.manual_seed(0)
@@ -170,7 +170,7 @@ def formats(tmp: Path) -> list[Format]:
     def provenance(path: Path) -> None:
         read_provenance(path)  # None or a dict: never raises
 
-    from edgesea.distill_checkpoint import _read_checkpoint
+    from edgesea.distill.checkpoint import _read_checkpoint
 
     torch.save({"model": tiny.state_dict(), "epoch": 3}, tmp / "ckpt.pt")
 

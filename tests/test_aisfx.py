@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from edgesea import EdgeSEAError
-from edgesea.audio import resample, to_float_mono
+from edgesea.audio.io import resample, to_float_mono
 from edgesea.teachers import Teacher
 from edgesea.teachers import aisfx as ax
 from edgesea.teachers.aisfx import (

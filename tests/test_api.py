@@ -11,13 +11,13 @@ import soundfile as sf
 import torch
 
 import edgesea
-import edgesea.api as api
-import edgesea.outputs as outputs
+import edgesea.inference.api as api
+import edgesea.inference.outputs as outputs
 from edgesea import EdgeSEAError, EdgeSEAWarning, get_embedding, get_model, process_file
-from edgesea.api import iter_process_files, output_path
-from edgesea.audio import n_windows
+from edgesea.audio.io import n_windows
+from edgesea.inference.api import iter_process_files, output_path
 from edgesea.models import save_model, sea_student
-from edgesea.zoo import available
+from edgesea.packaged.names import available
 
 SR = 8000
 

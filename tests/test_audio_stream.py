@@ -1,4 +1,4 @@
-"""Streamed decoding and windowing (:mod:`edgesea.audio_stream`) equals the whole-file path
+"""Streamed decoding and windowing (:mod:`edgesea.audio.stream`) equals the whole-file path
 bit for bit, and bad input gives :class:`EdgeSEAError`."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from edgesea.audio import frame_audio, load_audio, resample, to_float_mono
-from edgesea.audio_stream import StreamInfo, stream_mono, stream_windows
+from edgesea.audio.io import frame_audio, load_audio, resample, to_float_mono
+from edgesea.audio.stream import StreamInfo, stream_mono, stream_windows
 from edgesea.errors import EdgeSEAError
 
 

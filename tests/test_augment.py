@@ -1,4 +1,4 @@
-"""Tests of :mod:`edgesea.augment` (transforms, recipes) and :mod:`edgesea.augstore`
+"""Tests of :mod:`edgesea.augment.transforms` (transforms, recipes) and :mod:`edgesea.augment.bank`
 (teacher-labelled augmented windows: provenance, determinism, resume, forbidden sources)."""
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import pytest
 import soundfile as sf
 import torch
 
-import edgesea.augstore as augstore
-from edgesea.augment import (
+import edgesea.augment.bank as augstore
+from edgesea.augment.bank import load_augmented, make_augmented
+from edgesea.augment.transforms import (
     AugmentConfig,
     Augmenter,
     apply_gain,
@@ -21,7 +22,6 @@ from edgesea.augment import (
     mix_at_snr,
     power_db,
 )
-from edgesea.augstore import load_augmented, make_augmented
 from edgesea.errors import EdgeSEAError
 from edgesea.models import sea_student
 from edgesea.teachers.model import ModelTeacher

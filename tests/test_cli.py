@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner, Result
 
-from edgesea.audio import load_audio, n_windows, resample, to_float_mono
+from edgesea.audio.io import load_audio, n_windows, resample, to_float_mono
 from edgesea.cli import app, find_audio_files
 from edgesea.models import footprint, load_model, save_model, sea_student
 

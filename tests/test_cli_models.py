@@ -1,4 +1,4 @@
-"""The packaged models by name: ``edgesea.zoo.resolve_model`` / ``catalog``, the ``edgesea
+"""The packaged models by name: ``edgesea.packaged.names.resolve_model`` / ``catalog``, the ``edgesea
 models`` command, names accepted by every command that takes a model, ``embed`` with an
 int8 ``.tflite``, ``embed`` walking sub-folders by default, and clean ``-h`` texts."""
 
@@ -18,11 +18,17 @@ from typer.testing import CliRunner, Result
 
 import edgesea.cli.evaluate
 import edgesea.export
-from edgesea.api import get_model
 from edgesea.cli import app
 from edgesea.cli.store import resolve_teacher_spec
 from edgesea.errors import EdgeSEAError
-from edgesea.zoo import PRETRAINED_DIR, ZooModel, catalog, packaged_names, resolve_model
+from edgesea.inference.api import get_model
+from edgesea.packaged.names import (
+    PRETRAINED_DIR,
+    ZooModel,
+    catalog,
+    packaged_names,
+    resolve_model,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLD1 = ROOT / "examples" / "audio" / "fold1"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from edgesea.datasets import URBANSOUND8K_COLUMNS, prepare_urbansound8k
 from edgesea.errors import EdgeSEAError
-from edgesea.evaluate import read_dataset
+from edgesea.evaluate.classify import read_dataset
+from edgesea.evaluate.datasets import URBANSOUND8K_COLUMNS, prepare_urbansound8k
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "audio"
 

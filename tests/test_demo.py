@@ -18,9 +18,9 @@ import pytest
 import soundfile as sf
 
 from edgesea.errors import EdgeSEAError
-from edgesea.evaluate import read_dataset
-from edgesea.extract import list_audio_files
-from edgesea.stages import recording_groups
+from edgesea.evaluate.classify import read_dataset
+from edgesea.extract.run import list_audio_files
+from edgesea.specialize.stages import recording_groups
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -89,8 +89,8 @@ def _demo_module():
 
 @pytest.mark.slow
 def test_demo_functions_tiny_recipe(tmp_path):
+    from edgesea.packaged.names import pretrained_path
     from edgesea.teachers.aisfx import default_checkpoint_path
-    from edgesea.zoo import pretrained_path
 
     try:
         model_path = pretrained_path("sea", 128)
@@ -153,10 +153,10 @@ def test_demo_functions_tiny_recipe(tmp_path):
 
 
 def test_demo_fails_clearly_without_the_packaged_model(tmp_path, monkeypatch, capsys):
-    import edgesea.zoo
+    import edgesea.packaged.names
 
     demo = _demo_module()
-    monkeypatch.setattr(edgesea.zoo, "PRETRAINED_DIR", tmp_path / "none")
+    monkeypatch.setattr(edgesea.packaged.names, "PRETRAINED_DIR", tmp_path / "none")
     assert demo.main(["--out", str(tmp_path / "out"), "--quick"]) == 2
     out = capsys.readouterr().out
     assert "no pretrained 'sea' model with emb_dim=128 is installed" in out

@@ -1,4 +1,4 @@
-"""Tests of :mod:`edgesea.distill`: metrics against scikit-learn, settings validation,
+"""Tests of :mod:`edgesea.distill.train`: metrics against scikit-learn, settings validation,
 learning on a learnable task, determinism, exact resume after an interruption, masking."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 import torch
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
-from edgesea.distill import TrainConfig, _mask, predict, regression_metrics, train_student
+from edgesea.distill.train import TrainConfig, _mask, predict, regression_metrics, train_student
 from edgesea.errors import EdgeSEAError
 from edgesea.models import sea_student
 
@@ -240,11 +240,11 @@ def test_damaged_checkpoint_is_a_clear_error(kind: str, data, small, interrupted
                                              tmp_path: Path, monkeypatch) -> None:
     import shutil
 
-    import edgesea.distill
+    import edgesea.distill.train
 
     # curves.png (checked by test_learns_and_writes_checkpoints) costs ~0.8 s a run here,
     # most of this test; the restart below only has to write one (of any content)
-    monkeypatch.setattr(edgesea.distill, "plot_curves",
+    monkeypatch.setattr(edgesea.distill.train, "plot_curves",
                         lambda history, path, best_epoch=None: Path(path).write_bytes(b"png"))
 
     x, y, xv, yv = data

@@ -1,4 +1,4 @@
-"""Tests of the weight average of :func:`edgesea.distill.train_student` (``TrainConfig.ema``):
+"""Tests of the weight average of :func:`edgesea.distill.train.train_student` (``TrainConfig.ema``):
 settings, that it leaves the training itself unchanged, that validation and the returned
 model use it, exact resume, and checkpoints without it refused."""
 
@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from edgesea.distill import TrainConfig, predict, regression_metrics, train_student
+from edgesea.distill.train import TrainConfig, predict, regression_metrics, train_student
 from edgesea.errors import EdgeSEAError
 from edgesea.models import sea_mcu_student
-from edgesea.pipeline import SpecializeConfig
+from edgesea.specialize.pipeline import SpecializeConfig
 
 
 def tiny_model(seed: int = 0):

@@ -1,5 +1,5 @@
-"""Distillation with DistributedDataParallel (:mod:`edgesea.distributed.ddp`): a 2-process
-gloo run of :func:`edgesea.distill.train_student` equals the 1-process run where the maths
+"""Distillation with DistributedDataParallel (:mod:`edgesea.specialize.ddp_job`): a 2-process
+gloo run of :func:`edgesea.distill.train.train_student` equals the 1-process run where the maths
 are the same (full batches of a BatchNorm-free network), resumes exactly, writes only on
 rank 0; ``specialize --nproc 2`` reaches the 1-process validation loss."""
 
@@ -14,9 +14,9 @@ import pytest
 import torch
 
 # light imports only: the spawned ranks import this module
-from edgesea.distill import TrainConfig, train_student
-from edgesea.distributed.ddp import Parallel, launch
+from edgesea.distill.train import TrainConfig, train_student
 from edgesea.errors import EdgeSEAError
+from edgesea.specialize.ddp_job import Parallel, launch
 
 N, N_VAL, MELS, FRAMES, DIM = 48, 12, 4, 5, 3
 
@@ -73,7 +73,7 @@ def _worker(rank: int, world: int, init: str, root: str) -> None:
 
 
 def _spawn(root: Path) -> dict[str, list[dict]]:
-    from edgesea.distributed.ddp import _free_port
+    from edgesea.specialize.ddp_job import _free_port
 
     torch.multiprocessing.start_processes(
         _worker, args=(2, f"tcp://127.0.0.1:{_free_port()}", str(root)), nprocs=2,
@@ -132,7 +132,7 @@ def test_launch_refuses_bad_nproc(tmp_path: Path) -> None:
 def runs(tmp_path_factory) -> dict:
     """A 1-process ``specialize`` run and a copy of it distilled with ``--nproc 2``."""
     from edgesea.models import save_model, sea_student
-    from edgesea.pipeline import specialize
+    from edgesea.specialize.pipeline import specialize
     from test_pipeline import config, write_audio
 
     root = tmp_path_factory.mktemp("ddp-runs")
@@ -166,7 +166,7 @@ def test_torchrun_recipe(runs: dict) -> None:
     import subprocess
     import sys
 
-    from edgesea.pipeline import specialize
+    from edgesea.specialize.pipeline import specialize
 
     run = runs["root"] / "tr"
     shutil.copytree(runs["root"] / "one", run)
@@ -176,7 +176,7 @@ def test_torchrun_recipe(runs: dict) -> None:
     assert (run / "distill" / "job.json").is_file() and not (run / "student.safetensors").exists()
     torchrun = Path(sys.executable).with_name("torchrun")
     res = subprocess.run([str(torchrun), "--standalone", "--nproc-per-node", "2", "-m",
-                          "edgesea.distributed.ddp", str(run / "distill" / "job.json")],
+                          "edgesea.specialize.ddp_job", str(run / "distill" / "job.json")],
                          capture_output=True, text=True, env={**os.environ,
                                                               "OMP_NUM_THREADS": "1"})
     assert res.returncode == 0, res.stderr[-2000:]

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from edgesea.augstore import load_augmented, make_augmented
+from edgesea.augment.bank import load_augmented, make_augmented
 from edgesea.cli import app
 from edgesea.errors import EdgeSEAError
-from edgesea.extract import extract
-from edgesea.store import EmbeddingStore
+from edgesea.extract.run import extract
+from edgesea.store.shards import EmbeddingStore
 from edgesea.teachers.model import ModelTeacher
 from test_extract import assert_same_store, write_clips
 

@@ -13,7 +13,7 @@ import torch
 from typer.testing import CliRunner
 
 import edgesea
-from edgesea.audio import frame_audio, n_windows, resample, to_float_mono
+from edgesea.audio.io import frame_audio, n_windows, resample, to_float_mono
 from edgesea.cli import app
 from edgesea.errors import EdgeSEAError
 from edgesea.models import load_model, read_header, save_model
@@ -156,7 +156,7 @@ def test_wrong_layer_shape(h5_path: Path, tmp_path: Path) -> None:
 
 
 def test_other_front_end_is_refused(h5_path: Path, tmp_path: Path) -> None:
-    from edgesea.frontend import mel_filterbank
+    from edgesea.frontend.logmel import mel_filterbank
 
     name = "model_weights/melspectrogram_1/melspectrogram_1/Variable:0"
     other = mel_filterbank(16000, 1024, 64).T.astype(np.float32)  # another sample rate

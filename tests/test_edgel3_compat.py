@@ -20,8 +20,8 @@ import soundfile as sf
 
 import edgesea
 import edgesea.edgel3 as edgel3
-from edgesea.audio import frame_audio, n_windows, prepare_mono
-from edgesea.audio_stream import stream_windows
+from edgesea.audio.io import frame_audio, n_windows, prepare_mono
+from edgesea.audio.stream import stream_windows
 from edgesea.errors import EdgeSEAError, EdgeSEAWarning
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -121,7 +121,7 @@ def test_readme_get_embedding_sea(clip):
 def test_tutorial_every_sea_size(clip, emb_dim):
     """emb_dim 512 is advertised by edgel3 and now shipped (sea_urban_512)."""
     audio, sr = clip
-    assert ("sea", emb_dim) in edgesea.zoo.available()
+    assert ("sea", emb_dim) in edgesea.packaged.names.available()
     emb, ts = edgel3.get_embedding(audio, sr, model_type="sea", emb_dim=emb_dim, verbose=0)
     assert emb.shape == (36, emb_dim) and ts.shape == (36,)
 
@@ -453,7 +453,7 @@ def test_timestamps_are_true_window_centres(tmp_path, tiny_model_path, sea128, c
     with np.load(out) as z:
         np.testing.assert_array_equal(z["timestamps"], want)
     # a rerun with the same settings reuses the output (provenance unchanged)
-    again = list(edgesea.api.iter_process_files([wav], tmp_path / "o", model=sea128,
+    again = list(edgesea.inference.api.iter_process_files([wav], tmp_path / "o", model=sea128,
                                                 hop_size=HOP, center=center))
     assert [r.status for r in again] == ["skipped"]
     _, alias_ts = edgel3.get_embedding(audio, 16000, model=sea128, hop_size=HOP,

@@ -10,8 +10,8 @@ import pytest
 
 from edgesea.cli.evaluate import _labels
 from edgesea.errors import EdgeSEAError
-from edgesea.eval_report import write_eval_report
-from edgesea.evaluate import chance_levels, small_fold_warnings
+from edgesea.evaluate.classify import chance_levels, small_fold_warnings
+from edgesea.evaluate.report import write_eval_report
 
 
 def test_chance_levels() -> None:

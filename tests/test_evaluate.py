@@ -1,4 +1,4 @@
-"""Tests of :mod:`edgesea.evaluate` and ``edgesea evaluate``: metrics on known inputs,
+"""Tests of :mod:`edgesea.evaluate.classify` and ``edgesea evaluate``: metrics on known inputs,
 metadata (single- and multi-label), the leakage guard, the embedding cache."""
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from typer.testing import CliRunner
 
 from edgesea.cli import app
 from edgesea.errors import EdgeSEAError
-from edgesea.evaluate import (
+from edgesea.evaluate.classify import (
     auprc_metrics,
     clip_features,
     embed_dataset,
     evaluate_embedder,
     read_dataset,
 )
-from edgesea.evaluate_run import run_evaluation
+from edgesea.evaluate.run import run_evaluation
 from edgesea.models import load_model, save_model, sea_student
 from edgesea.teachers.model import ModelTeacher
 
@@ -176,7 +176,7 @@ def test_cli_evaluate(tmp_path: Path, model_file: Path) -> None:
 
 def test_evaluate_output_explains_itself(tmp_path: Path, model_file: Path,
                                          monkeypatch) -> None:
-    import edgesea.evaluate as ev
+    import edgesea.evaluate.classify as ev
 
     monkeypatch.setattr(ev, "HIDDEN", (0,))  # a logistic regression: deterministic
     root = make_dataset(tmp_path / "ds")

@@ -1,5 +1,5 @@
 """``--exclude`` compares content, not only paths: a copy of an evaluation clip under
-another name in the upstream folder is refused (:func:`edgesea.stages.check_excluded`)."""
+another name in the upstream folder is refused (:func:`edgesea.specialize.stages.check_excluded`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 
 from edgesea.errors import EdgeSEAError
-from edgesea.stages import check_excluded
+from edgesea.specialize.stages import check_excluded
 
 SR = 16000
 
@@ -67,7 +67,7 @@ def test_paths_inside_and_missing_excluded_folders(folders) -> None:
 
 
 def test_augment_refuses_a_copy_of_a_forbidden_clip(folders, tmp_path: Path) -> None:
-    from edgesea.augstore import make_augmented
+    from edgesea.augment.bank import make_augmented
 
     upstream, evaluation = folders
     shutil.copy(evaluation / "fold10" / "e0.wav", upstream / "copy.wav")

@@ -33,8 +33,8 @@ from edgesea.export import (
     write_c_array,
 )
 from edgesea.export.calibration import logmel_windows
-from edgesea.export.runtime import parse_arena_total, require
 from edgesea.models import ModelConfig, load_model, save_model, sea_student
+from edgesea.runtime.litert import parse_arena_total, require
 
 N_CAL = 48  # calibration windows in tests (the CLI default is 256); keeps the file fast
 
@@ -268,7 +268,7 @@ def test_onnx_has_a_dynamic_batch(exported, tiny_student):
 
 
 def test_tflite_is_full_int8_with_builtin_ops(exported):
-    from edgesea.export.runtime import litert_interpreter
+    from edgesea.runtime.litert import litert_interpreter
 
     interp = litert_interpreter(exported.files["tflite-int8"])
     inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
@@ -323,7 +323,7 @@ def test_c_array_compiles_and_matches_tflite(exported, tmp_path):
 
 
 def test_tflm_matches_litert(exported, audio_dir):
-    from edgesea.export.runtime import run_litert, run_tflm
+    from edgesea.runtime.litert import run_litert, run_tflm
 
     model = sea_student(16, head="linear", filters=(4, 4, 8, 8))
     wins = logmel_windows(audio_dir, model.frontend, 8000, 24, seed=5, progress=False)
@@ -373,7 +373,7 @@ def test_cli_export_and_footprint(tiny_student, audio_dir, tmp_path, exported):
 
 
 def test_tflite_embedder_matches_the_float_model(exported, tiny_student, audio_dir):
-    from edgesea.export.embedder import TFLiteEmbedder
+    from edgesea.inference.int8 import TFLiteEmbedder
 
     emb = TFLiteEmbedder(exported.files["tflite-int8"])
     model = load_model(tiny_student).eval()

@@ -1,4 +1,4 @@
-"""Tests of teacher-embedding extraction (:mod:`edgesea.extract`), :class:`ModelTeacher`
+"""Tests of teacher-embedding extraction (:mod:`edgesea.extract.run`), :class:`ModelTeacher`
 and the ``edgesea teacher-embed`` command: equality with a direct computation, failed
 files, resuming after a SIGKILL or a crash mid-write, settings checks, workers."""
 
@@ -18,12 +18,12 @@ import soundfile as sf
 import torch
 from typer.testing import CliRunner
 
-from edgesea.audio import frame_audio, load_audio, resample, to_float_mono
+from edgesea.audio.io import frame_audio, load_audio, resample, to_float_mono
 from edgesea.cli import app
 from edgesea.errors import EdgeSEAError
-from edgesea.extract import extract, list_audio_files, resolve_teacher
+from edgesea.extract.run import extract, list_audio_files, resolve_teacher
 from edgesea.models import sea_student
-from edgesea.store import COLUMNS, EmbeddingStore
+from edgesea.store.shards import COLUMNS, EmbeddingStore
 from edgesea.teachers import Teacher
 from edgesea.teachers.model import ModelTeacher
 
@@ -106,7 +106,7 @@ def test_matches_direct_computation(reference: EmbeddingStore, audio_dir: Path,
     data = store.load()
     np.testing.assert_array_equal(store.window_ids, np.arange(len(store)))
     assert np.all(np.diff(data["file_index"]) >= 0)  # rows ordered by file
-    from edgesea.loudness import laeq
+    from edgesea.audio.loudness import laeq
     for entry in store.files:
         audio, sr = load_audio(audio_dir / entry.path)
         mono = to_float_mono(audio)
@@ -144,7 +144,7 @@ def slow_teacher_script(delay: float, body: str) -> str:
     then ``body`` (which runs an extraction with it)."""
     return f"""
 import sys, time
-from edgesea.extract import extract
+from edgesea.extract.run import extract
 from edgesea.models import load_model
 from edgesea.teachers.model import ModelTeacher
 

@@ -16,12 +16,12 @@ import pytest
 import soundfile as sf
 import torch
 
-import edgesea.stages as stages
+import edgesea.specialize.stages as stages
 from edgesea.errors import EdgeSEAError
-from edgesea.extract import extract, resolve_teacher
+from edgesea.extract.run import extract, resolve_teacher
 from edgesea.models import save_model, sea_student
-from edgesea.specialize_config import SpecializeConfig
-from edgesea.store import EmbeddingStore
+from edgesea.specialize.config import SpecializeConfig
+from edgesea.store.shards import EmbeddingStore
 
 N_FILES, SR = 4, 16000
 
@@ -131,7 +131,7 @@ def test_student_inputs_match_the_frontend(setup: dict, tmp_path: Path) -> None:
     assert x.dtype == np.float16 and x.shape == (len(store), 64, 50)
     assert np.array_equal(np.load(out, mmap_mode="r"), x)
     f = store.files[0]
-    from edgesea.audio import load_audio, resample, to_float_mono
+    from edgesea.audio.io import load_audio, resample, to_float_mono
     a, sr = load_audio(setup["audio"] / f.path)
     frames = stages._windows(resample(to_float_mono(a), sr, 8000), 8000, f.n_windows,
                              store.manifest["hop_size"], 1.0, store.manifest["center"])
@@ -180,8 +180,8 @@ _CHILD = textwrap.dedent("""
     from pathlib import Path
     from edgesea.errors import EdgeSEAError
     from edgesea.models import load_model
-    from edgesea.stages import student_inputs
-    from edgesea.store import EmbeddingStore
+    from edgesea.specialize.stages import student_inputs
+    from edgesea.store.shards import EmbeddingStore
     store, audio, model, out = sys.argv[1:]
     try:
         student_inputs(EmbeddingStore.open(store), Path(audio), load_model(model), Path(out),
@@ -234,14 +234,14 @@ def _enospc(*args, **kwargs):
 
 
 def _write_json(tmp: Path) -> Path:
-    from edgesea.fileio import write_json
+    from edgesea.core.fileio import write_json
 
     write_json(tmp / "x.json", {"a": 1})
     return tmp / "x.json"
 
 
 def _write_shard(tmp: Path) -> Path:
-    from edgesea.store import COLUMNS, write_shard
+    from edgesea.store.shards import COLUMNS, write_shard
 
     cols = {k: np.zeros((2, 4) if k == "embedding" else (2,), dt) for k, dt in COLUMNS.items()}
     return write_shard(tmp, 0, cols)
@@ -253,7 +253,7 @@ def _save_model(tmp: Path) -> Path:
 
 
 def _save_checkpoint(tmp: Path) -> Path:
-    from edgesea.distill_checkpoint import _save_atomic
+    from edgesea.distill.checkpoint import _save_atomic
 
     _save_atomic({"x": torch.zeros(3)}, tmp / "latest.pt")
     return tmp / "latest.pt"
@@ -280,7 +280,7 @@ def test_atomic_writers_report_a_full_disk(tmp_path, monkeypatch, writer, target
 
 def test_embed_output_full_disk(tmp_path, monkeypatch, tiny_model_path):
     """``process_file`` on a full disk: an EdgeSEAError naming the output, no temp left."""
-    import edgesea.outputs as outputs
+    import edgesea.inference.outputs as outputs
     from edgesea import process_file
 
     sf.write(tmp_path / "a.wav", 0.1 * np.ones(16000, np.float32), 16000)

@@ -28,7 +28,7 @@ from edgesea.firmware.toolchain import (
     have_arm_toolchain,
     have_qemu,
 )
-from edgesea.zoo import PRETRAINED_DIR
+from edgesea.packaged.names import PRETRAINED_DIR
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 FOLD10 = SHARED / "data" / "urbansound8k_subset" / "audio" / "fold10"

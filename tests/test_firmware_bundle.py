@@ -23,7 +23,7 @@ from edgesea.errors import EdgeSEAError
 from edgesea.export.footprint import find_min_arena
 from edgesea.firmware import export_firmware, model_ops
 from edgesea.firmware.templates import resolver_method
-from edgesea.zoo import PRETRAINED_DIR
+from edgesea.packaged.names import PRETRAINED_DIR
 
 app = typer.Typer()
 app.command("export")(export_command)

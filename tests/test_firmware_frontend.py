@@ -25,9 +25,9 @@ from edgesea.export import frontend_spec, quantize_input, reference_logmel
 from edgesea.firmware import build_host_frontend, frontend_layout, generate_frontend
 from edgesea.firmware.check import compare_frontends, real_clips
 from edgesea.firmware.codegen import c_float
-from edgesea.frontend import LogMelSpectrogram
-from edgesea.presets import kapre_preset, openl3_v04_preset
-from edgesea.zoo import PRETRAINED_DIR
+from edgesea.frontend.logmel import LogMelSpectrogram
+from edgesea.frontend.presets import kapre_preset, openl3_v04_preset
+from edgesea.packaged.names import PRETRAINED_DIR
 
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None and shutil.which("cc") is None,
                                 reason="no host C compiler")

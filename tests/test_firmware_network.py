@@ -26,7 +26,7 @@ from edgesea.errors import EdgeSEAError
 from edgesea.firmware.netgen import plan_network
 from edgesea.firmware.netplan import activation_range, quantize_multiplier
 from edgesea.firmware.tflite_graph import SUPPORTED_OPS, read_graph
-from edgesea.zoo import PRETRAINED_DIR
+from edgesea.packaged.names import PRETRAINED_DIR
 from firmware_net_helpers import (
     check_against_tflm,
     real_inputs,

@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 
-from edgesea.zoo import PRETRAINED_DIR
+from edgesea.packaged.names import PRETRAINED_DIR
 from firmware_net_helpers import check_against_tflm, real_inputs, report_and_check
 
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None and shutil.which("cc") is None,

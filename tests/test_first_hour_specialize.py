@@ -14,13 +14,13 @@ import pytest
 from typer.testing import CliRunner
 
 import edgesea.export
-import edgesea.pipeline
+import edgesea.specialize.pipeline
 from edgesea.cli import app
 from edgesea.cli.export import tier_check
-from edgesea.distill import TrainConfig
+from edgesea.distill.train import TrainConfig
 from edgesea.errors import EdgeSEAError
-from edgesea.pipeline import SpecializeConfig, SpecializeResult, training_advice
-from edgesea.zoo import PRETRAINED_DIR
+from edgesea.packaged.names import PRETRAINED_DIR
+from edgesea.specialize.pipeline import SpecializeConfig, SpecializeResult, training_advice
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = PRETRAINED_DIR / "sea_urban_128.recipe.json"
@@ -60,7 +60,7 @@ def _invoke_specialize(tmp_path: Path, monkeypatch, args=(), **distill):
         seen["config"] = config
         return _fake_result(Path(run_dir), **distill)
 
-    monkeypatch.setattr(edgesea.pipeline, "specialize", fake_specialize)
+    monkeypatch.setattr(edgesea.specialize.pipeline, "specialize", fake_specialize)
     (tmp_path / "audio").mkdir(exist_ok=True)
     r = runner.invoke(app, ["specialize", str(tmp_path / "audio"), "--out",
                             str(tmp_path / "run"), *args])

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from edgesea import EdgeSEAError
-from edgesea.frontend import LogMelSpectrogram, hz_to_mel, mel_filterbank, mel_to_hz
-from edgesea.presets import kapre_preset
+from edgesea.frontend.logmel import LogMelSpectrogram, hz_to_mel, mel_filterbank, mel_to_hz
+from edgesea.frontend.presets import kapre_preset
 
 
 def _signals(batch=3, n=8000, seed=0):
@@ -242,7 +242,7 @@ def test_openl3_v04_preset_matches_numpy_reference():
     against an independent numpy + librosa-filterbank computation."""
     import librosa
 
-    from edgesea.presets import openl3_v04_preset
+    from edgesea.frontend.presets import openl3_v04_preset
 
     rng = np.random.default_rng(3)
     x = (rng.standard_normal((2, 48000)) * np.linspace(0.01, 0.5, 48000)).astype(np.float32)

@@ -9,10 +9,11 @@ import pytest
 import torch
 
 import edgesea
-from edgesea import hear, zoo
-from edgesea.audio import n_windows
+from edgesea import hear
+from edgesea.audio.io import n_windows
 from edgesea.errors import EdgeSEAError
 from edgesea.models import save_model, sea_student
+from edgesea.packaged import names as zoo
 
 SR = 16000
 N_SAMPLES = 20800  # 1.3 s at 16 kHz; even, so exactly 10400 samples at 8 kHz

@@ -16,13 +16,13 @@ import soundfile as sf
 
 import edgesea
 from edgesea.errors import EdgeSEAError, EdgeSEAWarning
-from edgesea.zoo import resolve_model
+from edgesea.packaged.names import resolve_model
 
 pytest.importorskip("ai_edge_litert")
 
-from edgesea.api import _as_int8 as as_int8_embedder
-from edgesea.export.embedder import TFLiteEmbedder
-from edgesea.export.runtime import run_litert
+from edgesea.inference.api import _as_int8 as as_int8_embedder
+from edgesea.inference.int8 import TFLiteEmbedder
+from edgesea.runtime.litert import run_litert
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIPS = [ROOT / "examples/audio/fold1/103074-7-0-2.flac",
@@ -44,7 +44,7 @@ def window_by_window(emb: TFLiteEmbedder, audio: np.ndarray, sr: int, hop_size: 
                      ) -> np.ndarray:
     """Each centred window cut from the signal with its stream context (zeros outside)
     and embedded alone through :meth:`TFLiteEmbedder.embed` (its own STFT)."""
-    from edgesea.api import _signal
+    from edgesea.inference.api import _signal
 
     mono, start, hop, n, _ = _signal(audio, sr, emb, hop_size, True)
     left, right = emb.context_samples
@@ -91,7 +91,7 @@ def test_int8_model_forms_and_batching(embedder, clips):
     assert as_int8_embedder(INT8) is as_int8_embedder(INT8)  # cached, like float models
     assert as_int8_embedder("sea_urban_128") is None and as_int8_embedder(None) is None
 
-    from edgesea.api import model_inputs
+    from edgesea.inference.api import model_inputs
 
     logmel, _ = model_inputs(a[:40000], sr_a, model="sea_urban_128")
     fresh = run_litert(embedder.data, logmel, xnnpack=True)[1]

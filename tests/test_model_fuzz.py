@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from edgesea.zoo import PRETRAINED_DIR
+from edgesea.packaged.names import PRETRAINED_DIR
 
 BASE = PRETRAINED_DIR / "sea_urban_64.safetensors"
 MAX_SECONDS = 3.0

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from edgesea import EdgeSEAError
+from edgesea.frontend.presets import kapre_preset
 from edgesea.models import SEA_FILTERS, EmbeddingModel, ModelConfig, footprint, l3net, sea_student
-from edgesea.presets import kapre_preset
 
 
 @pytest.mark.parametrize(("emb_dim", "size_mb", "act_mb"), [

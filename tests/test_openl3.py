@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from edgesea.errors import EdgeSEAError, EdgeSEAWarning
-from edgesea.frontend import mel_filterbank
+from edgesea.frontend.logmel import mel_filterbank
 from edgesea.models import load_model, save_model
 from edgesea.teachers import Teacher
 from edgesea.teachers.openl3 import OpenL3Teacher, load_openl3_h5

@@ -1,4 +1,4 @@
-"""Out-of-core stages (:mod:`edgesea.store_arrays`, :mod:`edgesea.stages`): store columns
+"""Out-of-core stages (:mod:`edgesea.store.arrays`, :mod:`edgesea.specialize.stages`): store columns
 read on demand equal the loaded store, and sampling, reducer fitting and target projection
 on them give the in-memory results exactly, with memory bounded by the block size."""
 
@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 from sklearn.decomposition import PCA
 
-from edgesea import stages
 from edgesea.errors import EdgeSEAError
 from edgesea.reduce import PCAReducer, make_reducer
-from edgesea.specialize_config import SpecializeConfig
-from edgesea.stages import fit_reduce, split_and_sample
-from edgesea.store import EmbeddingStore, read_manifest
-from edgesea.store_arrays import ConcatRows, RowView, ShardedArray, store_column
-from edgesea.store_synth import store_prefix, synthetic_store
+from edgesea.specialize import stages
+from edgesea.specialize.config import SpecializeConfig
+from edgesea.specialize.stages import fit_reduce, split_and_sample
+from edgesea.store.arrays import ConcatRows, RowView, ShardedArray, store_column
+from edgesea.store.shards import EmbeddingStore, read_manifest
+from edgesea.store.synth import store_prefix, synthetic_store
 
 
 @pytest.fixture(scope="module", params=["float16", "float32"])

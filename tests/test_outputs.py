@@ -17,9 +17,9 @@ import soundfile as sf
 import torch
 
 import edgesea
-import edgesea.outputs as outputs
+import edgesea.inference.outputs as outputs
 from edgesea import EdgeSEAError, EdgeSEAWarning, get_embedding, process_file
-from edgesea.api import iter_process_files, model_identity, output_path
+from edgesea.inference.api import iter_process_files, model_identity, output_path
 from edgesea.models import save_model, sea_student
 
 SR = 8000

@@ -1,4 +1,4 @@
-"""Tests of ``specialize`` (:mod:`edgesea.pipeline`, ``edgesea specialize``): the produced
+"""Tests of ``specialize`` (:mod:`edgesea.specialize.pipeline`, ``edgesea specialize``): the produced
 student, stage caching and invalidation, resume, refusals and error cases. A small saved
 student stands in as the teacher (``model:PATH``) so no download or ../shared is needed."""
 
@@ -15,14 +15,14 @@ import torch
 from typer.testing import CliRunner
 
 import edgesea
-from edgesea.api import model_inputs
-from edgesea.audio import frame_audio, load_audio, resample, to_float_mono
+from edgesea.audio.io import frame_audio, load_audio, resample, to_float_mono
 from edgesea.cli import app
 from edgesea.errors import EdgeSEAError
+from edgesea.inference.api import model_inputs
 from edgesea.models import load_model, save_model, sea_student
-from edgesea.pipeline import SpecializeConfig, _windows, recording_groups, specialize
 from edgesea.reduce import reducer_from_arrays
-from edgesea.store import EmbeddingStore
+from edgesea.specialize.pipeline import SpecializeConfig, _windows, recording_groups, specialize
+from edgesea.store.shards import EmbeddingStore
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +178,7 @@ class Interrupt(Exception):
 
 def test_interrupted_distillation_needs_resume(finished, audio_dir: Path, teacher_spec: str,
                                                tmp_path: Path, monkeypatch) -> None:
-    import edgesea.pipeline as pl
+    import edgesea.specialize.pipeline as pl
 
     cfg = config(teacher_spec, train={"epochs": 4, "lr": 1e-3})
     run = tmp_path / "run"
@@ -264,7 +264,7 @@ def test_cli_specialize(audio_dir: Path, teacher_spec: str, tmp_path: Path) -> N
 
 def test_augmentation_stage(finished, audio_dir: Path, teacher_spec: str,
                             tmp_path: Path) -> None:
-    from edgesea.augstore import load_augmented
+    from edgesea.augment.bank import load_augmented
 
     run = tmp_path / "run"
     shutil.copytree(finished.run_dir, run)

@@ -24,7 +24,7 @@ import torch
 
 import edgesea
 from edgesea.errors import EdgeSEAError
-from edgesea.zoo import PRETRAINED_DIR
+from edgesea.packaged.names import PRETRAINED_DIR
 
 SR = 16000
 
@@ -38,7 +38,7 @@ def _noise(seconds: float, seed: int = 0) -> np.ndarray:
 def _evaluated(tmp_path: Path):
     """A tiny student evaluated once on a synthetic dataset: ``(run, root, out, first)``,
     ``run(out)`` evaluating again."""
-    from edgesea.evaluate_run import run_evaluation
+    from edgesea.evaluate.run import run_evaluation
     from edgesea.models import save_model, sea_student
     from test_evaluate import make_dataset
 
@@ -83,7 +83,7 @@ def test_d13_corrupt_evaluate_cache_is_rebuilt(tmp_path: Path) -> None:
 # D2 -------------------------------------------------------------------------------------
 def test_d2_two_augment_runs_into_one_folder(tmp_path: Path, monkeypatch) -> None:
     """A second augment into a folder another one is writing is refused."""
-    import edgesea.augstore as augstore
+    import edgesea.augment.bank as augstore
     from edgesea.models import sea_student
     from edgesea.teachers.model import ModelTeacher
 
@@ -175,7 +175,7 @@ def _file_size_limit(nbytes: int):
 
 def test_d11_checkpoint_disk_full(tmp_path: Path) -> None:
     """torch's own writer failing (a real short write: ``unexpected pos``)."""
-    from edgesea import distill_checkpoint
+    from edgesea.distill import checkpoint as distill_checkpoint
 
     with _file_size_limit(100_000), pytest.raises(EdgeSEAError, match="no space left"):
         distill_checkpoint._save_atomic({"x": torch.zeros(100_000)}, tmp_path / "ckpt.pt")
@@ -240,7 +240,7 @@ def _edit_spec(tflite: Path, edit) -> None:
     lambda s: s["model"].__setitem__("name", "\udcff"),
 ], ids=["no-frontend", "rate", "window", "emb-dim", "hop-1", "negative-window", "surrogate"])
 def test_d4_edge_spec_is_validated(int8_copy: Path, edit) -> None:
-    from edgesea.export.embedder import TFLiteEmbedder
+    from edgesea.inference.int8 import TFLiteEmbedder
 
     _edit_spec(int8_copy, edit)
     t0 = time.time()
@@ -250,7 +250,7 @@ def test_d4_edge_spec_is_validated(int8_copy: Path, edit) -> None:
 
 
 def test_d4_edge_spec_not_json(int8_copy: Path) -> None:
-    from edgesea.export.embedder import TFLiteEmbedder
+    from edgesea.inference.int8 import TFLiteEmbedder
 
     int8_copy.with_name("m.edge.json").write_text("{not json")
     with pytest.raises(EdgeSEAError, match="edge spec"):
@@ -270,7 +270,7 @@ def test_d5_config_bounded_by_activation_memory() -> None:
 
 # D6 -------------------------------------------------------------------------------------
 def test_d6_tflite_size_is_bounded_before_reading(tmp_path: Path, monkeypatch) -> None:
-    from edgesea.export import runtime
+    from edgesea.runtime import litert as runtime
 
     big = tmp_path / "big.tflite"
     with open(big, "wb") as f:  # a sparse file: 3 GB claimed, nothing on disk
@@ -376,7 +376,7 @@ def test_d10_lone_surrogate_in_a_model_header(tmp_path: Path) -> None:
 
 # D14 / D16 ------------------------------------------------------------------------------
 def _store(tmp_path: Path) -> Path:
-    from edgesea.extract import extract
+    from edgesea.extract.run import extract
     from edgesea.models import sea_student
     from edgesea.teachers.model import ModelTeacher
 
@@ -390,7 +390,7 @@ def _store(tmp_path: Path) -> Path:
 
 
 def test_d14_deeply_nested_manifest(tmp_path: Path) -> None:
-    from edgesea.store import EmbeddingStore
+    from edgesea.store.shards import EmbeddingStore
 
     store = _store(tmp_path)
     (store / "manifest.json").write_text("[" * 100_000 + "]" * 100_000)
@@ -399,7 +399,7 @@ def test_d14_deeply_nested_manifest(tmp_path: Path) -> None:
 
 
 def test_d16_manifest_shard_outside_the_store(tmp_path: Path) -> None:
-    from edgesea.store import EmbeddingStore
+    from edgesea.store.shards import EmbeddingStore
 
     store = _store(tmp_path)
     manifest = json.loads((store / "manifest.json").read_text())
@@ -412,7 +412,7 @@ def test_d16_manifest_shard_outside_the_store(tmp_path: Path) -> None:
 
 # D15 ------------------------------------------------------------------------------------
 def test_d15_embed_recomputes_content_changed_under_same_size_and_mtime(tmp_path: Path) -> None:
-    from edgesea.process import process_file
+    from edgesea.inference.process import process_file
 
     path = tmp_path / "a.wav"
     sf.write(path, _noise(2.0, 0), SR)

@@ -10,7 +10,7 @@ import pytest
 from scipy.stats import chisquare
 
 from edgesea.errors import EdgeSEAError
-from edgesea.sampling import (
+from edgesea.sampling.samplers import (
     DPPSampler,
     RandomSampler,
     RelevanceSampler,
@@ -228,7 +228,7 @@ def test_errors(bad):
 
 def _sample_store(root):
     """A complete 2-file embedding store of 10 windows (for ``edgesea sample``)."""
-    from edgesea.store import new_manifest, write_manifest, write_shard
+    from edgesea.store.shards import new_manifest, write_manifest, write_shard
 
     settings = {"teacher": {"name": "fake", "identity": "abc", "sample_rate": 8000,
                             "window": 1.0, "emb_dim": 4},

@@ -287,7 +287,7 @@ def test_damaged_files_are_refused(files, tmp_path) -> None:
 def test_save_packaged_checks_the_profile(dense, files, tmp_path) -> None:
     """The packaging function: the packaged name, the recorded licenses, and a state that
     is not the level's pruning is refused."""
-    from edgesea.sparse.build import save_packaged
+    from edgesea.prune.build import save_packaged
 
     net, _ = _pruned(dense, 95.45)
     path = save_packaged(net.state_dict(), 95.45, recipe={"epochs": 0}, teacher=dense,

@@ -17,15 +17,15 @@ from typer.testing import CliRunner
 
 import edgesea
 import edgesea.edgel3 as edgel3
-import edgesea.zoo
-from edgesea.audio import preprocess_audio
+import edgesea.packaged.names
+from edgesea.audio.io import preprocess_audio
 from edgesea.cli import app
 from edgesea.errors import EdgeSEAError
-from edgesea.extract import resolve_teacher
+from edgesea.extract.run import resolve_teacher
+from edgesea.packaged.names import catalog, packaged_names, resolve_model
 from edgesea.sparse.model import SparseModel
 from edgesea.sparse.packaged import packaged_levels
 from edgesea.sparse.storage import save_sparse
-from edgesea.zoo import catalog, packaged_names, resolve_model
 from sparse_cache import dense_teacher, pruned
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,7 +58,7 @@ def sparse_file(dense, tmp_path_factory) -> Path:
 @pytest.fixture()
 def zoo_dir(sparse_file, tmp_path, monkeypatch) -> Path:
     """A package folder holding the one-shot model under its packaged name, and a card."""
-    monkeypatch.setattr(edgesea.zoo, "PRETRAINED_DIR", tmp_path)
+    monkeypatch.setattr(edgesea.packaged.names, "PRETRAINED_DIR", tmp_path)
     shutil.copy(sparse_file, tmp_path / f"{NAME}.safetensors")
     (tmp_path / f"{NAME}.md").write_text("| fold 10 micro-AUPRC | <!-- fill: mean ± sd --> |\n")
     return tmp_path
@@ -82,7 +82,7 @@ def test_get_embedding_with_a_sparse_file(sparse_file, clip) -> None:
     again, _ = edgesea.get_embedding([audio], [sr], model=model, hop_size=0.5, batch_size=8)
     np.testing.assert_array_equal(again[0], emb)
     with pytest.raises(EdgeSEAError, match="log-mel inputs of edgesea students"):
-        edgesea.api.model_inputs(audio, sr, model=model)
+        edgesea.inference.api.model_inputs(audio, sr, model=model)
 
 
 def test_packaged_sparse_model_by_name_and_type(zoo_dir, sparse_file, clip) -> None:
@@ -146,7 +146,7 @@ def test_cli_embed_model_type_sparse(zoo_dir, sparse_file, tmp_path) -> None:
         assert z["embedding"].shape == (8, 512)
         prov = json.loads(str(z["provenance"]))
     assert prov["emb_dim"] == 512
-    assert prov["model"] == edgesea.api.model_identity(edgesea.get_model(sparse_file))
+    assert prov["model"] == edgesea.inference.api.model_identity(edgesea.get_model(sparse_file))
     res = invoke("embed", CLIP, "-o", out, "--model-type", "sparse", code=2)
     assert "edgesea prune" in res.stderr
     res = invoke("embed", CLIP, "-o", out, "--model-type", "sparse", "--retrain-type", "ft",
@@ -194,12 +194,12 @@ def test_teacher_spec_sparse(sparse_file) -> None:
 @pytest.mark.slow  # ~15 s on one core: the classifier search (16 MLP fits), not the model
 def test_evaluate_scores_a_sparse_model(sparse_file, tmp_path, monkeypatch) -> None:
     """``edgesea evaluate --model SPARSE`` embeds with it and reports its footprint."""
-    import edgesea.evaluate
-    from edgesea.evaluate_run import run_evaluation
+    import edgesea.evaluate.classify
+    from edgesea.evaluate.run import run_evaluation
 
     # the classifier grid's MLPs (tested in test_evaluate.py) are 90% of this test's time:
     # logistic regression alone here, what is checked is the sparse model's part
-    monkeypatch.setattr(edgesea.evaluate, "HIDDEN", (0,))
+    monkeypatch.setattr(edgesea.evaluate.classify, "HIDDEN", (0,))
 
     root = tmp_path / "ds"
     (root / "audio").mkdir(parents=True)
@@ -226,7 +226,7 @@ def test_evaluate_scores_a_sparse_model(sparse_file, tmp_path, monkeypatch) -> N
 
 @pytest.mark.parametrize("level", [95.45, 87.0])
 def test_packaged_kd_models(level, clip) -> None:
-    path = edgesea.zoo.PRETRAINED_DIR / f"sparse_aisfx_{level!r}_kd.safetensors"
+    path = edgesea.packaged.names.PRETRAINED_DIR / f"sparse_aisfx_{level!r}_kd.safetensors"
     if not path.is_file():
         pytest.skip(f"{path.name} is not packaged yet")
     audio, sr = clip

@@ -16,10 +16,10 @@ import torch
 from typer.testing import CliRunner
 
 from edgesea.cli import app
-from edgesea.distill import TrainConfig
+from edgesea.distill.train import TrainConfig
+from edgesea.prune.retrain import kd_data, retrain_kd
 from edgesea.sparse.model import SparseModel
 from edgesea.sparse.prune import conv_layers
-from edgesea.sparse.retrain import kd_data, retrain_kd
 from edgesea.sparse.storage import load_sparse, save_sparse
 from sparse_cache import dense_teacher, pruned
 

@@ -1,4 +1,4 @@
-"""Tests of the embedding store format (:mod:`edgesea.store`): round trip, plain-numpy
+"""Tests of the embedding store format (:mod:`edgesea.store.shards`): round trip, plain-numpy
 readability, atomic writes and clear errors for damaged stores."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from edgesea.errors import EdgeSEAError
-from edgesea.store import (
+from edgesea.store.shards import (
     COLUMNS,
     EmbeddingStore,
     clean_temp_files,

@@ -19,12 +19,12 @@ import pytest
 import soundfile as sf
 import torch
 
-from edgesea.audio import frame_audio, load_audio, resample, to_float_mono
+from edgesea.audio.io import frame_audio, load_audio, resample, to_float_mono
+from edgesea.audio.loudness import laeq
 from edgesea.errors import EdgeSEAError
-from edgesea.extract import extract
-from edgesea.loudness import laeq
+from edgesea.extract.run import extract
 from edgesea.models import load_model, save_model, sea_student
-from edgesea.store import COLUMNS, EmbeddingStore
+from edgesea.store.shards import COLUMNS, EmbeddingStore
 from edgesea.teachers.model import ModelTeacher
 from test_extract import slow_teacher_script
 
@@ -135,7 +135,7 @@ def test_store_without_fingerprints_is_recomputed(tmp_path: Path,
 
 
 def test_specialize_recomputes_after_replaced_audio(tmp_path: Path) -> None:
-    from edgesea.pipeline import SpecializeConfig, specialize
+    from edgesea.specialize.pipeline import SpecializeConfig, specialize
 
     torch.manual_seed(0)
     spec = "model:" + save_model(sea_student(32, head="linear", filters=(8, 8, 16, 16)).eval(),
@@ -291,7 +291,7 @@ def test_workers_exit_when_parent_is_killed(tmp_path: Path, model_path: str) -> 
 
 _HOLDER = """
 import fcntl, os, sys, time
-from edgesea.fileio import make_temp
+from edgesea.core.fileio import make_temp
 store = sys.argv[1]
 os.makedirs(os.path.join(store, "shards"), exist_ok=True)
 if sys.argv[2] == "lock":
@@ -347,7 +347,7 @@ def test_only_dead_writers_temps_are_cleaned(tmp_path: Path, teacher: ModelTeach
 
 def test_file_failing_mid_stream_leaves_no_rows(tmp_path: Path, teacher: ModelTeacher,
                                                 monkeypatch) -> None:
-    import edgesea.extract_decode as dec
+    import edgesea.extract.decode as dec
 
     audio = write_clips(tmp_path / "in")
     write_clip(audio / "c.wav", 75.0, 16000, seed=3)  # several blocks; fails after one
@@ -378,7 +378,7 @@ def test_memoised_content_hash_sees_a_rewrite_with_the_same_size_and_mtime(tmp_p
                                                                           ) -> None:
     """``file_content`` hashes an unchanged file once per process; rewriting it (same size,
     mtime restored) changes its ctime, so the memo never returns the old hash."""
-    import edgesea.store_integrity as si
+    import edgesea.store.integrity as si
 
     p = tmp_path / "a.bin"
     p.write_bytes(b"a" * 4096)

@@ -16,14 +16,14 @@ import numpy as np
 import pytest
 import torch
 
-import edgesea.frontend as frontend_mod
+import edgesea.frontend.logmel as frontend_mod
 from edgesea import get_embedding
-from edgesea.api import model_inputs
-from edgesea.audio import load_audio, n_windows, resample, to_float_mono
-from edgesea.batching import _inference_net
+from edgesea.audio.io import load_audio, n_windows, resample, to_float_mono
 from edgesea.errors import EdgeSEAError
 from edgesea.export import frontend_spec, reference_logmel
-from edgesea.frontend import LogMelSpectrogram
+from edgesea.frontend.logmel import LogMelSpectrogram
+from edgesea.inference.api import model_inputs
+from edgesea.inference.batching import _inference_net
 from edgesea.models import (
     ModelConfig,
     load_model,
@@ -32,7 +32,7 @@ from edgesea.models import (
     sea_student,
     student_frontend,
 )
-from edgesea.stages import student_inputs
+from edgesea.specialize.stages import student_inputs
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "audio" / "fold1"
 
@@ -233,7 +233,7 @@ FAST_TOL = 2e-5
 
 
 def _shipped_stream():
-    from edgesea.zoo import pretrained_path
+    from edgesea.packaged.names import pretrained_path
 
     return load_model(pretrained_path("sea", 128)).eval()
 
@@ -476,8 +476,8 @@ def test_extract_gives_a_stream_model_teacher_its_context(stream_model, tmp_path
     window with the audio around it (on the old code: bare windows, zero context)."""
     import soundfile as sf
 
-    from edgesea.extract import extract
-    from edgesea.store import EmbeddingStore
+    from edgesea.extract.run import extract
+    from edgesea.store.shards import EmbeddingStore
     from edgesea.teachers.model import ModelTeacher
 
     audio_dir = tmp_path / "audio"
@@ -530,7 +530,7 @@ def test_frame_once_feeder_equals_each_window_alone(stream_model, hop_size):
     """The feeder's log-mels of windows with context (overlapping, not frame multiples, and
     farther apart than a window and its context: window by window) equal the front end on
     each window alone."""
-    from edgesea.process import FrameOnceFeeder
+    from edgesea.inference.process import FrameOnceFeeder
 
     fe = stream_model.frontend
     wins = _context_windows(stream_model, _signal(9.0, 8000, 6), hop_size, True)

@@ -1,4 +1,4 @@
-"""Tests of device tiers (:mod:`edgesea.tiers`), MAC counting (:func:`edgesea.models.macs`)
+"""Tests of device tiers (:mod:`edgesea.packaged.tiers`), MAC counting (:func:`edgesea.models.macs`)
 and the ``mcu-1m`` student: hand counts, tier lookup and budgets, the ``--tier`` option of
 ``edgesea footprint`` / ``edgesea export``, and int8 exports of the 128-d ``mcu`` and
 ``mcu-1m`` students that must fit their tiers.
@@ -33,8 +33,8 @@ from edgesea.models import (
     sea_mcu_student,
 )
 from edgesea.models.footprint import frontend_macs
-from edgesea.specialize_config import SpecializeConfig
-from edgesea.tiers import TIERS, Tier, check_budget, fits, get_tier, tier_report
+from edgesea.packaged.tiers import TIERS, Tier, check_budget, fits, get_tier, tier_report
+from edgesea.specialize.config import SpecializeConfig
 
 app = typer.Typer()
 app.command("export")(export_command)
@@ -181,7 +181,7 @@ def exported_students(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
     mcu-1m student with the int8 file shipped beside it (what users get)."""
     for mod in ("litert_torch", "tflite_micro", "ai_edge_litert"):
         pytest.importorskip(mod)
-    from edgesea.zoo import resolve_model
+    from edgesea.packaged.names import resolve_model
 
     root = tmp_path_factory.mktemp("tiers")
     audio = _write_clips(root / "audio")

@@ -1,4 +1,4 @@
-"""Tests of view-consistent targets (:mod:`edgesea.views`): ``band_limit``,
+"""Tests of view-consistent targets (:mod:`edgesea.teachers.views`): ``band_limit``,
 ``normalize_level``, :class:`ViewTeacher`, ``apply_view``, ``parse_view_spec``; teacher specs
 with a view (``resolve_teacher("model:PATH@band:8000")``); the students' level rules
 (``student_frontend``, ``LEVELS``, ``STUDENT_RATES``); the new :class:`SpecializeConfig`
@@ -18,17 +18,17 @@ import pytest
 import soundfile as sf
 import torch
 
-from edgesea.audio import frame_audio, load_audio, resample, to_float_mono
-from edgesea.augment import AugmentConfig, Augmenter
-from edgesea.augstore import load_augmented, make_augmented
+from edgesea.audio.io import frame_audio, load_audio, resample, to_float_mono
+from edgesea.augment.bank import load_augmented, make_augmented
+from edgesea.augment.transforms import AugmentConfig, Augmenter
 from edgesea.errors import EdgeSEAError
-from edgesea.extract import resolve_teacher
+from edgesea.extract.run import resolve_teacher
 from edgesea.models import load_model, save_model, sea_student
 from edgesea.models.network import LEVELS, STUDENT_RATES, student_frontend
-from edgesea.pipeline import SpecializeConfig, specialize
-from edgesea.store import EmbeddingStore
+from edgesea.specialize.pipeline import SpecializeConfig, specialize
+from edgesea.store.shards import EmbeddingStore
 from edgesea.teachers.model import ModelTeacher
-from edgesea.views import (
+from edgesea.teachers.views import (
     MAX_NORM_GAIN_DB,
     NORM_DBFS,
     VIEWS,

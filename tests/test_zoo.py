@@ -24,11 +24,10 @@ import torch
 from typer.testing import CliRunner
 
 import edgesea
-import edgesea.zoo
-from edgesea.audio import load_audio
+import edgesea.packaged.names
+from edgesea.audio.io import load_audio
 from edgesea.errors import EdgeSEAError
-from edgesea.tiers import check_budget
-from edgesea.zoo import (
+from edgesea.packaged.names import (
     EMB_DIMS,
     PRETRAINED_DIR,
     ZOO_TIERS,
@@ -37,6 +36,7 @@ from edgesea.zoo import (
     pretrained_path,
     zoo_name,
 )
+from edgesea.packaged.tiers import check_budget
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIP = ROOT / "examples" / "audio" / "fold1" / "103074-7-0-2.flac"
@@ -51,7 +51,7 @@ SUFFIXES = (".safetensors", ".int8.tflite", ".edge.json", ".recipe.json", ".md")
 @pytest.fixture
 def zoo(monkeypatch) -> Path:
     """The zoo under test (the package, or ``$EDGESEA_ZOO_DIR/pretrained``)."""
-    monkeypatch.setattr(edgesea.zoo, "PRETRAINED_DIR", PRETRAINED)
+    monkeypatch.setattr(edgesea.packaged.names, "PRETRAINED_DIR", PRETRAINED)
     return PRETRAINED
 
 
@@ -242,7 +242,7 @@ def test_unknown_tiers_are_refused_with_the_valid_ones(tier) -> None:
 
 
 def test_paths_and_errors_per_tier(tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(edgesea.zoo, "PRETRAINED_DIR", tmp_path)
+    monkeypatch.setattr(edgesea.packaged.names, "PRETRAINED_DIR", tmp_path)
     assert available() == available("mcu") == available("mcu-1m") == []
     (tmp_path / "sea_urban_128.safetensors").write_bytes(b"")
     (tmp_path / "sea_urban_256.safetensors").write_bytes(b"")
@@ -271,7 +271,7 @@ def test_embed_tier_option(tmp_path, monkeypatch) -> None:
     from edgesea.models import save_model, sea_student
 
     runner = CliRunner()
-    monkeypatch.setattr(edgesea.zoo, "PRETRAINED_DIR", tmp_path / "none")
+    monkeypatch.setattr(edgesea.packaged.names, "PRETRAINED_DIR", tmp_path / "none")
     out = tmp_path / "out"
     res = runner.invoke(app, ["embed", str(CLIP), "-o", str(out), "--tier", "big"])
     assert res.exit_code == 2 and "tier='big'" in res.stderr and "mcu-1m" in res.stderr
@@ -310,7 +310,7 @@ def _parse_specialize(command: str, audio_dir: Path) -> dict:
 
 
 def test_rebuild_command_reproduces_every_setting(build_zoo, tmp_path) -> None:
-    from edgesea.specialize_config import SpecializeConfig
+    from edgesea.specialize.config import SpecializeConfig
 
     cfg = SpecializeConfig(
         teacher="aisfx", emb_dim=256, arch="mcu-1m", sample_rate=16000, level="absolute",
@@ -349,7 +349,7 @@ def test_rebuild_command_of_an_old_config_states_the_defaults(build_zoo, tmp_pat
 
 
 def test_cards_say_when_a_model_does_not_fit_its_tier(build_zoo) -> None:
-    from edgesea.tiers import get_tier
+    from edgesea.packaged.tiers import get_tier
 
     for flash, arena, fits in ((600_000, 200_000, True), (1_100_000, 200_000, False),
                                (600_000, 300_000, False)):

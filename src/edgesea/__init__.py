@@ -11,11 +11,11 @@ signatures and defaults, and its command line as ``python -m edgesea.edgel3``; s
 ``docs/edgel3.md``).
 """
 
-from .api import get_embedding, get_model
-from .audio import load_audio
-from .errors import EdgeSEAError, EdgeSEAWarning
-from .models import footprint, load_model, save_model
-from .process import process_file
+from edgesea.audio.io import load_audio
+from edgesea.errors import EdgeSEAError, EdgeSEAWarning
+from edgesea.inference.api import get_embedding, get_model
+from edgesea.inference.process import process_file
+from edgesea.models import footprint, load_model, save_model
 
 __version__ = "0.1.0"
 

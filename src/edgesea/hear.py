@@ -13,10 +13,10 @@ import copy
 import numpy as np
 import torch
 
-from .api import get_embedding, get_model
-from .audio import check_hop_size, preprocess_audio
-from .errors import EdgeSEAError
-from .models import EmbeddingModel
+from edgesea.audio.io import check_hop_size, preprocess_audio
+from edgesea.errors import EdgeSEAError
+from edgesea.inference.api import get_embedding, get_model
+from edgesea.models import EmbeddingModel
 
 __all__ = ["HEARModel", "get_scene_embeddings", "get_timestamp_embeddings", "load_model"]
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import EdgeSEAError
+from edgesea.errors import EdgeSEAError
 
 __all__ = ["REDUCERS", "IdentityReducer", "PCAReducer", "UMAPReducer", "make_reducer",
            "reducer_from_arrays"]

@@ -6,15 +6,15 @@ command group, all sharing :mod:`edgesea.cli.common`.
 - ``edgesea info`` / ``edgesea convert-edgel3`` (:mod:`.info`) describe a model file and
   convert an original edgel3 Keras ``.h5``.
 - ``edgesea teacher-embed`` / ``edgesea sample`` (:mod:`.store`) write a resumable
-  teacher-embedding store (:func:`edgesea.extract.extract`) and pick windows of it.
+  teacher-embedding store (:func:`edgesea.extract.run.extract`) and pick windows of it.
 - ``edgesea specialize`` / ``edgesea augment`` (:mod:`.specialize`) run the whole SEA
-  pipeline (:func:`edgesea.pipeline.specialize`) and make teacher-labelled augmented windows.
+  pipeline (:func:`edgesea.specialize.pipeline.specialize`) and make teacher-labelled augmented windows.
 - ``edgesea export`` / ``edgesea footprint`` (:mod:`.export`) write int8 TFLite, ONNX and
   C-array models and measure them in TensorFlow Lite Micro (:func:`edgesea.export.export_model`).
 - ``edgesea evaluate`` (:mod:`.evaluate`) scores embedders on a labelled dataset's held-out
-  fold (:func:`edgesea.evaluate_run.run_evaluation`).
-- ``edgesea models`` (:mod:`.models`) lists the packaged models (:func:`edgesea.zoo.catalog`);
-  their names are accepted wherever a model file is (:func:`edgesea.zoo.resolve_model`).
+  fold (:func:`edgesea.evaluate.run.run_evaluation`).
+- ``edgesea models`` (:mod:`.models`) lists the packaged models (:func:`edgesea.packaged.names.catalog`);
+  their names are accepted wherever a model file is (:func:`edgesea.packaged.names.resolve_model`).
 - ``edgesea prune`` (:mod:`.prune`) prunes the aisfx teacher to an edgel3 sparsity level and
   retrains it by distillation (:func:`edgesea.sparse.build_sparse_model`).
 
@@ -28,16 +28,16 @@ from typing import Annotated
 
 import typer
 
-from .. import __version__
-from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Command, Group, find_audio_files
-from .embed import embed_command
-from .evaluate import evaluate_command
-from .export import export_command, footprint_command
-from .info import convert_edgel3_command, describe_model, info_command
-from .models import models_command
-from .prune import prune_command
-from .specialize import augment_command, specialize_command
-from .store import sample_command, teacher_embed_command
+from edgesea import __version__
+from edgesea.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Command, Group, find_audio_files
+from edgesea.cli.embed import embed_command
+from edgesea.cli.evaluate import evaluate_command
+from edgesea.cli.export import export_command, footprint_command
+from edgesea.cli.info import convert_edgel3_command, describe_model, info_command
+from edgesea.cli.models import models_command
+from edgesea.cli.prune import prune_command
+from edgesea.cli.specialize import augment_command, specialize_command
+from edgesea.cli.store import sample_command, teacher_embed_command
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "app", "describe_model",
            "find_audio_files", "main"]

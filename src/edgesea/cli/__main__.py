@@ -1,5 +1,5 @@
 """``python -m edgesea.cli``: the ``edgesea`` command."""
 
-from . import main
+from edgesea.cli import main
 
 main()

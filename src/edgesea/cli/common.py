@@ -21,7 +21,7 @@ from rich.progress import (
 )
 from typer.core import TyperCommand, TyperGroup
 
-from ..audio import AUDIO_EXTENSIONS
+from edgesea.audio.io import AUDIO_EXTENSIONS
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "Command", "GpusPerActorOption", "Group",
            "NumActorsOption", "RayAddressOption", "fail", "find_audio_files", "reflow",

@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..api import FileResult, get_model
-from ..audio import AUDIO_EXTENSIONS, check_hop_size, n_windows
-from ..errors import EdgeSEAError
-from ..models import EmbeddingModel
-from ..process import iter_process_files, output_path
-from ..zoo import resolve_model
-from .common import EXIT_FAILED, fail, find_audio_files, track
+from edgesea.audio.io import AUDIO_EXTENSIONS, check_hop_size, n_windows
+from edgesea.cli.common import EXIT_FAILED, fail, find_audio_files, track
+from edgesea.errors import EdgeSEAError
+from edgesea.inference.api import FileResult, get_model
+from edgesea.inference.process import iter_process_files, output_path
+from edgesea.models import EmbeddingModel
+from edgesea.packaged.names import resolve_model
 
 if TYPE_CHECKING:
-    from ..export.embedder import TFLiteEmbedder
+    from edgesea.inference.int8 import TFLiteEmbedder
 
 __all__ = ["embed_command"]
 
@@ -30,8 +30,8 @@ def _resolve_model(model: Path | str | None, model_type: str, emb_dim: int | Non
                    retrain_type: str = "kd") -> EmbeddingModel | TFLiteEmbedder:
     """Load the model once, checking ``--emb-dim`` against a model file if both are given
     (``--tier`` only selects a packaged model: refused with ``--model``). ``model`` is a
-    path or a packaged name (:func:`edgesea.zoo.resolve_model`); an int8 ``.tflite`` gives
-    a :class:`~edgesea.export.embedder.TFLiteEmbedder`. ``--model-type sparse`` selects the
+    path or a packaged name (:func:`edgesea.packaged.names.resolve_model`); an int8 ``.tflite`` gives
+    a :class:`~edgesea.inference.int8.TFLiteEmbedder`. ``--model-type sparse`` selects the
     packaged sparse model of ``sparsity`` and ``retrain_type`` (512-d)."""
     if model is None and model_type == "sparse":
         if emb_dim not in (None, 512) or tier is not None:
@@ -46,7 +46,7 @@ def _resolve_model(model: Path | str | None, model_type: str, emb_dim: int | Non
                            "given")
     path = resolve_model(str(model))
     if path.endswith(".tflite"):
-        from ..export.embedder import TFLiteEmbedder
+        from edgesea.inference.int8 import TFLiteEmbedder
 
         net: EmbeddingModel | TFLiteEmbedder = TFLiteEmbedder(path)
     else:

@@ -1,5 +1,5 @@
 """``edgesea evaluate``: downstream classification of one or more embedders on a labelled
-dataset (:mod:`edgesea.evaluate`); registered on the app of :mod:`edgesea.cli`."""
+dataset (:mod:`edgesea.evaluate.classify`); registered on the app of :mod:`edgesea.cli`."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from typing import Annotated
 
 import typer
 
-from ..errors import EdgeSEAError
-from ..zoo import resolve_model
-from .common import EXIT_FAILED, fail
+from edgesea.cli.common import EXIT_FAILED, fail
+from edgesea.errors import EdgeSEAError
+from edgesea.packaged.names import resolve_model
 
 __all__ = ["evaluate_command", "run_evaluation"]
 
 # the Python function behind the command lives in the core (re-exported here)
-from ..evaluate_run import _labels, run_evaluation  # noqa: F401
+from edgesea.evaluate.run import _labels, run_evaluation  # noqa: F401
 
 
 def _folds(text: str) -> list[int]:

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from ..errors import EdgeSEAError
-from .common import EXIT_FAILED, fail
+from edgesea.cli.common import EXIT_FAILED, fail
+from edgesea.errors import EdgeSEAError
 
 __all__ = ["export_command", "footprint_command", "tier_check"]
 
@@ -30,12 +30,12 @@ def tier_check(flash_bytes: int, arena_bytes: int, tier: str | None = None
     arena_bytes : int
         The TFLM arena it needs.
     tier : str, optional
-        A tier of :data:`edgesea.tiers.TIERS`; default every tier.
+        A tier of :data:`edgesea.packaged.tiers.TIERS`; default every tier.
 
     Returns
     -------
     report : dict
-        :func:`edgesea.tiers.tier_report` (``{name: {"fits", "over", ...}}``).
+        :func:`edgesea.packaged.tiers.tier_report` (``{name: {"fits", "over", ...}}``).
     lines : list of str
         What to print: which tiers the model fits.
     warnings : list of str
@@ -48,7 +48,7 @@ def tier_check(flash_bytes: int, arena_bytes: int, tier: str | None = None
     EdgeSEAError
         For an unknown tier name.
     """
-    from ..tiers import TIERS, get_tier, tier_report
+    from edgesea.packaged.tiers import TIERS, get_tier, tier_report
 
     report = tier_report(flash_bytes, arena_bytes, tier)
     if tier is not None:
@@ -110,18 +110,18 @@ def export_command(
     front end the device must compute and the int8 quantization. The int8 .tflite is
     measured (flash, TFLM arena, MACs) and checked against the device tiers (--tier); a
     model that exceeds the named tier, or every tier, gets a warning on stderr."""
-    from ..export import export_model
-    from ..zoo import resolve_model  # a packaged name (sea_urban_64) or a path
+    from edgesea.export import export_model
+    from edgesea.packaged.names import resolve_model  # a packaged name (sea_urban_64) or a path
 
     try:
         if tier is not None:
-            from ..tiers import get_tier
+            from edgesea.packaged.tiers import get_tier
 
             get_tier(tier)
             if not {"tflite-int8", "c-array", "firmware"}.intersection(formats):
                 raise EdgeSEAError("--tier checks the int8 .tflite: add --format tflite-int8")
         if "firmware" in formats:  # the int8 model beside MODEL, or exported first
-            from ..firmware import export_firmware_formats
+            from edgesea.firmware import export_firmware_formats
 
             bundle = export_firmware_formats(
                 model, formats, out, calibration_dir=calibration,
@@ -169,7 +169,7 @@ def _export_device_check(tflite: str | None, tier: str | None
     instead of a failure when the measurement is impossible (e.g. no tflite-micro)."""
     if tflite is None:
         return {}, [], []
-    from ..export import tflite_footprint
+    from edgesea.export import tflite_footprint
 
     try:
         fp = tflite_footprint(tflite)
@@ -225,9 +225,9 @@ def _table(report: dict[str, Any]) -> str:
 def _sparse_footprint(model: Path, as_json: bool) -> bool:
     """Print the footprint of a sparse model (:mod:`edgesea.sparse`) and return True, or
     return False for any other model."""
-    from ..sparse.model import SparseModel, describe_sparse, format_sparse
-    from ..sparse.storage import is_sparse_file
-    from ..zoo import resolve_model
+    from edgesea.packaged.names import resolve_model
+    from edgesea.sparse.model import SparseModel, describe_sparse, format_sparse
+    from edgesea.sparse.storage import is_sparse_file
 
     path = resolve_model(model)
     if path.endswith(".tflite") or not is_sparse_file(path):
@@ -264,8 +264,8 @@ def footprint_command(
     latency per window and the int8-vs-float agreement. For a sparse model (no int8
     build): non-zero weights, dense and sparse sizes, the activation memory pruning leaves
     unchanged, MACs, and the tiers it cannot fit."""
-    from ..export import tflite_footprint
-    from ..zoo import resolve_model  # a packaged name means its .int8.tflite
+    from edgesea.export import tflite_footprint
+    from edgesea.packaged.names import resolve_model  # a packaged name means its .int8.tflite
 
     try:
         if _sparse_footprint(model, as_json):
@@ -274,7 +274,7 @@ def footprint_command(
             raise EdgeSEAError(f"--windows and --repeats must be >= 1, got {windows} and "
                                f"{repeats}")
         if tier is not None:
-            from ..tiers import get_tier
+            from edgesea.packaged.tiers import get_tier
 
             get_tier(tier)
         report = tflite_footprint(resolve_model(model, kind="int8"), audio_dir=audio,

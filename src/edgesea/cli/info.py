@@ -9,12 +9,12 @@ from typing import Annotated, Any
 
 import typer
 
-from ..errors import EdgeSEAError
-from ..models import EmbeddingModel, footprint, load_model
-from ..sparse.model import SparseModel, describe_sparse, format_sparse
-from ..sparse.storage import is_sparse_file
-from ..zoo import resolve_model
-from .common import fail
+from edgesea.cli.common import fail
+from edgesea.errors import EdgeSEAError
+from edgesea.models import EmbeddingModel, footprint, load_model
+from edgesea.packaged.names import resolve_model
+from edgesea.sparse.model import SparseModel, describe_sparse, format_sparse
+from edgesea.sparse.storage import is_sparse_file
 
 __all__ = ["convert_edgel3_command", "describe_model", "describe_tflite", "info_command"]
 
@@ -37,9 +37,9 @@ def describe_tflite(path: str | Path) -> dict[str, Any]:
     EdgeSEAError
         Not a TFLite file, or no ``.edge.json`` beside it.
     """
-    from ..export.embedder import find_edge_spec
-    from ..export.runtime import check_tflite_file
-    from ..export.spec_reader import read_edge_spec
+    from edgesea.inference.int8 import find_edge_spec
+    from edgesea.runtime.litert import check_tflite_file
+    from edgesea.runtime.spec_reader import read_edge_spec
 
     data = check_tflite_file(path)
     spec_path = find_edge_spec(Path(path))
@@ -137,8 +137,8 @@ def convert_edgel3_command(
                                         help="The edgesea model file to write.")],
 ) -> None:
     """Convert an original edgel3 Keras .h5 model into an edgesea model file."""
-    from ..models import save_model
-    from ..models.edgel3 import load_edgel3_h5
+    from edgesea.models import save_model
+    from edgesea.models.edgel3 import load_edgel3_h5
 
     try:
         net = load_edgel3_h5(h5_file)

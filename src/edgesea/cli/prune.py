@@ -10,8 +10,8 @@ from typing import Annotated
 
 import typer
 
-from ..errors import EdgeSEAError
-from .common import EXIT_FAILED, fail
+from edgesea.cli.common import EXIT_FAILED, fail
+from edgesea.errors import EdgeSEAError
 
 __all__ = ["prune_command"]
 
@@ -82,8 +82,8 @@ def prune_command(
     the non-zero weights; use it with `edgesea embed --model MODEL`, `edgesea evaluate
     --model MODEL` or `edgesea info MODEL`.
     """
-    from ..distill import TrainConfig
-    from ..sparse.build import build_sparse_model
+    from edgesea.distill.train import TrainConfig
+    from edgesea.prune.build import build_sparse_model
 
     try:
         cfg = TrainConfig(epochs=epochs, lr=lr, batch_size=batch_size, schedule="cosine",

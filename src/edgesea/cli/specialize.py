@@ -1,5 +1,5 @@
 """``edgesea specialize``: the whole SEA pipeline from the command line
-(:func:`edgesea.pipeline.specialize`); registered on the app of :mod:`edgesea.cli`."""
+(:func:`edgesea.specialize.pipeline.specialize`); registered on the app of :mod:`edgesea.cli`."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from typing import Annotated
 
 import typer
 
-from ..errors import EdgeSEAError
-from .common import (
+from edgesea.cli.common import (
     EXIT_FAILED,
     GpusPerActorOption,
     NumActorsOption,
     RayAddressOption,
     fail,
 )
+from edgesea.errors import EdgeSEAError
 
 __all__ = ["augment_command", "specialize_command"]
 
@@ -141,7 +141,7 @@ def specialize_command(
     student (--arch mcu) at 16 kHz, 5 augmented windows per training window, 40 epochs of
     Adam at lr 1e-3 with a cosine decay. At the end it says what a weak result means and
     what to try."""
-    from ..pipeline import SpecializeConfig, specialize, training_advice
+    from edgesea.specialize.pipeline import SpecializeConfig, specialize, training_advice
 
     try:
         options = _json_object(reduction_options, "--reduction-options")
@@ -168,7 +168,7 @@ def specialize_command(
         fail(f"writing {out} failed: {e} (rerun to resume)", EXIT_FAILED)
     if result is None:
         typer.echo(f"distill job: {out / 'distill' / 'job.json'} (torchrun ... -m "
-                   "edgesea.distributed.ddp JOB, then rerun with --resume)")
+                   "edgesea.specialize.ddp_job JOB, then rerun with --resume)")
         return
     d = result.stages["distill"]
     typer.echo(f"student: {result.student_path}\nreport: {result.report_path}\n"
@@ -218,15 +218,15 @@ def augment_command(
     --n windows, or --augment-factor windows per second of source audio."""
     import soundfile as sf
 
-    from ..augment import AugmentConfig
-    from ..augstore import make_augmented
-    from ..extract import list_audio_files, resolve_teacher
+    from edgesea.augment.bank import make_augmented
+    from edgesea.augment.transforms import AugmentConfig
+    from edgesea.extract.run import list_audio_files, resolve_teacher
 
     try:
         if (n is None) == (factor is None):
             raise EdgeSEAError("give exactly one of --n and --augment-factor")
         if engine == "ray":  # before any work
-            from ..distributed.ray_engine import import_ray
+            from edgesea.distributed.ray_engine import import_ray
             import_ray()
         cfg = AugmentConfig.from_dict(_json_object(options, "--options"))
         files = list_audio_files(audio_dir)

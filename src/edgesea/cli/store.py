@@ -1,5 +1,5 @@
 """``edgesea teacher-embed`` and ``edgesea sample``: write a teacher-embedding store
-(:func:`edgesea.extract.extract`) and pick windows of it (:mod:`edgesea.sampling`)."""
+(:func:`edgesea.extract.run.extract`) and pick windows of it (:mod:`edgesea.sampling.samplers`)."""
 
 from __future__ import annotations
 
@@ -9,25 +9,25 @@ from typing import Annotated
 
 import typer
 
-from ..errors import EdgeSEAError
-from .common import (
+from edgesea.cli.common import (
     EXIT_FAILED,
     GpusPerActorOption,
     NumActorsOption,
     RayAddressOption,
     fail,
 )
+from edgesea.errors import EdgeSEAError
 
 __all__ = ["resolve_teacher_spec", "sample_command", "teacher_embed_command"]
 
 
 def resolve_teacher_spec(spec: str) -> str:
     """``spec`` with the model of ``model:NAME[@VIEW]`` resolved to its file when NAME is a
-    packaged model's name (:func:`edgesea.zoo.resolve_model`), e.g. ``model:sea_urban_64``
+    packaged model's name (:func:`edgesea.packaged.names.resolve_model`), e.g. ``model:sea_urban_64``
     -> ``model:.../pretrained/sea_urban_64.safetensors``; other specs are returned as they
-    are (:func:`edgesea.extract.resolve_teacher` checks them)."""
-    from ..views import parse_view_spec
-    from ..zoo import resolve_model
+    are (:func:`edgesea.extract.run.resolve_teacher` checks them)."""
+    from edgesea.packaged.names import resolve_model
+    from edgesea.teachers.views import parse_view_spec
 
     base, _, _ = parse_view_spec(spec)
     kind, _, arg = base.partition(":")
@@ -76,7 +76,7 @@ def teacher_embed_command(
     streamed in bounded blocks, so memory does not grow with file length. With --engine
     ray the work runs on a Ray cluster (docs/scaling.md).
     """
-    from ..extract import extract, resolve_teacher
+    from edgesea.extract.run import extract, resolve_teacher
 
     try:
         report = extract(audio_dir, out, resolve_teacher(resolve_teacher_spec(teacher), window),
@@ -120,10 +120,10 @@ def sample_command(
     """Pick K windows of an embedding store (ids = store rows) and write them + settings."""
     import numpy as np
 
-    from ..fileio import atomic_path, clean_stale_temps
-    from ..sampling import make_sampler, relevance_percentile
-    from ..store import EmbeddingStore
-    from ..store_arrays import store_column
+    from edgesea.core.fileio import atomic_path, clean_stale_temps
+    from edgesea.sampling.samplers import make_sampler, relevance_percentile
+    from edgesea.store.arrays import store_column
+    from edgesea.store.shards import EmbeddingStore
 
     try:
         clean_stale_temps(out.parent)  # leftovers of killed writers (live ones' are kept)

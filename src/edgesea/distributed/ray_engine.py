@@ -1,12 +1,12 @@
 """Teacher extraction (and the augmentation bank) on Ray Data: ``--engine ray``.
 
 :func:`run_extract` computes the pending shards of an embedding store that
-:func:`edgesea.extract.extract` has planned (manifest, content fingerprints, resumability
+:func:`edgesea.extract.run.extract` has planned (manifest, content fingerprints, resumability
 and the writer lock stay there), as a Ray Data pipeline:
 
 1. the files of the pending shards, one block each (:func:`ray.data.from_items`);
 2. ``map_batches(_decode)``: Ray tasks decode, resample and window each file in bounded
-   blocks (:func:`edgesea.extract_decode._streamed`, exactly the local engine's windows and
+   blocks (:func:`edgesea.extract.decode._streamed`, exactly the local engine's windows and
    LAeq), ending each file with one marker row (its duration, or why it failed);
 3. ``map_batches(_Embedder)``: a fixed pool of ``num_actors`` actors (a callable class: the
    teacher is deserialised once per actor), ``num_gpus_per_actor`` GPUs each, embeds
@@ -16,7 +16,7 @@ and the writer lock stay there), as a Ray Data pipeline:
    complete shards that the next run (either engine) does not recompute.
 
 :func:`run_augment` renders and embeds the pending shards of an augmented store
-(:func:`edgesea.augstore.make_augmented`) in the same way, one shard per actor call.
+(:func:`edgesea.augment.bank.make_augmented`) in the same way, one shard per actor call.
 
 Rows equal the local engine's; embeddings equal them within float tolerance (another
 batch composition and process). Ray is an optional extra: ``pip install edgesea[ray]``.
@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import EdgeSEAError
+from edgesea.errors import EdgeSEAError
 
 __all__ = ["RayOptions", "import_ray", "run_augment", "run_extract"]
 
@@ -109,7 +109,7 @@ def _decode(batch: dict[str, np.ndarray], sr: int, window: float, hop_size: floa
             center: bool, block_windows: int, context: tuple[int, int]
             ) -> Iterator[dict[str, np.ndarray]]:
     """Windows of each file of ``batch`` in blocks, then one marker row per file."""
-    from ..extract_decode import DecodeFailed, _streamed
+    from edgesea.extract.decode import DecodeFailed, _streamed
 
     width = int(round(window * sr)) + sum(context)
 
@@ -156,10 +156,10 @@ def run_extract(audio_dir: Path, out: Path, teacher: Any, manifest: dict[str, An
                 todo: list[int], contents: list[dict[str, Any]], batch_size: int,
                 progress: bool, options: RayOptions | None = None) -> float:
     """Compute and write the shards ``todo`` on Ray (see the module docstring); returns the
-    seconds of audio embedded. The signature is :func:`edgesea.extract._run`'s."""
+    seconds of audio embedded. The signature is :func:`edgesea.extract.run._run`'s."""
     from tqdm.auto import tqdm
 
-    from ..store import write_manifest, write_shard
+    from edgesea.store.shards import write_manifest, write_shard
 
     address, num_actors, gpus = _options(options)
     info, shards, files = manifest["teacher"], manifest["shards"], manifest["files"]
@@ -260,8 +260,8 @@ class _AugEmbedder:
     def __init__(self, teacher: Any, audio_dir: str, sources: list[str],
                  durations: list[float], config: Any, seed: int, student_rate: int,
                  batch_size: int) -> None:
-        from ..augment import Augmenter
-        from ..augstore import source_loader
+        from edgesea.augment.bank import source_loader
+        from edgesea.augment.transforms import Augmenter
 
         self.teacher = teacher
         self.aug = Augmenter(durations, config, seed, teacher.window)
@@ -269,7 +269,7 @@ class _AugEmbedder:
         self.student_rate, self.batch_size = int(student_rate), int(batch_size)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        from ..augstore import shard_columns
+        from edgesea.augment.bank import shard_columns
 
         parts = []
         for k, start, n in zip(batch["shard"], batch["start"], batch["n_rows"], strict=True):
@@ -285,7 +285,7 @@ def run_augment(spans: list[tuple[int, int, int]], audio_dir: Path, sources: lis
                 student_rate: int, batch_size: int, options: RayOptions | None = None
                 ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
     """``(shard, columns)`` of each ``(shard, first window, rows)`` of ``spans``, in order,
-    computed by a pool of Ray actors (:func:`edgesea.augstore.make_augmented` writes them)."""
+    computed by a pool of Ray actors (:func:`edgesea.augment.bank.make_augmented` writes them)."""
     address, num_actors, gpus = _options(options)
     if not spans:
         return

@@ -61,12 +61,12 @@ What differs from edgel3 (on purpose):
 
 from __future__ import annotations
 
-from . import cli, core, edgel3_exceptions, edgel3_warnings, models
-from .cli import get_file_list, main, parse_args, positive_float, run
-from .core import get_embedding, get_output_path, process_file
-from .edgel3_exceptions import EdgeL3Error
-from .edgel3_warnings import EdgeL3Warning
-from .models import (
+from edgesea.edgel3 import cli, core, edgel3_exceptions, edgel3_warnings, models
+from edgesea.edgel3.cli import get_file_list, main, parse_args, positive_float, run
+from edgesea.edgel3.core import get_embedding, get_output_path, process_file
+from edgesea.edgel3.edgel3_exceptions import EdgeL3Error
+from edgesea.edgel3.edgel3_warnings import EdgeL3Warning
+from edgesea.edgel3.models import (
     EMB_DIMS,
     MODEL_TYPES,
     RETRAIN_TYPES,

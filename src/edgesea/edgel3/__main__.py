@@ -3,8 +3,8 @@
 
 import sys
 
-from ..errors import EdgeSEAError
-from .cli import main
+from edgesea.edgel3.cli import main
+from edgesea.errors import EdgeSEAError
 
 try:
     main()

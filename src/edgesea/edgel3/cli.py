@@ -9,12 +9,18 @@ import sys
 from argparse import ArgumentParser, ArgumentTypeError, Namespace
 from collections.abc import Iterable, Sequence
 
-from .. import process
-from ..audio import AUDIO_EXTENSIONS, check_flag, check_hop_size
-from ..errors import EdgeSEAError
-from .core import _check_suffix
-from .edgel3_exceptions import EdgeL3Error
-from .models import EMB_DIMS, MODEL_TYPES, RETRAIN_TYPES, SPARSITIES, load_embedding_model
+from edgesea.audio.io import AUDIO_EXTENSIONS, check_flag, check_hop_size
+from edgesea.edgel3.core import _check_suffix
+from edgesea.edgel3.edgel3_exceptions import EdgeL3Error
+from edgesea.edgel3.models import (
+    EMB_DIMS,
+    MODEL_TYPES,
+    RETRAIN_TYPES,
+    SPARSITIES,
+    load_embedding_model,
+)
+from edgesea.errors import EdgeSEAError
+from edgesea.inference import process
 
 __all__ = ["get_file_list", "main", "parse_args", "positive_float", "run"]
 
@@ -39,7 +45,7 @@ def get_file_list(input_list: Iterable[str | os.PathLike]) -> list[str]:
     """The files named by a list of files and folders (edgel3's ``cli.get_file_list``).
 
     Files are taken as given (absolute paths); a folder contributes the audio files
-    (:data:`edgesea.audio.AUDIO_EXTENSIONS`) directly inside it, sorted, not its sub-folders.
+    (:data:`edgesea.audio.io.AUDIO_EXTENSIONS`) directly inside it, sorted, not its sub-folders.
 
     Raises
     ------

@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import api, process
-from ..audio import check_flag, check_hop_size
-from .edgel3_exceptions import EdgeL3Error
-from .models import ModelArg, _check_args, _net
+from edgesea.audio.io import check_flag, check_hop_size
+from edgesea.edgel3.edgel3_exceptions import EdgeL3Error
+from edgesea.edgel3.models import ModelArg, _check_args, _net
+from edgesea.inference import api, process
 
 __all__ = ["get_embedding", "get_output_path", "process_file"]
 

@@ -4,7 +4,7 @@ edgesea raises."""
 
 from __future__ import annotations
 
-from ..errors import EdgeSEAError
+from edgesea.errors import EdgeSEAError
 
 __all__ = ["EdgeL3Error"]
 

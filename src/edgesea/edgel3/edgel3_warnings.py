@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from ..errors import EdgeSEAWarning
+from edgesea.errors import EdgeSEAWarning
 
 __all__ = ["EdgeL3Warning"]
 

@@ -8,11 +8,11 @@ tflite-micro, onnx, onnxruntime) are imported only when needed: ``pip install
 edgesea[export]``.
 """
 
-from .carray import CArrayFiles, c_identifier, write_c_array
-from .exporter import FORMATS, ExportResult, agreement, export_model
-from .footprint import ArenaSearch, TFLiteFootprint, find_min_arena, tflite_footprint
-from .frontend_spec import frontend_spec, quantize_input, reference_logmel
-from .graph import LogmelEmbedder, exportable
+from edgesea.export.carray import CArrayFiles, c_identifier, write_c_array
+from edgesea.export.exporter import FORMATS, ExportResult, agreement, export_model
+from edgesea.export.footprint import ArenaSearch, TFLiteFootprint, find_min_arena, tflite_footprint
+from edgesea.export.graph import LogmelEmbedder, exportable
+from edgesea.runtime.frontend_spec import frontend_spec, quantize_input, reference_logmel
 
 __all__ = ["FORMATS", "ArenaSearch", "CArrayFiles", "ExportResult", "LogmelEmbedder",
            "TFLiteFootprint", "agreement", "c_identifier", "export_model", "exportable",

@@ -2,7 +2,7 @@
 int8 quantization and for measuring an exported model's agreement with the float one.
 
 audio file -> mono -> resampled to the model rate -> non-overlapping windows of the model's
-length -> the model's :class:`~edgesea.frontend.LogMelSpectrogram` -> ``(n_mels, n_frames)``.
+length -> the model's :class:`~edgesea.frontend.logmel.LogMelSpectrogram` -> ``(n_mels, n_frames)``.
 Files are visited in a seeded random order so that the first windows already span the
 folder; all-zero windows (silence, tail padding) are skipped because they carry nothing.
 """
@@ -18,10 +18,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..audio import AUDIO_EXTENSIONS, frame_audio, load_audio, resample, to_float_mono
-from ..errors import EdgeSEAError
-from ..extract import list_audio_files
-from ..frontend import LogMelSpectrogram
+from edgesea.audio.io import AUDIO_EXTENSIONS, frame_audio, load_audio, resample, to_float_mono
+from edgesea.errors import EdgeSEAError
+from edgesea.extract.run import list_audio_files
+from edgesea.frontend.logmel import LogMelSpectrogram
 
 __all__ = ["LogmelWindows", "logmel_windows"]
 
@@ -58,7 +58,7 @@ def logmel_windows(audio_dir: str | os.PathLike, frontend: LogMelSpectrogram,
     Parameters
     ----------
     audio_dir : str or PathLike
-        Folder walked recursively (:func:`edgesea.extract.list_audio_files`).
+        Folder walked recursively (:func:`edgesea.extract.run.list_audio_files`).
     frontend : LogMelSpectrogram
         The model's front end; its ``sample_rate`` is the target rate.
     window_samples : int

@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import EdgeSEAError
-from ..fileio import atomic_path
+from edgesea.core.fileio import atomic_path
+from edgesea.errors import EdgeSEAError
 
 __all__ = ["CArrayFiles", "c_identifier", "write_c_array"]
 

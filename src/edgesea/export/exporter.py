@@ -3,7 +3,7 @@
 Formats (:data:`FORMATS`): ``tflite-int8`` (full-int8 ``<name>.int8.tflite`` for LiteRT and
 TFLM), ``c-array`` (that ``.tflite`` plus ``<name>_model_data.cc``/``.h``), ``onnx`` (float
 ``<name>.onnx``) and ``onnx-int8`` (QDQ ``<name>.int8.onnx``). Every export also writes
-``<name>.edge.json`` (:func:`~edgesea.export.frontend_spec.frontend_spec`): the front end the
+``<name>.edge.json`` (:func:`~edgesea.runtime.frontend_spec.frontend_spec`): the front end the
 device must compute and the int8 input/output quantization. Each exported model is checked
 against the float model on the calibration windows (mean cosine, relative error).
 """
@@ -20,12 +20,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import EdgeSEAError
-from ..fileio import write_json
-from .calibration import logmel_windows
-from .carray import c_identifier, write_c_array
-from .frontend_spec import frontend_spec
-from .graph import load_student, model_name
+from edgesea.core.fileio import write_json
+from edgesea.errors import EdgeSEAError
+from edgesea.export.calibration import logmel_windows
+from edgesea.export.carray import c_identifier, write_c_array
+from edgesea.export.graph import load_student, model_name
+from edgesea.runtime.frontend_spec import frontend_spec
 
 __all__ = ["FORMATS", "ExportResult", "agreement", "export_model"]
 
@@ -172,8 +172,8 @@ def export_model(model_path: str | os.PathLike, formats: str | Sequence[str],
             reference = model.embed_logmel(torch.from_numpy(cal.logmels)).numpy()
     quant = None
     if "tflite-int8" in wanted or "c-array" in wanted:
-        from .runtime import run_litert, tflite_quant
-        from .tflite import convert_tflite_int8
+        from edgesea.export.tflite import convert_tflite_int8
+        from edgesea.runtime.litert import run_litert, tflite_quant
 
         tfl = out / f"{ident}.int8.tflite"
         result.sizes["tflite-int8"] = convert_tflite_int8(model, cal.logmels, tfl,
@@ -188,7 +188,7 @@ def export_model(model_path: str | os.PathLike, formats: str | Sequence[str],
             result.files["c-source"], result.files["c-header"] = c_files.source, c_files.header
             result.sizes["c-array"] = c_files.size
     if "onnx" in wanted or "onnx-int8" in wanted:
-        from .onnx import export_onnx, quantize_onnx_int8, run_onnx
+        from edgesea.export.onnx import export_onnx, quantize_onnx_int8, run_onnx
 
         onnx_path = out / f"{ident}.onnx"
         result.sizes["onnx"] = export_onnx(model, onnx_path)

@@ -30,14 +30,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import EdgeSEAError
-from ..frontend import LogMelSpectrogram
-from ..models.footprint import FRONTEND_MACS_METHOD, frontend_macs
-from .calibration import logmel_windows
-from .exporter import agreement
-from .frontend_spec import SPEC_FORMAT, quantize_input
-from .graph import load_student
-from .runtime import (
+from edgesea.errors import EdgeSEAError
+from edgesea.export.calibration import logmel_windows
+from edgesea.export.exporter import agreement
+from edgesea.export.graph import load_student
+from edgesea.frontend.logmel import LogMelSpectrogram
+from edgesea.models.footprint import FRONTEND_MACS_METHOD, frontend_macs
+from edgesea.runtime.frontend_spec import SPEC_FORMAT, quantize_input
+from edgesea.runtime.litert import (
     capture_fds,
     check_tflite_file,
     litert_interpreter,
@@ -47,7 +47,7 @@ from .runtime import (
     run_tflm,
     tflite_quant,
 )
-from .spec_reader import read_edge_spec
+from edgesea.runtime.spec_reader import read_edge_spec
 
 __all__ = ["ArenaSearch", "TFLiteFootprint", "find_min_arena", "tflite_footprint",
            "tflite_macs"]

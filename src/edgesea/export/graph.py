@@ -19,9 +19,9 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from ..errors import EdgeSEAError
-from ..models import EmbeddingModel, load_model
-from ..models.network import global_pool
+from edgesea.errors import EdgeSEAError
+from edgesea.models import EmbeddingModel, load_model
+from edgesea.models.network import global_pool
 
 __all__ = ["LogmelEmbedder", "exportable", "load_student", "model_name"]
 

@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import EdgeSEAError
-from ..fileio import atomic_path
-from ..models import EmbeddingModel
-from .graph import exportable
-from .runtime import require, silenced
+from edgesea.core.fileio import atomic_path
+from edgesea.errors import EdgeSEAError
+from edgesea.export.graph import exportable
+from edgesea.models import EmbeddingModel
+from edgesea.runtime.litert import require, silenced
 
 __all__ = ["INPUT_NAME", "OUTPUT_NAME", "export_onnx", "quantize_onnx_int8", "run_onnx"]
 

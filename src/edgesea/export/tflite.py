@@ -17,11 +17,11 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..errors import EdgeSEAError
-from ..fileio import atomic_path
-from ..models import EmbeddingModel
-from .graph import exportable
-from .runtime import require, silenced
+from edgesea.core.fileio import atomic_path
+from edgesea.errors import EdgeSEAError
+from edgesea.export.graph import exportable
+from edgesea.models import EmbeddingModel
+from edgesea.runtime.litert import require, silenced
 
 __all__ = ["convert_tflite_int8"]
 

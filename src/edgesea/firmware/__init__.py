@@ -11,20 +11,30 @@ instructions. :func:`build_host_frontend` and :func:`build_host_network` compile
 for this machine and call it from Python.
 """
 
-from .budget import TIER_DEVICES, device_budget, frontend_footprint, latency_estimate
-from .bundle import FirmwareBundle, export_firmware, export_firmware_formats, model_ops
-from .codegen import (
+from edgesea.firmware.budget import (
+    TIER_DEVICES,
+    device_budget,
+    frontend_footprint,
+    latency_estimate,
+)
+from edgesea.firmware.bundle import (
+    FirmwareBundle,
+    export_firmware,
+    export_firmware_formats,
+    model_ops,
+)
+from edgesea.firmware.codegen import (
     FrontendCode,
     FrontendLayout,
     frontend_layout,
     generate_frontend,
     write_frontend,
 )
-from .host import HostFrontend, build_host_frontend
-from .measure import measure_program
-from .netgen import NetworkCode, generate_network, write_network
-from .nethost import HostNetwork, build_host_network
-from .tflite_graph import SUPPORTED_OPS, read_graph
+from edgesea.firmware.host import HostFrontend, build_host_frontend
+from edgesea.firmware.measure import measure_program
+from edgesea.firmware.netgen import NetworkCode, generate_network, write_network
+from edgesea.firmware.nethost import HostNetwork, build_host_network
+from edgesea.firmware.tflite_graph import SUPPORTED_OPS, read_graph
 
 __all__ = ["SUPPORTED_OPS", "TIER_DEVICES", "FirmwareBundle", "FrontendCode", "FrontendLayout",
            "HostFrontend", "HostNetwork", "NetworkCode", "build_host_frontend",

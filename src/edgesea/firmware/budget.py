@@ -7,7 +7,7 @@ math library (a program that calls it against one that does not). Without the AR
 the scratch RAM is computed from the buffer sizes instead, and says so.
 :func:`device_budget` adds the TFLM arena and the model bytes and checks the sum against the
 device a tier stands for (:data:`TIER_DEVICES`, from the tier descriptions in
-:mod:`edgesea.tiers`), next to the tier's own model budgets. :func:`latency_estimate` turns
+:mod:`edgesea.packaged.tiers`), next to the tier's own model budgets. :func:`latency_estimate` turns
 multiply-accumulates into milliseconds from stated assumptions: an estimate, not a
 measurement.
 """
@@ -19,11 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..frontend import LogMelSpectrogram
-from ..models.footprint import frontend_macs
-from ..tiers import TIERS, check_budget
-from .codegen import FrontendLayout
-from .toolchain import (
+from edgesea.firmware.codegen import FrontendLayout
+from edgesea.firmware.toolchain import (
     ARM_CFLAGS,
     arm_size,
     arm_symbols,
@@ -31,6 +28,9 @@ from .toolchain import (
     have_arm_toolchain,
     link_arm_program,
 )
+from edgesea.frontend.logmel import LogMelSpectrogram
+from edgesea.models.footprint import frontend_macs
+from edgesea.packaged.tiers import TIERS, check_budget
 
 __all__ = ["ASSUMED_CLOCK_HZ", "ASSUMED_CYCLES_PER_FLOAT_MAC", "ASSUMED_CYCLES_PER_INT8_MAC",
            "TIER_DEVICES", "DeviceSize", "device_budget", "frontend_footprint",
@@ -45,7 +45,7 @@ class DeviceSize:
     flash_bytes: int
 
 
-#: The devices of :data:`edgesea.tiers.TIERS`' descriptions: ``mcu`` "a small Cortex-M (e.g.
+#: The devices of :data:`edgesea.packaged.tiers.TIERS`' descriptions: ``mcu`` "a small Cortex-M (e.g.
 #: M4 with 256 KB RAM and 512 KB flash)", ``mcu-1m`` "a Cortex-M4/M7 with 1 MB RAM and 2 MB
 #: flash". A tier's own budgets (arena, model) are the model's share of that device.
 TIER_DEVICES: dict[str, DeviceSize] = {
@@ -222,7 +222,7 @@ def device_budget(frontend: dict[str, Any], arena_bytes: int, model_bytes: int,
     dict
         ``ram_bytes`` (front-end RAM + arena), ``flash_bytes`` (front-end flash + model;
         the TFLM runtime code is extra and not counted), and per tier: the tier's model
-        budgets (``model_over``: :func:`edgesea.tiers.check_budget`), the device totals
+        budgets (``model_over``: :func:`edgesea.packaged.tiers.check_budget`), the device totals
         (``device_ram_bytes``, ``device_flash_bytes``), the headroom left for the TFLM
         runtime and the application, and ``fits``.
     """

@@ -1,7 +1,7 @@
 """Generate ``edgesea_frontend.h`` / ``.c`` for one model from its edge spec.
 
 :func:`frontend_layout` checks a ``<name>.edge.json`` document (written by ``edgesea
-export``; :func:`edgesea.export.frontend_spec`) and reads what the C code needs: sizes,
+export``; :func:`edgesea.runtime.frontend_spec`) and reads what the C code needs: sizes,
 padding, spectrum, exponent, dB rule and the int8 input quantization.
 :func:`generate_frontend` turns it into the two C files: the ``#define`` lines, the
 coefficient tables (the window values and the sparse mel weights of the spec, float32
@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import EdgeSEAError
-from ..export.frontend_spec import SPEC_FORMAT
-from ..fileio import atomic_path
-from .c_frontend import HEADER_TEMPLATE, SOURCE_TEMPLATE
+from edgesea.core.fileio import atomic_path
+from edgesea.errors import EdgeSEAError
+from edgesea.firmware.c_frontend import HEADER_TEMPLATE, SOURCE_TEMPLATE
+from edgesea.runtime.frontend_spec import SPEC_FORMAT
 
 __all__ = ["FrontendCode", "FrontendLayout", "c_float", "frontend_layout", "generate_frontend",
            "write_frontend"]

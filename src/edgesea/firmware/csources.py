@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-from ..errors import EdgeSEAError
+from edgesea.errors import EdgeSEAError
 
 __all__ = ["C_SOURCES", "c_source"]
 

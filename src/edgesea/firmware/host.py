@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import EdgeSEAError
-from .codegen import FrontendLayout, write_frontend
-from .toolchain import compile_host_library
+from edgesea.errors import EdgeSEAError
+from edgesea.firmware.codegen import FrontendLayout, write_frontend
+from edgesea.firmware.toolchain import compile_host_library
 
 __all__ = ["HostFrontend", "build_host_frontend"]
 

@@ -23,9 +23,15 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import EdgeSEAError
-from .netplan import Buffer, Step, activation_range, padding_before, quantize_multiplier
-from .tflite_graph import Graph, Op, Tensor
+from edgesea.errors import EdgeSEAError
+from edgesea.firmware.netplan import (
+    Buffer,
+    Step,
+    activation_range,
+    padding_before,
+    quantize_multiplier,
+)
+from edgesea.firmware.tflite_graph import Graph, Op, Tensor
 
 __all__ = ["Lowering"]
 

@@ -26,8 +26,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..errors import EdgeSEAError
-from .program import ProgramOutput, parse_program_output
+from edgesea.errors import EdgeSEAError
+from edgesea.firmware.program import ProgramOutput, parse_program_output
 
 __all__ = ["BUILD_PRODUCTS", "latency_from_instructions", "link_map_sizes", "measure_program",
            "run_make", "tier_fit"]
@@ -229,9 +229,9 @@ def measure_program(bundle_dir: str | os.PathLike, *, profile: bool = False,
 
 def tier_fit(ram_bytes: int, flash_bytes: int | None, tiers: list[str]) -> dict[str, Any]:
     """Whether a whole program (RAM: data + bss + stack; flash: everything linked) fits each
-    tier's budgets (:data:`edgesea.tiers.TIERS`: RAM ``arena_bytes``, flash ``flash_bytes``).
+    tier's budgets (:data:`edgesea.packaged.tiers.TIERS`: RAM ``arena_bytes``, flash ``flash_bytes``).
     Unknown flash (None) is not checked."""
-    from ..tiers import get_tier
+    from edgesea.packaged.tiers import get_tier
 
     out = {}
     for name in tiers:

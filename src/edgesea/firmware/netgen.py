@@ -27,11 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from ..fileio import atomic_path
-from .csources import c_source
-from .lowering import Lowering
-from .netplan import MemoryPlan, NetworkPlan, Step, place_buffers
-from .tflite_graph import Graph, load_tflite, read_graph
+from edgesea.core.fileio import atomic_path
+from edgesea.firmware.csources import c_source
+from edgesea.firmware.lowering import Lowering
+from edgesea.firmware.netplan import MemoryPlan, NetworkPlan, Step, place_buffers
+from edgesea.firmware.tflite_graph import Graph, load_tflite, read_graph
 
 __all__ = ["NetworkCode", "generate_network", "plan_network", "write_network"]
 

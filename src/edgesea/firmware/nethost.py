@@ -15,9 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import EdgeSEAError
-from .netgen import NET_SOURCE, NN_SOURCE_NAME, NetworkCode, generate_network, write_network
-from .toolchain import compile_host_library
+from edgesea.errors import EdgeSEAError
+from edgesea.firmware.netgen import (
+    NET_SOURCE,
+    NN_SOURCE_NAME,
+    NetworkCode,
+    generate_network,
+    write_network,
+)
+from edgesea.firmware.toolchain import compile_host_library
 
 __all__ = ["HostNetwork", "build_host_network"]
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import EdgeSEAError
-from .tflite_graph import Tensor
+from edgesea.errors import EdgeSEAError
+from edgesea.firmware.tflite_graph import Tensor
 
 __all__ = ["Buffer", "MemoryPlan", "NetworkPlan", "Step", "activation_range", "padding_before",
            "place_buffers", "quantize_multiplier"]

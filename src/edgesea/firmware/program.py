@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import EdgeSEAError
-from ..fileio import atomic_path
-from .codegen import FrontendLayout
-from .csources import c_source
-from .netgen import NetworkCode, write_network
+from edgesea.core.fileio import atomic_path
+from edgesea.errors import EdgeSEAError
+from edgesea.firmware.codegen import FrontendLayout
+from edgesea.firmware.csources import c_source
+from edgesea.firmware.netgen import NetworkCode, write_network
 
 __all__ = ["CLIP_NAME", "PCM_NAME", "ProgramOutput", "default_clip", "parse_program_output",
            "write_pcm", "write_program"]
@@ -42,7 +42,7 @@ def default_clip(sample_rate: int) -> np.ndarray:
     ``sample_rate``."""
     import soundfile as sf
 
-    from ..audio import resample
+    from edgesea.audio.io import resample
 
     with resources.as_file(resources.files("edgesea.firmware") / "data" / CLIP_NAME) as p:
         pcm, sr = sf.read(str(p), dtype="int16")

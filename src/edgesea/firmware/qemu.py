@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import EdgeSEAError
-from .codegen import FrontendLayout, write_frontend
-from .toolchain import arm_size, link_arm_program, run_qemu
+from edgesea.errors import EdgeSEAError
+from edgesea.firmware.codegen import FrontendLayout, write_frontend
+from edgesea.firmware.toolchain import arm_size, link_arm_program, run_qemu
 
 __all__ = ["QemuFrontendRun", "parse_frontend_output", "qemu_test_program",
            "run_frontend_on_qemu"]

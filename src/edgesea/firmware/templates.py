@@ -9,8 +9,8 @@ The bundle's README is written by :mod:`edgesea.firmware.readme`.
 
 from __future__ import annotations
 
-from ..errors import EdgeSEAError
-from .codegen import FrontendLayout
+from edgesea.errors import EdgeSEAError
+from edgesea.firmware.codegen import FrontendLayout
 
 __all__ = ["main_tflm_source", "resolver_method"]
 

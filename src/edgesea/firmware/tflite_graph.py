@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import EdgeSEAError
+from edgesea.errors import EdgeSEAError
 
 __all__ = ["MAX_TFLITE_BYTES", "SUPPORTED_OPS", "Graph", "Op", "Tensor", "load_tflite",
            "read_graph"]
@@ -109,7 +109,7 @@ def load_tflite(model: str | os.PathLike | bytes) -> bytes:
     if isinstance(model, bytes | bytearray):
         data = bytes(model)
     else:
-        from ..export.runtime import check_tflite_file
+        from edgesea.runtime.litert import check_tflite_file
 
         path = Path(model)
         if path.is_file() and path.stat().st_size > MAX_TFLITE_BYTES:

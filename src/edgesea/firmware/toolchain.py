@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import EdgeSEAError
-from .csources import c_source
+from edgesea.errors import EdgeSEAError
+from edgesea.firmware.csources import c_source
 
 __all__ = ["ARM_CFLAGS", "ARM_CPU_FLAGS", "HOST_CFLAGS", "QEMU_MACHINE", "ArmSize",
            "QemuRun", "arm_size", "arm_symbols", "compile_arm_object", "compile_host_library",

@@ -1,9 +1,9 @@
 """Model families (SEA students, L3-Net), their footprint, and the model file format."""
 
-from .edgel3 import load_edgel3_h5
-from .footprint import Footprint, footprint, macs
-from .io import load_model, read_header, save_model
-from .network import (
+from edgesea.models.edgel3 import load_edgel3_h5
+from edgesea.models.footprint import Footprint, footprint, macs
+from edgesea.models.io import load_model, read_header, save_model
+from edgesea.models.network import (
     HEADS,
     LEVELS,
     MCU1M_BLOCKS,

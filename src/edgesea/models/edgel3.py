@@ -5,7 +5,7 @@ The edgel3 package published its SEA students as Keras 2.0.9 ``.h5`` files: a ka
 ``batch_normalization_k`` -> ReLU pairs (the last conv is ``audio_embedding_layer``) with
 2x2 max pooling between blocks of two convs and a global max pool. :func:`load_edgel3_h5`
 reads the weights (h5py only, no TensorFlow), checks that the stored front end is the one
-:func:`~edgesea.presets.kapre_preset` reproduces, and returns an equivalent
+:func:`~edgesea.frontend.presets.kapre_preset` reproduces, and returns an equivalent
 :class:`~edgesea.models.network.EmbeddingModel`.
 """
 
@@ -19,11 +19,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import EdgeSEAError
-from ..frontend import mel_filterbank
-from ..presets import kapre_preset
-from .keras_h5 import conv_bn_names, copy_conv_bn_weights, keras_version, layer_array, open_keras_h5
-from .network import EmbeddingModel, ModelConfig
+from edgesea.errors import EdgeSEAError
+from edgesea.frontend.logmel import mel_filterbank
+from edgesea.frontend.presets import kapre_preset
+from edgesea.models.keras_h5 import (
+    conv_bn_names,
+    copy_conv_bn_weights,
+    keras_version,
+    layer_array,
+    open_keras_h5,
+)
+from edgesea.models.network import EmbeddingModel, ModelConfig
 
 __all__ = ["load_edgel3_h5"]
 

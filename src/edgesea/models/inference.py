@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from .network import EmbeddingModel, _trunk_and_head
+from edgesea.models.network import EmbeddingModel, _trunk_and_head
 
 __all__ = ["InferenceEmbedder", "PackedTrunk", "compile_trunk", "fold_batchnorm",
            "torchscript_trunk", "weights_signature"]

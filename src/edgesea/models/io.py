@@ -34,11 +34,11 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from ..errors import EdgeSEAError, EdgeSEAWarning
-from ..fileio import atomic_path
-from ..safe_json import check_text
-from .network import EmbeddingModel, ModelConfig
-from .validate import expected_state_shapes
+from edgesea.core.fileio import atomic_path
+from edgesea.core.safe_json import check_text
+from edgesea.errors import EdgeSEAError, EdgeSEAWarning
+from edgesea.models.network import EmbeddingModel, ModelConfig
+from edgesea.models.validate import expected_state_shapes
 
 __all__ = [
     "FORMAT",

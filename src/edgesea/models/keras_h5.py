@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import EdgeSEAError
+from edgesea.errors import EdgeSEAError
 
 __all__ = ["MAX_DIMS", "check_declared_sizes", "conv_bn_names", "copy_conv_bn_weights",
            "keras_version", "layer_array", "numbered_layers", "open_keras_h5"]

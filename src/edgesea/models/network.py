@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from ..errors import EdgeSEAError
-from ..frontend import LogMelSpectrogram
-from ..presets import kapre_preset, openl3_v04_preset
-from .validate import check_config
+from edgesea.errors import EdgeSEAError
+from edgesea.frontend.logmel import LogMelSpectrogram
+from edgesea.frontend.presets import kapre_preset, openl3_v04_preset
+from edgesea.models.validate import check_config
 
 if TYPE_CHECKING:
-    from .inference import InferenceEmbedder
+    from edgesea.models.inference import InferenceEmbedder
 
 __all__ = ["HEADS", "LEVELS", "MCU1M_BLOCKS", "MCU_BLOCKS", "SEA_FILTERS", "STUDENT_RATES",
            "EmbeddingModel", "ModelConfig", "l3net", "sea_mcu1m_student",
@@ -210,7 +210,7 @@ class EmbeddingModel(nn.Module):
         oneDNN convolutions with prepacked weights and fused ReLU (about 3x faster than eager
         on CPU); equal to :meth:`forward` in eval mode up to float rounding (~1e-6 relative).
         The model itself is not changed."""
-        from .inference import InferenceEmbedder
+        from edgesea.models.inference import InferenceEmbedder
 
         return InferenceEmbedder(self)
 
@@ -335,7 +335,7 @@ def sea_mcu1m_student(emb_dim: int = 128, sample_rate: int = 8000,
                       blocks: list[list[int]] | None = None, level: str = "window",
                       stream: bool = False) -> EmbeddingModel:
     """The ``mcu-1m`` student: :func:`sea_mcu_student` widened for the ``mcu-1m`` tier
-    (:data:`edgesea.tiers.TIERS`: 256 KB TFLM arena, 1 MB flash), randomly initialised.
+    (:data:`edgesea.packaged.tiers.TIERS`: 256 KB TFLM arena, 1 MB flash), randomly initialised.
 
     Same family style (strided 3x3 stem, depthwise-separable convs, 2x2 max pools after
     every block but the last, global max pool, linear head), widths :data:`MCU1M_BLOCKS`
@@ -354,8 +354,8 @@ def l3net(n_mels: int = 256, frontend: str = "openl3-0.4") -> EmbeddingModel:
     blocks 64-128-256-512, global max pool -> 512-d), randomly initialised. As in OpenL3, the
     last conv (``audio_embedding_layer``) has no BN/ReLU after it.
 
-    ``frontend``: ``"openl3-0.4"`` (:func:`~edgesea.presets.openl3_v04_preset`, what openl3
-    0.4 computes today) or ``"kapre-0.1.4"`` (:func:`~edgesea.presets.kapre_preset`, the
+    ``frontend``: ``"openl3-0.4"`` (:func:`~edgesea.frontend.presets.openl3_v04_preset`, what openl3
+    0.4 computes today) or ``"kapre-0.1.4"`` (:func:`~edgesea.frontend.presets.kapre_preset`, the
     layer of openl3 < 0.4 that the published weights were trained with).
     """
     if n_mels not in (128, 256):

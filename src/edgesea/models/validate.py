@@ -14,9 +14,9 @@ import math
 import numbers
 from typing import Any
 
-from ..audio import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
-from ..errors import EdgeSEAError
-from ..frontend import _PADDINGS, _SPECTRA, _WINDOWS
+from edgesea.audio.io import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
+from edgesea.errors import EdgeSEAError
+from edgesea.frontend.logmel import _PADDINGS, _SPECTRA, _WINDOWS
 
 __all__ = ["LIMITS", "activation_bytes", "check_activations", "check_config", "check_frontend",
            "expected_state_shapes", "feature_map_size", "frontend_activation_bytes",
@@ -90,7 +90,7 @@ def _sample_rate(value: Any, name: str) -> int:
 
 def check_frontend(frontend: Any, sample_rate: int | None = None,
                    window_samples: int | None = None) -> dict[str, Any]:
-    """Check a :meth:`~edgesea.frontend.LogMelSpectrogram.config` dict; return a copy.
+    """Check a :meth:`~edgesea.frontend.logmel.LogMelSpectrogram.config` dict; return a copy.
 
     Parameters
     ----------

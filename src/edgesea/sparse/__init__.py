@@ -11,10 +11,10 @@
 See docs/sparse.md.
 """
 
-from .build import BuildResult, build_sparse_model, save_packaged
-from .model import SparseModel, load_sparse_model
-from .prune import PROFILES, SPARSITY_LEVELS, check_sparsity, magnitude_masks
-from .storage import load_sparse, save_sparse
+from edgesea.prune.build import BuildResult, build_sparse_model, save_packaged
+from edgesea.sparse.model import SparseModel, load_sparse_model
+from edgesea.sparse.prune import PROFILES, SPARSITY_LEVELS, check_sparsity, magnitude_masks
+from edgesea.sparse.storage import load_sparse, save_sparse
 
 __all__ = ["PROFILES", "SPARSITY_LEVELS", "BuildResult", "SparseModel", "build_sparse_model",
            "check_sparsity", "load_sparse", "load_sparse_model", "magnitude_masks",

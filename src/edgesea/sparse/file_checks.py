@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import EdgeSEAError
-from ..safe_json import check_text
+from edgesea.core.safe_json import check_text
+from edgesea.errors import EdgeSEAError
 
 __all__ = ["ARCHITECTURE", "FORMAT", "FORMAT_VERSION", "KEY", "MAX_FILE_BYTES",
            "MAX_HEADER_BYTES", "RETRAIN_TYPES", "TEACHER_LICENSE", "architecture",
@@ -42,8 +42,8 @@ DTYPES = {torch.float32: "F32", torch.int64: "I64"}
 def architecture() -> tuple[dict[str, tuple[tuple[int, ...], str]], tuple[str, ...]]:
     """``({state name: (shape, safetensors dtype)}, conv weight names)`` of
     :class:`~edgesea.teachers.aisfx.AisfxNet`, built on the meta device (no memory)."""
-    from ..teachers.aisfx import AisfxNet
-    from .prune import conv_layers
+    from edgesea.sparse.prune import conv_layers
+    from edgesea.teachers.aisfx import AisfxNet
 
     with torch.device("meta"):
         net = AisfxNet()

@@ -29,13 +29,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import EdgeSEAError
-from ..models.footprint import footprint as _dense_footprint
-from ..models.footprint import frontend_macs
-from ..teachers.aisfx import embed_windows
-from ..teachers.aisfx_net import N_FFT, SAMPLE_RATE, AisfxFrontend, AisfxNet, packed_forward
-from ..teachers.base import identity_hash
-from .prune import conv_layers, sparsity_report
+from edgesea.errors import EdgeSEAError
+from edgesea.models.footprint import footprint as _dense_footprint
+from edgesea.models.footprint import frontend_macs
+from edgesea.sparse.prune import conv_layers, sparsity_report
+from edgesea.teachers.aisfx import embed_windows
+from edgesea.teachers.aisfx_net import N_FFT, SAMPLE_RATE, AisfxFrontend, AisfxNet, packed_forward
+from edgesea.teachers.base import identity_hash
 
 __all__ = ["SparseConfig", "SparseFootprint", "SparseModel", "describe_sparse",
            "format_sparse", "load_sparse_model", "tier_note"]
@@ -169,7 +169,7 @@ class SparseModel(nn.Module):
     @classmethod
     def load(cls, path: str | os.PathLike) -> SparseModel:
         """Load a sparse model file (:func:`edgesea.sparse.storage.load_sparse`)."""
-        from .storage import load_sparse
+        from edgesea.sparse.storage import load_sparse
 
         f = load_sparse(path)
         return cls(f.net, f.header, f.path, f.file_bytes)
@@ -247,17 +247,17 @@ class SparseModel(nn.Module):
 
 def load_sparse_model(model: str | os.PathLike) -> SparseModel:
     """A :class:`SparseModel` from a sparse model file or a packaged name
-    (``sparse_aisfx_95.45_kd``, :func:`edgesea.zoo.resolve_model`)."""
-    from ..zoo import resolve_model
+    (``sparse_aisfx_95.45_kd``, :func:`edgesea.packaged.names.resolve_model`)."""
+    from edgesea.packaged.names import resolve_model
 
     return SparseModel.load(resolve_model(model, kind="float"))
 
 
 def tier_note(fp: dict[str, Any]) -> str:
-    """Which device tiers (:data:`edgesea.tiers.TIERS`) a sparse model could fit: none when
+    """Which device tiers (:data:`edgesea.packaged.tiers.TIERS`) a sparse model could fit: none when
     its largest activation alone (a lower bound of the RAM it needs) or its file exceeds a
     tier's arena or flash."""
-    from ..tiers import TIERS
+    from edgesea.packaged.tiers import TIERS
 
     act, size = round(fp["activation_mb"] * 1e6), fp["file_bytes"] or round(
         fp["sparse_size_mb"] * 1e6)

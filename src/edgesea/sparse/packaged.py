@@ -15,8 +15,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..errors import EdgeSEAError
-from .prune import SPARSITY_LEVELS, check_sparsity
+from edgesea.errors import EdgeSEAError
+from edgesea.sparse.prune import SPARSITY_LEVELS, check_sparsity
 
 __all__ = ["FT_UNAVAILABLE", "RETRAIN_CHOICES", "check_retrain", "packaged_levels",
            "packaged_name", "packaged_path", "parse_packaged_name", "sparse_catalog"]
@@ -75,7 +75,7 @@ def parse_packaged_name(name: object) -> tuple[float, str] | None:
 
 
 def _dir() -> Path:
-    from .. import zoo
+    from edgesea.packaged import names as zoo
 
     return Path(zoo.PRETRAINED_DIR)
 
@@ -113,7 +113,7 @@ def packaged_path(sparsity: object = 95.45, retrain_type: object = "kd") -> str:
         packaged (naming the packaged ones and ``edgesea prune``), or a file whose header
         says another level or retraining than its name.
     """
-    from .storage import read_sparse_header
+    from edgesea.sparse.storage import read_sparse_header
 
     name = packaged_name(sparsity, retrain_type)
     path = _dir() / f"{name}.safetensors"
@@ -132,13 +132,13 @@ def packaged_path(sparsity: object = 95.45, retrain_type: object = "kd") -> str:
 
 def sparse_catalog() -> list[dict[str, Any]]:
     """One row per installed packaged sparse model, the fields of
-    :class:`edgesea.zoo.ZooModel` (read from each file's header and model card; nothing is
+    :class:`edgesea.packaged.names.ZooModel` (read from each file's header and model card; nothing is
     run). ``params`` counts the stored numbers (kept weights + BatchNorm); fold-10
     micro-AUPRC is None until the card records it."""
     import math
 
-    from .file_checks import architecture
-    from .storage import read_sparse_header
+    from edgesea.sparse.file_checks import architecture
+    from edgesea.sparse.storage import read_sparse_header
 
     shapes, convs = architecture()
     other = sum(math.prod(shape) for k, (shape, dtype) in shapes.items()

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..errors import EdgeSEAError
+from edgesea.errors import EdgeSEAError
 
 __all__ = ["PROFILES", "SPARSITY_LEVELS", "apply_masks", "check_sparsity", "conv_layers",
            "freeze_masks", "magnitude_masks", "masks_from_weights", "profile",

@@ -39,10 +39,10 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
 
-from ..errors import EdgeSEAError
-from ..fileio import atomic_path
-from ..models.io import canonical_json, tensor_hash
-from .file_checks import (
+from edgesea.core.fileio import atomic_path
+from edgesea.errors import EdgeSEAError
+from edgesea.models.io import canonical_json, tensor_hash
+from edgesea.sparse.file_checks import (
     ARCHITECTURE,
     DTYPES,
     FORMAT,
@@ -251,7 +251,7 @@ def load_sparse(path: str | os.PathLike) -> SparseFile:
         popcount differs from its value count or with padding bits set, a checksum that
         does not match, or values that are not finite.
     """
-    from ..teachers.aisfx import AisfxNet
+    from edgesea.teachers.aisfx import AisfxNet
 
     path = os.fspath(path)
     table, size = raw_header(path)

@@ -6,8 +6,8 @@
 - :class:`~edgesea.teachers.model.ModelTeacher`: any edgesea model (e.g. a large student).
 """
 
-from .aisfx import AisfxTeacher
-from .base import Teacher, identity_hash
-from .openl3 import OpenL3Teacher, load_openl3_h5
+from edgesea.teachers.aisfx import AisfxTeacher
+from edgesea.teachers.base import Teacher, identity_hash
+from edgesea.teachers.openl3 import OpenL3Teacher, load_openl3_h5
 
 __all__ = ["AisfxTeacher", "OpenL3Teacher", "Teacher", "identity_hash", "load_openl3_h5"]

@@ -30,8 +30,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import EdgeSEAError
-from .aisfx_net import (
+from edgesea.errors import EdgeSEAError
+from edgesea.teachers.aisfx_net import (
     HOP,
     SAMPLE_RATE,
     AisfxFrontend,
@@ -39,7 +39,7 @@ from .aisfx_net import (
     aisfx_mel_filterbank,
     packed_forward,
 )
-from .base import identity_hash
+from edgesea.teachers.base import identity_hash
 
 __all__ = ["NATIVE_BLOCK_FRAMES", "NATIVE_BLOCK_SAMPLES", "AisfxFrontend", "AisfxNet",
            "AisfxTeacher", "aisfx_mel_filterbank", "default_checkpoint_path", "embed_windows",

@@ -162,7 +162,7 @@ def packed_forward(net: AisfxNet, logmel: torch.Tensor,
     ``T`` and kept in ``cache``; it is rebuilt when ``net``'s weights change (a new tensor
     or an in-place write, e.g. ``load_state_dict``), so a stale copy is never used.
     """
-    from ..models.inference import compile_trunk, fold_batchnorm, weights_signature
+    from edgesea.models.inference import compile_trunk, fold_batchnorm, weights_signature
 
     t = int(logmel.shape[1])
     weights = weights_signature(net)

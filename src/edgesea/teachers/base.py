@@ -1,7 +1,7 @@
 """The teacher interface: what SEA needs from a big pretrained embedding model.
 
 A teacher embeds batches of equal-length mono windows at its own sample rate. Windows are cut
-with :func:`edgesea.audio.frame_audio` exactly like the students' windows, so a teacher window
+with :func:`edgesea.audio.io.frame_audio` exactly like the students' windows, so a teacher window
 and a student window with the same index cover the same seconds of audio.
 """
 

@@ -16,9 +16,9 @@ import copy
 import numpy as np
 import torch
 
-from ..errors import EdgeSEAError
-from ..models import EmbeddingModel
-from .base import identity_hash
+from edgesea.errors import EdgeSEAError
+from edgesea.models import EmbeddingModel
+from edgesea.teachers.base import identity_hash
 
 __all__ = ["ModelTeacher"]
 

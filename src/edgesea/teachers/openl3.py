@@ -1,8 +1,8 @@
 """OpenL3 (L3-Net audio, mel128/mel256) as a teacher, imported from its Keras ``.h5`` files.
 
 OpenL3's audio model: 1 s at 48 kHz -> log-mel (n_fft 2048, hop 242, 128 or 256 bands; the
-openl3 0.4 front end by default, :func:`~edgesea.presets.openl3_v04_preset`, or the kapre 0.1.4
-layer, :func:`~edgesea.presets.kapre_preset`) -> BatchNorm -> four blocks of
+openl3 0.4 front end by default, :func:`~edgesea.frontend.presets.openl3_v04_preset`, or the kapre 0.1.4
+layer, :func:`~edgesea.frontend.presets.kapre_preset`) -> BatchNorm -> four blocks of
 ``[3x3 conv -> BN -> ReLU] x 2`` (64, 128, 256, 512 filters; 2x2 max pool after blocks 1-3),
 except that the model ends at the last conv, ``audio_embedding_layer``: no BN and no ReLU
 follow it, so the global max pool (the 512-d embedding) can be negative. :func:`load_openl3_h5`
@@ -24,9 +24,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import EdgeSEAError, EdgeSEAWarning
-from ..frontend import mel_filterbank
-from ..models.keras_h5 import (
+from edgesea.errors import EdgeSEAError, EdgeSEAWarning
+from edgesea.frontend.logmel import mel_filterbank
+from edgesea.models.keras_h5 import (
     conv_bn_names,
     copy_conv_bn_weights,
     keras_version,
@@ -34,8 +34,8 @@ from ..models.keras_h5 import (
     numbered_layers,
     open_keras_h5,
 )
-from ..models.network import EmbeddingModel, l3net
-from .base import identity_hash
+from edgesea.models.network import EmbeddingModel, l3net
+from edgesea.teachers.base import identity_hash
 
 __all__ = ["OpenL3Teacher", "load_openl3_h5"]
 

@@ -1,0 +1,236 @@
+"""An exported int8 ``.tflite`` student as an embedder (the teacher protocol), so the
+evaluation harness can score the model that actually ships to a device.
+
+The front end comes from the ``<name>.edge.json`` written beside the ``.tflite`` by
+``edgesea export`` (the same float log-mel the float model computes); each window's log-mel
+is quantized to the model's int8 input, run by LiteRT one window at a time (one interpreter
+per embedder, built once), and the int8 output is dequantized. A ``"stream"`` front end reads
+each window's context from the signal around it (:attr:`TFLiteEmbedder.context_samples`), as
+the float model and the device do; :func:`edgesea.get_embedding` with an int8 model computes
+those frames once on the continuous signal (:meth:`TFLiteEmbedder.embed_logmel` on the
+front end's window slices), as it does for a float stream model.
+
+:func:`iter_embed_files` embeds audio files with one into ``.npz`` files, exactly as
+:func:`edgesea.inference.process.iter_process_files` does with a float model (``edgesea embed --model
+x.int8.tflite``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from edgesea.errors import EdgeSEAError
+from edgesea.frontend.logmel import LogMelSpectrogram
+from edgesea.runtime.frontend_spec import quantize_input
+from edgesea.runtime.litert import (
+    _check_int8,
+    _dequantize,
+    check_tflite_file,
+    litert_interpreter,
+    require,
+    tflite_quant,
+)
+from edgesea.runtime.spec_reader import read_edge_spec
+
+__all__ = ["TFLiteEmbedder", "WindowBatcher", "find_edge_spec", "iter_embed_files"]
+
+
+def find_edge_spec(tflite: Path) -> Path:
+    """The ``<name>.edge.json`` of ``<name>.int8.tflite`` (or any ``*.edge.json`` naming it)."""
+    stem = tflite.name.split(".")[0]
+    cand = tflite.with_name(f"{stem}.edge.json")
+    if cand.is_file():
+        return cand
+    for other in tflite.parent.glob("*.edge.json"):
+        try:
+            spec = read_edge_spec(other)
+        except EdgeSEAError:  # another model's spec, unreadable: not this one's
+            continue
+        if tflite.name in spec.get("model", {}).get("files", {}).values():
+            return other
+    raise EdgeSEAError(f"no .edge.json found beside {tflite}: export the model with "
+                       "`edgesea export`, which writes it")
+
+
+class TFLiteEmbedder:
+    """An int8 ``.tflite`` + its ``.edge.json`` behind the teacher protocol (``name``,
+    ``sample_rate``, ``window``, ``emb_dim``, ``identity``, ``context_samples``,
+    ``embed(windows)``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.int8.tflite``; its ``.edge.json`` must lie beside it (:func:`find_edge_spec`).
+    xnnpack : bool
+        Run with LiteRT's XNNPACK delegate (default; see
+        :func:`edgesea.runtime.litert.litert_interpreter`).
+    num_threads : int, optional
+        LiteRT's threads for each window (default: ``torch.get_num_threads()`` when the
+        interpreter is first used, so ``OMP_NUM_THREADS`` and ``torch.set_num_threads``
+        govern float and int8 models alike). Integer kernels: the outputs do not depend on it.
+
+    Raises
+    ------
+    EdgeSEAError
+        Not a TFLite file, no ``.edge.json`` beside it, or LiteRT (``ai_edge_litert``) not
+        installed: the message says to run ``pip install edgesea[export]``.
+    """
+
+    def __init__(self, path: str | os.PathLike, xnnpack: bool = True,
+                 num_threads: int | None = None) -> None:
+        self.path = Path(path)
+        self.data = check_tflite_file(self.path)
+        require("ai_edge_litert.interpreter", f"running the int8 model {self.path.name}")
+        spec = read_edge_spec(find_edge_spec(self.path))
+        self.frontend = LogMelSpectrogram.from_config(spec["frontend"]["config"])
+        self.sample_rate = int(spec["audio"]["sample_rate"])
+        self.window = float(spec["audio"]["window_seconds"])
+        self.window_samples = int(spec["audio"]["window_samples"])
+        self.emb_dim = int(spec["model"]["emb_dim"])
+        self.name = f"tflite:{spec['model']['name']}"
+        self.xnnpack = xnnpack
+        if num_threads is not None and (isinstance(num_threads, bool) or not isinstance(
+                num_threads, int) or num_threads < 1):
+            raise EdgeSEAError(f"invalid num_threads={num_threads!r}: expected an integer "
+                               ">= 1 or None")
+        self.num_threads = num_threads
+        #: samples (left, right) around a window that a stream front end reads (``(0, 0)``
+        #: otherwise); callers that stream a signal give each window its context
+        self.context_samples = tuple(int(c) for c in self.frontend.context(self.window_samples))
+        h = hashlib.sha256(self.data)
+        h.update(json.dumps(spec["frontend"]["config"], sort_keys=True).encode())
+        if any(self.context_samples):  # real context, not zeros: other embeddings
+            h.update(f"|context|{self.context_samples}".encode())
+        self.identity = h.hexdigest()[:16]
+        self.quant = tflite_quant(self.data)
+        self._interp: tuple | None = None  # (interpreter, input index, output index)
+        self._lock = threading.Lock()  # one LiteRT interpreter: one invoke at a time
+
+    def _interpreter(self) -> tuple:
+        """The interpreter and its input and output indices, built on first use (call with
+        ``self._lock`` held)."""
+        if self._interp is None:
+            threads = self.num_threads or torch.get_num_threads()
+            interp = litert_interpreter(self.data, threads, xnnpack=self.xnnpack)
+            self._interp = (interp, interp.get_input_details()[0]["index"],
+                            interp.get_output_details()[0]["index"])
+        return self._interp
+
+    def embed_logmel(self, logmel: np.ndarray) -> np.ndarray:
+        """Float log-mel inputs ``(B, n_mels, n_frames)`` (the front end's output) -> ``(B,
+        emb_dim)`` dequantized int8 outputs: each window quantized with the model's input
+        scale and zero point and run alone (batch 1, as on the device), so a row never
+        depends on the others."""
+        logmel = np.asarray(logmel, dtype=np.float32)
+        _check_int8(self.quant, logmel)
+        q_in = quantize_input(logmel, self.quant.input_scale, self.quant.input_zero_point)
+        q_out = np.empty((len(q_in), self.emb_dim), np.int8)
+        with self._lock:
+            interp, i_idx, o_idx = self._interpreter()
+            for i in range(len(q_in)):
+                interp.set_tensor(i_idx, q_in[i:i + 1])
+                interp.invoke()
+                q_out[i] = interp.get_tensor(o_idx).reshape(-1)
+        return _dequantize(q_out, self.quant.output_scale, self.quant.output_zero_point)
+
+    def embed(self, windows: np.ndarray) -> np.ndarray:
+        """``(B, window_samples)`` float32 (or, for a stream front end, ``(B, left +
+        window_samples + right)`` with their context) -> ``(B, emb_dim)`` dequantized int8
+        outputs."""
+        windows = np.asarray(windows, dtype=np.float32)
+        widths = {self.window_samples, self.window_samples + sum(self.context_samples)}
+        if windows.ndim != 2 or windows.shape[1] not in widths:
+            raise EdgeSEAError(f"expected windows (B, {self.window_samples})"
+                               + (f" or (B, {max(widths)}) with their context"
+                                  if len(widths) > 1 else "") + f", got {windows.shape}")
+        if not len(windows):
+            return np.zeros((0, self.emb_dim), np.float32)
+        with torch.no_grad():
+            logmel = self.frontend(torch.from_numpy(windows)).numpy()
+        return self.embed_logmel(logmel)
+
+
+class WindowBatcher:
+    """Windows of many files into ``embed`` calls of about ``batch_size`` windows, rows back to
+    their files in order (the batcher :func:`edgesea.inference.outputs.stream_files` needs) for any
+    embedder with ``embed(windows)``, such as :class:`TFLiteEmbedder`; with ``logmel=True``
+    the rows fed are log-mel inputs and ``embed_logmel`` runs them. ``verbose`` shows a
+    progress bar over ``total`` windows."""
+
+    def __init__(self, embedder: TFLiteEmbedder, batch_size: int = 64,
+                 logmel: bool = False, verbose: bool = False, total: int | None = None
+                 ) -> None:
+        from tqdm.auto import tqdm
+
+        from edgesea.inference.batching import MAX_BATCH_WINDOWS
+
+        self.embedder, self.batch_size = embedder, min(int(batch_size), MAX_BATCH_WINDOWS)
+        self.run = embedder.embed_logmel if logmel else embedder.embed
+        self.pending: list[tuple[np.ndarray, Callable[[np.ndarray], None]]] = []
+        self.n = 0
+        self.bar = tqdm(total=total, unit="win", disable=not verbose, desc="embedding")
+
+    def feed(self, frames: np.ndarray, sink: Callable[[np.ndarray], None]) -> None:
+        """Queue ``frames`` (n, width); ``sink`` receives their n rows, in order."""
+        if len(frames):
+            self.pending.append((np.array(frames, dtype=np.float32), sink))
+            self.n += len(frames)
+        if self.n >= self.batch_size:
+            self._run()
+
+    def flush(self) -> None:
+        """Embed the windows still queued."""
+        if self.pending:
+            self._run()
+        self.bar.close()
+
+    def _run(self) -> None:
+        rows = self.run(np.concatenate([f for f, _ in self.pending]))
+        pos = 0
+        for frames, sink in self.pending:
+            sink(rows[pos:pos + len(frames)])
+            pos += len(frames)
+        self.bar.update(self.n)
+        self.pending, self.n = [], 0
+
+
+def iter_embed_files(paths: Sequence[str | os.PathLike], embedder: TFLiteEmbedder,
+                     output_dir: str | os.PathLike | None = None, suffix: str | None = None,
+                     *, center: bool = True, hop_size: float = 0.1, batch_size: int = 64,
+                     overwrite: bool = False) -> Iterator:
+    """Embed audio files with an int8 model into ``<base>[_<suffix>].npz`` files:
+    :func:`edgesea.inference.process.iter_process_files` with ``model=embedder``.
+
+    Parameters
+    ----------
+    paths : sequence of paths
+        Audio files.
+    embedder : TFLiteEmbedder
+        The int8 model.
+    output_dir, suffix, center, hop_size, batch_size, overwrite
+        As in :func:`edgesea.inference.process.iter_process_files`.
+
+    Returns
+    -------
+    iterator of edgesea.inference.outputs.FileResult
+        One per file, in input order, as :func:`edgesea.inference.process.iter_process_files` yields them; the
+        outputs' provenance names the ``.tflite`` (its :attr:`TFLiteEmbedder.identity`).
+
+    Raises
+    ------
+    EdgeSEAError
+        At once: invalid settings, two inputs with one output, an ``output_dir`` that is a
+        file.
+    """
+    from edgesea.inference.process import iter_process_files
+
+    return iter_process_files(paths, output_dir, suffix, model=embedder, center=center,
+                              hop_size=hop_size, batch_size=batch_size, overwrite=overwrite)

@@ -1,0 +1,223 @@
+"""Distillation with PyTorch DistributedDataParallel: ``specialize --nproc N`` and torchrun.
+
+:func:`edgesea.distill.train.train_student` trains with DDP whenever it runs inside an initialised
+``torch.distributed`` group of several processes; :class:`Parallel` is what it then uses:
+
+* each epoch every rank takes its share of a :class:`~torch.utils.data.DistributedSampler`
+  reseeded with ``set_epoch(epoch)`` (seed = the training seed), in batches of
+  ``ceil(batch_size / world)``, so the global batch is the single-process one and DDP's
+  averaged gradients are its gradient;
+* the loss sums and the validation predictions (each rank predicts a slice) are reduced
+  over the ranks, so every rank takes the same early-stopping and schedule decisions;
+* rank 0 alone writes ``latest.pt`` / ``best.pt`` / ``history.json``; the spec-mask random
+  state of every rank is checkpointed, so a resumed run on as many processes continues
+  exactly.
+
+:func:`launch` runs the distill stage of a run directory on ``nproc`` local processes
+(gloo: the student trains on CPU); ``python -m edgesea.specialize.ddp_job RUN/distill/job.json``
+is the entry point for ``torchrun`` across nodes (docs/scaling.md). The job file
+(:func:`write_job`) names the run directory's cached stage outputs, so every process reads
+the same memory-mapped inputs and targets.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from edgesea.core.safe_json import read_json
+from edgesea.errors import EdgeSEAError
+
+__all__ = ["Parallel", "launch", "main", "run_job", "write_job"]
+
+
+class _Forward(torch.nn.Module):
+    """``forward(model, x)`` as a module, so that DDP's forward runs it."""
+
+    def __init__(self, model: torch.nn.Module, forward: Any) -> None:
+        super().__init__()
+        self.model, self.fn = model, forward
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fn(self.model, x)
+
+
+class Parallel:
+    """The ``torch.distributed`` side of :func:`edgesea.distill.train.train_student`."""
+
+    def __init__(self) -> None:
+        self.rank, self.world = dist.get_rank(), dist.get_world_size()
+
+    def seed(self, seed: int) -> int:
+        """The spec-mask generator seed of this rank (rank 0: ``seed`` itself)."""
+        return int(seed) + 1_000_003 * self.rank
+
+    def wrap(self, model: torch.nn.Module, forward: Any) -> torch.nn.Module:
+        """``model`` behind DistributedDataParallel (parameters broadcast from rank 0)."""
+        from torch.nn.parallel import DistributedDataParallel
+
+        return DistributedDataParallel(_Forward(model, forward))
+
+    def batch(self, batch_size: int) -> int:
+        """Per-rank batch size of a global ``batch_size``."""
+        return max(1, math.ceil(batch_size / self.world))
+
+    def order(self, n: int, seed: int, epoch: int) -> np.ndarray:
+        """This rank's training rows of ``epoch`` (a reshuffled distributed sampler)."""
+        from torch.utils.data import DistributedSampler
+
+        sampler = DistributedSampler(range(n), num_replicas=self.world, rank=self.rank,
+                                     shuffle=True, seed=int(seed))
+        sampler.set_epoch(int(epoch))
+        return np.fromiter(iter(sampler), dtype=np.int64)
+
+    def sum(self, values: np.ndarray) -> np.ndarray:
+        """``values`` summed over the ranks (float64)."""
+        t = torch.from_numpy(np.asarray(values, dtype=np.float64).copy())
+        dist.all_reduce(t)
+        return t.numpy()
+
+    def gather(self, obj: Any) -> list[Any]:
+        """``obj`` of every rank, in rank order."""
+        out: list[Any] = [None] * self.world
+        dist.all_gather_object(out, obj)
+        return out
+
+    def predict(self, model: torch.nn.Module, x: Any, forward: Any) -> np.ndarray:
+        """Predictions for all of ``x``: each rank predicts a slice, then they are gathered."""
+        from edgesea.distill.train import predict
+        from edgesea.store.arrays import RowView
+
+        mine = np.array_split(np.arange(len(x)), self.world)[self.rank]
+        part = predict(model, RowView(x, mine), forward=forward) if len(mine) else None
+        return np.concatenate([p for p in self.gather(part) if p is not None])
+
+    def restore_generator(self, ckpt: dict[str, Any], gen: torch.Generator) -> None:
+        """This rank's spec-mask state from a checkpoint written on as many ranks."""
+        states = ckpt.get("rank_generators")
+        if isinstance(states, list) and len(states) == self.world:
+            gen.set_state(states[self.rank])
+
+    def barrier(self) -> None:
+        """Wait for every rank."""
+        dist.barrier()
+
+
+def write_job(path: Path, job: dict[str, Any]) -> Path:
+    """Write the distill job of a run directory (JSON; see :func:`run_job`)."""
+    from edgesea.core.fileio import write_json
+
+    write_json(path, job)
+    return path
+
+
+def run_job(job_path: str | os.PathLike, progress: bool = False,
+            resume: bool | None = None) -> dict[str, Any] | None:
+    """Train the distill job at ``job_path`` in this process (one rank of a group, or alone).
+
+    The job (written by :func:`edgesea.specialize.distill_job.distill_parallel`) holds ``run_dir``, the
+    ``config`` (:class:`~edgesea.specialize.config.SpecializeConfig` settings), ``train``
+    (:class:`~edgesea.distill.train.TrainConfig`), ``has_aug``, ``resume`` and ``init`` (the
+    initial weights); ``resume`` overrides the job's. Rank 0 writes ``result.json``
+    beside it and returns it (other ranks: None).
+    """
+    from edgesea.distill.train import TrainConfig, train_student
+    from edgesea.specialize.config import SpecializeConfig
+    from edgesea.specialize.distill_job import distill_data
+
+    job = read_json(job_path, "DDP job")
+    run = Path(job["run_dir"])
+    config = SpecializeConfig.from_dict(job["config"])
+    model = config.build_student()
+    model.load_state_dict(torch.load(run / "distill" / "init.pt", weights_only=True))
+    x_tr, y_tr, x_val, y_val = distill_data(run, config.train_on, bool(job["has_aug"]))
+    rank = dist.get_rank() if dist.is_initialized() else 0
+    res = train_student(model, x_tr, y_tr, x_val, y_val, run / "distill",
+                        TrainConfig.from_dict(job["train"]),
+                        resume=bool(job["resume"] if resume is None else resume),
+                        progress=progress and rank == 0)
+    if rank != 0:
+        return None
+    result = {"best_epoch": res.best_epoch, "stopped_early": res.stopped_early,
+              "epochs_run_now": res.epochs_run_now, "wall_s": res.wall_s,
+              "world_size": dist.get_world_size() if dist.is_initialized() else 1}
+    from edgesea.core.fileio import write_json
+
+    write_json(Path(job_path).with_name("result.json"), result)
+    return result
+
+
+def _init_group(rank: int, world: int, init_method: str) -> None:
+    # gloo: the student trains on CPU (train_student keeps its tensors there)
+    dist.init_process_group("gloo", init_method=init_method, rank=rank, world_size=world)
+
+
+def _worker(rank: int, world: int, job_path: str, init_method: str, threads: int,
+            progress: bool) -> None:
+    torch.set_num_threads(threads)
+    _init_group(rank, world, init_method)
+    try:
+        run_job(job_path, progress)
+    finally:
+        dist.destroy_process_group()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def launch(job_path: str | os.PathLike, nproc: int, progress: bool = False
+           ) -> dict[str, Any]:
+    """Run the distill job on ``nproc`` local processes (spawned, gloo, each with
+    ``threads // nproc`` torch threads); returns rank 0's ``result.json``.
+
+    Raises
+    ------
+    EdgeSEAError
+        Bad ``nproc``, or a process failed (its error is in the message).
+    """
+    if isinstance(nproc, bool) or not isinstance(nproc, int) or nproc < 1:
+        raise EdgeSEAError(f"invalid nproc={nproc!r}: expected an integer >= 1")
+    import torch.multiprocessing as mp
+
+    threads = max(1, torch.get_num_threads() // nproc)
+    init = f"tcp://127.0.0.1:{_free_port()}"
+    try:
+        mp.start_processes(_worker, args=(nproc, str(job_path), init, threads, progress),
+                           nprocs=nproc, join=True, start_method="spawn")
+    except mp.ProcessRaisedException as e:
+        last = str(e).strip().splitlines()[-1] if str(e).strip() else repr(e)
+        raise EdgeSEAError(f"a distillation process failed: {last}") from e
+    except mp.ProcessExitedException as e:
+        raise EdgeSEAError(f"a distillation process died: {e}") from e
+    return read_json(Path(job_path).with_name("result.json"), "DDP result")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m edgesea.specialize.ddp_job [--resume] JOB.json`` under torchrun
+    (``env://``); ``--resume`` continues the job's ``latest.pt``."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    resume = "--resume" in args
+    args = [a for a in args if a != "--resume"]
+    if len(args) != 1:
+        raise SystemExit("usage: torchrun ... -m edgesea.specialize.ddp_job [--resume] "
+                         "RUN/distill/job.json")
+    _init_group(int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), "env://")
+    try:
+        run_job(args[0], progress=True, resume=True if resume else None)
+    finally:
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()
