@@ -36,8 +36,8 @@ from pathlib import Path
 import torch
 
 from edgesea.distill.train import TrainConfig
-from edgesea.sparse.prune import apply_masks, magnitude_masks, sparsity_report
 from edgesea.prune.retrain import kd_data, retrain_kd
+from edgesea.sparse.prune import apply_masks, magnitude_masks, sparsity_report
 from edgesea.teachers.aisfx import AisfxTeacher
 
 RECIPE = {"teacher": "aisfx", "upstream": "UrbanSound8K folds 1-2", "hop_size": 0.5,
@@ -168,8 +168,8 @@ def report(args: argparse.Namespace) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from edgesea.zoo import catalog
     from edgesea.sparse.storage import save_sparse
-    from edgesea.packaged.names import catalog
 
     work = Path(args.work)
     rows = {f.stem[len("eval_"):]: json.loads(f.read_text())

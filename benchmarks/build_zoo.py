@@ -46,15 +46,15 @@ import numpy as np
 from edgesea import get_embedding
 from edgesea.audio.io import load_audio
 from edgesea.augment.transforms import AugmentConfig
-from edgesea.export import export_model
-from edgesea.inference.int8 import TFLiteEmbedder
-from edgesea.export.footprint import tflite_footprint
 from edgesea.core.fileio import write_json
+from edgesea.export import export_model
+from edgesea.export.footprint import tflite_footprint
+from edgesea.inference.int8 import TFLiteEmbedder
 from edgesea.models import footprint, load_model
+from edgesea.packaged.names import PRETRAINED_DIR, ZOO_TIERS, parse_zoo_name, zoo_name
+from edgesea.packaged.tiers import check_budget, get_tier
 from edgesea.specialize.config import SpecializeConfig
 from edgesea.teachers.model import ModelTeacher
-from edgesea.packaged.tiers import check_budget, get_tier
-from edgesea.packaged.names import PRETRAINED_DIR, ZOO_TIERS, parse_zoo_name, zoo_name
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIP = ROOT / "examples" / "audio" / "fold1" / "103074-7-0-2.flac"

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from edgesea.firmware import export_firmware, measure_program
 from edgesea.firmware.measure import latency_from_instructions
-from edgesea.packaged.names import catalog
+from edgesea.zoo import catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDENTS = ["sea_urban_64", "sea_urban_128", "sea_urban_256", "sea_urban_512",

@@ -37,8 +37,8 @@ SHARD_ROWS = 250 * 64
 def _stage(store_dir: str, stage: str, sample: str, out: str) -> dict:
     from edgesea.specialize.config import SpecializeConfig
     from edgesea.specialize.stages import fit_reduce, split_and_sample
-    from edgesea.store.shards import EmbeddingStore
     from edgesea.store.arrays import store_column
+    from edgesea.store.shards import EmbeddingStore
 
     t = time.perf_counter()
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -37,9 +37,9 @@ from sklearn.manifold import TSNE
 from sklearn.metrics import precision_recall_curve
 from sklearn.preprocessing import StandardScaler
 
+from edgesea.core.fileio import atomic_path, write_json
 from edgesea.evaluate.classify import clip_features, embed_dataset, read_dataset
 from edgesea.extract.run import resolve_teacher
-from edgesea.core.fileio import atomic_path, write_json
 from edgesea.models import load_model
 from edgesea.teachers.model import ModelTeacher
 

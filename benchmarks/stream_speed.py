@@ -36,8 +36,9 @@ import torch
 from embed_speed import setup
 
 import edgesea
+from edgesea.audio.io import resample
+from edgesea.audio.windows import frame_audio
 from edgesea.inference.api import _inference_net
-from edgesea.audio.io import frame_audio, resample
 from edgesea.models import EmbeddingModel, ModelConfig, load_model
 from edgesea.models.inference import InferenceEmbedder, fold_batchnorm, torchscript_trunk
 from edgesea.packaged.names import pretrained_path

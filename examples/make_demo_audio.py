@@ -10,7 +10,7 @@ Clips over ``MAX_CLIP_BYTES`` are skipped to keep the folder under 4 MB.
 
 Each clip is decoded, downmixed to mono and resampled to 16 kHz (soxr HQ) if it is not at
 16 kHz already, with ``edgesea.audio.io``, and written as 16-bit FLAC under its original stem
-(``FSID-CLASS-OCC-SLICE``, which ``edgesea.specialize.stages.recording_groups`` relies on).
+(``FSID-CLASS-OCC-SLICE``, which ``edgesea.audio.files.recording_groups`` relies on).
 
 Usage: python examples/make_demo_audio.py [--source DIR] [--out examples/audio]
 """

@@ -14,7 +14,7 @@ import edgesea
 import edgesea.inference.api as api
 import edgesea.inference.outputs as outputs
 from edgesea import EdgeSEAError, EdgeSEAWarning, get_embedding, get_model, process_file
-from edgesea.audio.io import n_windows
+from edgesea.audio.windows import n_windows
 from edgesea.inference.api import iter_process_files, output_path
 from edgesea.models import save_model, sea_student
 from edgesea.packaged.names import available

@@ -12,7 +12,8 @@ import soundfile as sf
 
 import edgesea
 from edgesea import EdgeSEAError, EdgeSEAWarning
-from edgesea.audio.io import frame_audio, load_audio, n_windows, preprocess_audio, to_float_mono
+from edgesea.audio.io import load_audio, preprocess_audio, to_float_mono
+from edgesea.audio.windows import frame_audio, n_windows
 
 SR = 8000
 FRAME = 8000  # 1 s at 8 kHz

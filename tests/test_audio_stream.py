@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from edgesea.audio.io import frame_audio, load_audio, resample, to_float_mono
+from edgesea.audio.io import load_audio, resample, to_float_mono
 from edgesea.audio.stream import StreamInfo, stream_mono, stream_windows
+from edgesea.audio.windows import frame_audio
 from edgesea.errors import EdgeSEAError
 
 

@@ -11,7 +11,8 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner, Result
 
-from edgesea.audio.io import load_audio, n_windows, resample, to_float_mono
+from edgesea.audio.io import load_audio, resample, to_float_mono
+from edgesea.audio.windows import n_windows
 from edgesea.cli import app, find_audio_files
 from edgesea.models import footprint, load_model, save_model, sea_student
 

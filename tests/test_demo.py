@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from edgesea.audio.files import recording_groups
 from edgesea.errors import EdgeSEAError
 from edgesea.evaluate.classify import read_dataset
 from edgesea.extract.run import list_audio_files
-from edgesea.specialize.stages import recording_groups
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

@@ -13,7 +13,8 @@ import torch
 from typer.testing import CliRunner
 
 import edgesea
-from edgesea.audio.io import frame_audio, n_windows, resample, to_float_mono
+from edgesea.audio.io import resample, to_float_mono
+from edgesea.audio.windows import frame_audio, n_windows
 from edgesea.cli import app
 from edgesea.errors import EdgeSEAError
 from edgesea.models import load_model, read_header, save_model

@@ -20,8 +20,9 @@ import soundfile as sf
 
 import edgesea
 import edgesea.edgel3 as edgel3
-from edgesea.audio.io import frame_audio, n_windows, prepare_mono
+from edgesea.audio.io import prepare_mono
 from edgesea.audio.stream import stream_windows
+from edgesea.audio.windows import frame_audio, n_windows
 from edgesea.errors import EdgeSEAError, EdgeSEAWarning
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,5 +1,5 @@
 """``--exclude`` compares content, not only paths: a copy of an evaluation clip under
-another name in the upstream folder is refused (:func:`edgesea.specialize.stages.check_excluded`)."""
+another name in the upstream folder is refused (:func:`edgesea.audio.files.check_excluded`)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from edgesea.audio.files import check_excluded
 from edgesea.errors import EdgeSEAError
-from edgesea.specialize.stages import check_excluded
 
 SR = 16000
 

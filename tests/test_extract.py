@@ -18,7 +18,8 @@ import soundfile as sf
 import torch
 from typer.testing import CliRunner
 
-from edgesea.audio.io import frame_audio, load_audio, resample, to_float_mono
+from edgesea.audio.io import load_audio, resample, to_float_mono
+from edgesea.audio.windows import frame_audio
 from edgesea.cli import app
 from edgesea.errors import EdgeSEAError
 from edgesea.extract.run import extract, list_audio_files, resolve_teacher

@@ -133,8 +133,9 @@ def test_student_inputs_match_the_frontend(setup: dict, tmp_path: Path) -> None:
     f = store.files[0]
     from edgesea.audio.io import load_audio, resample, to_float_mono
     a, sr = load_audio(setup["audio"] / f.path)
-    frames = stages._windows(resample(to_float_mono(a), sr, 8000), 8000, f.n_windows,
-                             store.manifest["hop_size"], 1.0, store.manifest["center"])
+    from edgesea.audio.windows import frame_windows
+    frames = frame_windows(resample(to_float_mono(a), sr, 8000), 8000, f.n_windows,
+                           store.manifest["hop_size"], 1.0, store.manifest["center"])
     with torch.no_grad():
         ref = student().frontend(torch.from_numpy(np.array(frames, np.float32))).numpy()
     assert np.array_equal(x[:f.n_windows], ref.astype(np.float16))
@@ -253,9 +254,9 @@ def _save_model(tmp: Path) -> Path:
 
 
 def _save_checkpoint(tmp: Path) -> Path:
-    from edgesea.distill.checkpoint import _save_atomic
+    from edgesea.distill.checkpoint import save_atomic
 
-    _save_atomic({"x": torch.zeros(3)}, tmp / "latest.pt")
+    save_atomic({"x": torch.zeros(3)}, tmp / "latest.pt")
     return tmp / "latest.pt"
 
 

@@ -15,7 +15,8 @@ import pytest
 
 from edgesea.firmware import build_host_frontend
 from edgesea.firmware.check import end_to_end, real_clips
-from edgesea.packaged.names import PRETRAINED_DIR, catalog
+from edgesea.packaged.names import PRETRAINED_DIR
+from edgesea.zoo import catalog
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 FOLD10 = SHARED / "data" / "urbansound8k_subset" / "audio" / "fold10"

@@ -34,7 +34,8 @@ from edgesea.firmware.measure import measure_program, run_make
 from edgesea.firmware.nethost import build_host_network
 from edgesea.firmware.program import PCM_NAME, parse_program_output, write_pcm
 from edgesea.firmware.toolchain import have_arm_toolchain, have_qemu
-from edgesea.packaged.names import PRETRAINED_DIR, catalog
+from edgesea.packaged.names import PRETRAINED_DIR
+from edgesea.zoo import catalog
 from firmware_net_helpers import tflm_outputs
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"

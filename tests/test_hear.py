@@ -10,7 +10,7 @@ import torch
 
 import edgesea
 from edgesea import hear
-from edgesea.audio.io import n_windows
+from edgesea.audio.windows import n_windows
 from edgesea.errors import EdgeSEAError
 from edgesea.models import save_model, sea_student
 from edgesea.packaged import names as zoo

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from edgesea import EdgeSEAError
-from edgesea.audio.io import frame_audio
 from edgesea.audio.loudness import a_weighting_gain_db, a_weighting_sos, laeq, laeq_frames
+from edgesea.audio.windows import frame_audio
 
 SINE_DB = 10 * np.log10(0.5)  # mean square of a full-scale sine: -3.0103 dBFS
 

@@ -15,7 +15,8 @@ import torch
 from typer.testing import CliRunner
 
 import edgesea
-from edgesea.audio.io import frame_audio, load_audio, resample, to_float_mono
+from edgesea.audio.io import load_audio, resample, to_float_mono
+from edgesea.audio.windows import frame_audio
 from edgesea.cli import app
 from edgesea.errors import EdgeSEAError
 from edgesea.inference.api import model_inputs

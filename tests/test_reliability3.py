@@ -178,7 +178,7 @@ def test_d11_checkpoint_disk_full(tmp_path: Path) -> None:
     from edgesea.distill import checkpoint as distill_checkpoint
 
     with _file_size_limit(100_000), pytest.raises(EdgeSEAError, match="no space left"):
-        distill_checkpoint._save_atomic({"x": torch.zeros(100_000)}, tmp_path / "ckpt.pt")
+        distill_checkpoint.save_atomic({"x": torch.zeros(100_000)}, tmp_path / "ckpt.pt")
     assert list(tmp_path.iterdir()) == []
 
 

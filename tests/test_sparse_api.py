@@ -22,10 +22,11 @@ from edgesea.audio.io import preprocess_audio
 from edgesea.cli import app
 from edgesea.errors import EdgeSEAError
 from edgesea.extract.run import resolve_teacher
-from edgesea.packaged.names import catalog, packaged_names, resolve_model
+from edgesea.packaged.names import packaged_names, resolve_model
 from edgesea.sparse.model import SparseModel
 from edgesea.sparse.packaged import packaged_levels
 from edgesea.sparse.storage import save_sparse
+from edgesea.zoo import catalog
 from sparse_cache import dense_teacher, pruned
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,8 +19,9 @@ import pytest
 import soundfile as sf
 import torch
 
-from edgesea.audio.io import frame_audio, load_audio, resample, to_float_mono
+from edgesea.audio.io import load_audio, resample, to_float_mono
 from edgesea.audio.loudness import laeq
+from edgesea.audio.windows import frame_audio
 from edgesea.errors import EdgeSEAError
 from edgesea.extract.run import extract
 from edgesea.models import load_model, save_model, sea_student

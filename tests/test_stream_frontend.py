@@ -18,7 +18,8 @@ import torch
 
 import edgesea.frontend.logmel as frontend_mod
 from edgesea import get_embedding
-from edgesea.audio.io import load_audio, n_windows, resample, to_float_mono
+from edgesea.audio.io import load_audio, resample, to_float_mono
+from edgesea.audio.windows import n_windows
 from edgesea.errors import EdgeSEAError
 from edgesea.export import frontend_spec, reference_logmel
 from edgesea.frontend.logmel import LogMelSpectrogram

@@ -18,7 +18,8 @@ import pytest
 import soundfile as sf
 import torch
 
-from edgesea.audio.io import frame_audio, load_audio, resample, to_float_mono
+from edgesea.audio.io import load_audio, resample, to_float_mono
+from edgesea.audio.windows import frame_audio
 from edgesea.augment.bank import load_augmented, make_augmented
 from edgesea.augment.transforms import AugmentConfig, Augmenter
 from edgesea.errors import EdgeSEAError

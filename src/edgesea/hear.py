@@ -13,7 +13,8 @@ import copy
 import numpy as np
 import torch
 
-from edgesea.audio.io import check_hop_size, preprocess_audio
+from edgesea.audio.io import preprocess_audio
+from edgesea.core.checks import check_hop_size
 from edgesea.errors import EdgeSEAError
 from edgesea.inference.api import get_embedding, get_model
 from edgesea.models import EmbeddingModel

@@ -13,8 +13,6 @@ windows really are (11.9 ms after 10 s).
 from __future__ import annotations
 
 import io
-import math
-import numbers
 import os
 import warnings
 from typing import BinaryIO
@@ -23,6 +21,14 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from edgesea.audio.windows import frame_audio, n_windows, window_timestamps
+from edgesea.core.checks import (
+    MAX_SAMPLE_RATE,
+    MIN_SAMPLE_RATE,
+    check_flag,
+    check_hop_size,
+    check_sample_rate,
+)
 from edgesea.errors import EdgeSEAError, EdgeSEAWarning
 
 __all__ = [
@@ -48,68 +54,12 @@ AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".aifc", "
 
 #: The sample rates accepted anywhere (Hz): outside them resampling would allocate absurd
 #: amounts (1e-6 Hz to 8 kHz is a 8e9x expansion) or the input is not audio.
-MIN_SAMPLE_RATE = 100.0
-MAX_SAMPLE_RATE = 1_536_000.0
 #: Largest decoded size :func:`load_audio` allocates (float32 samples x channels), checked
 #: against the file's header before reading.
 MAX_LOAD_BYTES = 2 * 1024**3
 
 _INT_SCALE = {np.dtype(np.int8): 2.0**7, np.dtype(np.int16): 2.0**15,
               np.dtype(np.int32): 2.0**31, np.dtype(np.int64): 2.0**63}
-
-
-def check_sample_rate(sr: object, name: str = "sr") -> float:
-    """Return ``sr`` as a float after checking it is a finite positive number.
-
-    Raises
-    ------
-    EdgeSEAError
-        If ``sr`` is not a real number (booleans and strings included) or is not > 0.
-    """
-    if isinstance(sr, bool | np.bool_) or not isinstance(sr, numbers.Real):
-        raise EdgeSEAError(
-            f"invalid sample rate {name}={sr!r} ({type(sr).__name__}): expected a positive "
-            "number of samples per second, e.g. 16000 or 44100.0")
-    value = float(sr)
-    if not math.isfinite(value) or value <= 0:
-        raise EdgeSEAError(
-            f"invalid sample rate {name}={sr!r}: expected a finite number > 0, e.g. 16000")
-    if not MIN_SAMPLE_RATE <= value <= MAX_SAMPLE_RATE:
-        raise EdgeSEAError(
-            f"invalid sample rate {name}={sr!r}: expected {MIN_SAMPLE_RATE:g} to "
-            f"{MAX_SAMPLE_RATE:g} samples per second (audio rates), e.g. 16000")
-    return value
-
-
-def check_hop_size(hop_size: object) -> float:
-    """Return ``hop_size`` (seconds) as a float after checking it is finite and > 0."""
-    if isinstance(hop_size, bool | np.bool_) or not isinstance(hop_size, numbers.Real):
-        raise EdgeSEAError(
-            f"invalid hop_size={hop_size!r}: expected a positive number of seconds, e.g. 0.1")
-    value = float(hop_size)
-    if not math.isfinite(value) or value <= 0:
-        raise EdgeSEAError(
-            f"invalid hop_size={hop_size!r}: expected a finite number of seconds > 0, e.g. 0.1")
-    return value
-
-
-def check_flag(value: object, name: str) -> bool:
-    """Return ``value`` as a bool after checking it is one: True/False or the integers 0/1.
-
-    edgel3 takes ``center`` and ``verbose`` as ``True``/``False`` or ``0``/``1``; anything
-    else (``-1``, ``2``, ``0.5``, ``"x"``, None, arrays) is refused rather than read as
-    truthy.
-
-    Raises
-    ------
-    EdgeSEAError
-        If ``value`` is not a bool (Python or NumPy) or an integer equal to 0 or 1.
-    """
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer) and value in (0, 1):
-        return bool(value)
-    raise EdgeSEAError(f"invalid {name}={value!r}: expected True or False (or 0 or 1)")
 
 
 def load_audio(source: str | os.PathLike | BinaryIO) -> tuple[np.ndarray, int]:
@@ -249,86 +199,6 @@ def resample(audio: np.ndarray, sr_in: float, sr_out: float) -> np.ndarray:
         return audio
     out = soxr.resample(audio, sr_in, sr_out, quality="HQ")
     return np.ascontiguousarray(out, dtype=np.float32)
-
-
-def _hop_length(hop_size: float, sr: float) -> int:
-    hop_len = int(round(hop_size * sr))
-    if hop_len < 1:
-        raise EdgeSEAError(
-            f"hop_size={hop_size} s is shorter than one sample at {sr:g} Hz: expected "
-            f"hop_size >= {1.0 / sr:.3g} s")
-    return hop_len
-
-
-def window_timestamps(n: int, hop_length: int, sr: float, start: int = 0) -> np.ndarray:
-    """Timestamps (s) of windows ``start .. start + n - 1`` that advance by ``hop_length``.
-
-    Window ``t`` starts ``t * hop_length`` samples into the padded signal, so its centre
-    (``center=True``) or start (``center=False``) in the audio is ``t * hop_length / sr``
-    seconds: float64, computed from integers, so blocks give the same values as one call.
-    """
-    return np.arange(start, start + n, dtype=np.int64) * int(hop_length) / float(sr)
-
-
-def n_windows(n_samples: int, sr: float, window: float = 1.0, hop_size: float = 0.1,
-              center: bool = True) -> int:
-    """Number of windows :func:`frame_audio` cuts from ``n_samples`` samples."""
-    frame_len = int(round(window * sr))
-    hop_len = _hop_length(hop_size, sr)
-    total = n_samples + (frame_len // 2 if center else 0)
-    if total <= frame_len:
-        return 1
-    return 1 + int(math.ceil((total - frame_len) / hop_len))
-
-
-def frame_audio(audio: np.ndarray, sr: float, window: float = 1.0, hop_size: float = 0.1,
-                center: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Cut a mono signal into fixed-length windows, exactly like edgel3/openl3.
-
-    Parameters
-    ----------
-    audio : np.ndarray [shape=(n,)]
-        Mono samples at ``sr``.
-    sr : float
-        Sample rate of ``audio``.
-    window : float
-        Window length in seconds (1.0 for SEA students).
-    hop_size : float
-        Hop between window starts, in seconds.
-    center : bool or {0, 1}
-        If True, prepend ``window / 2`` of zeros so window ``t`` is centred on its timestamp.
-
-    Returns
-    -------
-    frames : np.ndarray [shape=(T, round(window * sr))]
-        A read-only strided view (no copy) of the zero-padded signal; window ``t`` starts
-        ``t * round(hop_size * sr)`` samples into it. When the hop is longer than a window
-        the windows are copied instead (read-only too), so a huge hop costs no padding.
-    timestamps : np.ndarray [shape=(T,), dtype=float64]
-        Window centres (``center=False``: starts) in seconds,
-        ``arange(T) * round(hop_size * sr) / sr`` (:func:`window_timestamps`).
-    """
-    center = check_flag(center, "center")
-    hop_size = check_hop_size(hop_size)
-    frame_len = int(round(window * sr))
-    hop_len = _hop_length(hop_size, sr)
-    n = n_windows(audio.shape[0], sr, window, hop_size, bool(center))
-    front = frame_len // 2 if center else 0
-    if hop_len > frame_len:  # windows do not overlap: cut each (memory: the windows alone,
-        frames = np.zeros((n, frame_len), dtype=np.float32)  # not n hops of padding)
-        for t in range(n):
-            lo = t * hop_len - front
-            a, b = max(lo, 0), min(lo + frame_len, audio.shape[0])
-            if a < b:
-                frames[t, a - lo:b - lo] = audio[a:b]
-        frames.flags.writeable = False
-        return frames, window_timestamps(n, hop_len, sr)
-    total = frame_len + (n - 1) * hop_len
-    padded = np.zeros(total, dtype=np.float32)
-    padded[front:front + audio.shape[0]] = audio
-    frames = np.lib.stride_tricks.sliding_window_view(padded, frame_len)[::hop_len]
-    assert frames.shape[0] == n
-    return frames, window_timestamps(n, hop_len, sr)
 
 
 def preprocess_audio(audio: object, sr: object, target_sr: float, window: float = 1.0,

@@ -14,7 +14,9 @@ import numbers
 import numpy as np
 from scipy import signal
 
-from edgesea.audio.io import check_sample_rate, frame_audio, to_float_mono
+from edgesea.audio.io import to_float_mono
+from edgesea.audio.windows import frame_audio
+from edgesea.core.checks import check_sample_rate
 from edgesea.errors import EdgeSEAError
 
 __all__ = ["a_weighting_gain_db", "a_weighting_sos", "laeq", "laeq_frames"]
@@ -181,7 +183,7 @@ def laeq_frames(audio: object, sr: float, window: float = 1.0, hop_size: float =
     """LAeq (dBFS) of each window cut exactly like the embedding windows.
 
     ``audio`` is validated and downmixed with :func:`edgesea.audio.io.to_float_mono` and cut
-    with :func:`edgesea.audio.io.frame_audio`; pass the ``hop_size`` / ``center`` given to
+    with :func:`edgesea.audio.windows.frame_audio`; pass the ``hop_size`` / ``center`` given to
     :func:`edgesea.get_embedding` so that levels and embeddings share timestamps.
 
     Returns

@@ -3,7 +3,7 @@
 Sensor recordings are hours long; nothing here holds a whole file. :func:`stream_mono` yields
 the mono signal at a target rate block by block (libsndfile blocks, soxr's streaming
 resampler), and :func:`stream_windows` cuts it into windows exactly like
-:func:`edgesea.audio.io.frame_audio` (same padding, same starts, same count). Both give results
+:func:`edgesea.audio.windows.frame_audio` (same padding, same starts, same count). Both give results
 bit-identical to decoding the whole file with :func:`edgesea.audio.io.load_audio`,
 :func:`edgesea.audio.io.to_float_mono` and :func:`edgesea.audio.io.resample` (soxr's streaming and
 one-shot resamplers compute the same samples), while peak memory depends only on the block
@@ -20,16 +20,9 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from edgesea.audio.io import (
-    _check_audio_path,
-    _hop_length,
-    _open_error,
-    check_flag,
-    check_hop_size,
-    check_sample_rate,
-    n_windows,
-    window_timestamps,
-)
+from edgesea.audio.io import _check_audio_path, _open_error
+from edgesea.audio.windows import hop_length, n_windows, window_timestamps
+from edgesea.core.checks import check_flag, check_hop_size, check_sample_rate
 from edgesea.errors import EdgeSEAError
 
 __all__ = ["StreamInfo", "open_info", "stream_mono", "stream_windows"]
@@ -137,7 +130,7 @@ def stream_windows(path: str | os.PathLike, sr: float, window: float = 1.0,
                    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield ``(frames, timestamps)`` blocks of at most ``block_windows`` windows of a file.
 
-    Concatenated, the blocks equal :func:`edgesea.audio.io.frame_audio` of the whole file
+    Concatenated, the blocks equal :func:`edgesea.audio.windows.frame_audio` of the whole file
     decoded, downmixed and resampled to ``sr`` (same values, same count); ``frames`` are
     float32 copies of shape ``(B, round(window * sr))``, ``timestamps`` the windows' true
     centres (``center=False``: starts), ``t * round(hop_size * sr) / sr`` seconds.
@@ -157,7 +150,7 @@ def stream_windows(path: str | os.PathLike, sr: float, window: float = 1.0,
     if left < 0 or right < 0:
         raise EdgeSEAError(f"invalid context={context!r}: expected two sizes >= 0")
     frame_len = int(round(window * sr))
-    hop_len = _hop_length(hop_size, sr)
+    hop_len = hop_length(hop_size, sr)
     front = frame_len // 2 if center else 0
     span = frame_len + left + right  # what each emitted window holds
     # buf holds padded samples [base, base + len(buf)) (the left context's zeros first);

@@ -24,20 +24,18 @@ from __future__ import annotations
 
 import json
 import os
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from edgesea.audio.io import load_audio, resample, to_float_mono
-from edgesea.audio.loudness import laeq
+from edgesea.augment.render import shard_columns, source_loader
 from edgesea.augment.transforms import AugmentConfig, Augmenter
 from edgesea.core.fileio import atomic_path, clean_stale_temps, write_json
 from edgesea.core.safe_json import read_sharded_manifest
 from edgesea.errors import EdgeSEAError
-from edgesea.extract.run import _teacher_info
+from edgesea.extract.run import teacher_info
 from edgesea.store.integrity import writer_lock
 
 __all__ = ["AUG_FORMAT", "load_augmented", "make_augmented", "shard_columns"]
@@ -47,41 +45,11 @@ AUG_FORMAT = "edgesea-augmented-store"
 
 def _settings(teacher: Any, sources: list[str], durations: list[float], n: int, seed: int,
               config: AugmentConfig, student_rate: int, shard_size: int) -> dict[str, Any]:
-    settings = {"format": AUG_FORMAT, "format_version": 1, "teacher": _teacher_info(teacher),
+    settings = {"format": AUG_FORMAT, "format_version": 1, "teacher": teacher_info(teacher),
                 "sources": sources, "durations": durations, "n_windows": int(n),
                 "seed": int(seed), "config": config.to_dict(),
                 "student_rate": int(student_rate), "shard_size": int(shard_size)}
     return json.loads(json.dumps(settings))  # as read back from manifest.json (no tuples)
-
-
-def shard_columns(idx: np.ndarray, aug: Augmenter, load: Any, teacher: Any,
-                  student_rate: int, batch_size: int) -> dict[str, np.ndarray]:
-    """The columns of the augmented windows ``idx`` (one shard): recipes, renders at the
-    teacher's and the student's rates, the teacher's embeddings. ``load(k, sr)`` is source
-    file ``k`` at rate ``sr``."""
-    rate_t = int(teacher.sample_rate)
-    recipes = [aug.recipe(int(i)) for i in idx]
-    wave_t = np.stack([aug.render(r, lambda s: load(s, rate_t), rate_t) for r in recipes])
-    wave_s = np.stack([aug.render(r, lambda s: load(s, student_rate), student_rate)
-                       for r in recipes])
-    emb = np.concatenate([np.asarray(teacher.embed(wave_t[i:i + batch_size]), np.float32)
-                          for i in range(0, len(wave_t), batch_size)])
-    return {"index": np.asarray(idx, np.int64),
-            "source": np.array([r["main"]["source"] for r in recipes], np.int32),
-            "embedding": emb, "laeq_db": np.asarray(laeq(wave_t, rate_t), np.float32),
-            "recipe": np.array([Augmenter.dumps(r) for r in recipes]),
-            "student_audio": np.round(wave_s * 32767).astype(np.int16)}
-
-
-def source_loader(audio_dir: Path, sources: list[str]) -> Any:
-    """``load(k, sr)``: source file ``k`` decoded, downmixed and resampled (cached)."""
-
-    @lru_cache(maxsize=64)
-    def load(k: int, sr: int) -> np.ndarray:
-        audio, file_sr = load_audio(audio_dir / sources[k])
-        return resample(to_float_mono(audio), file_sr, sr)
-
-    return load
 
 
 def make_augmented(audio_dir: str | os.PathLike, sources: list[str], durations: list[float],
@@ -108,10 +76,10 @@ def make_augmented(audio_dir: str | os.PathLike, sources: list[str], durations: 
     forbidden : list of path, optional
         Folders (or files) whose audio must never be used (e.g. an evaluation test fold):
         a source inside one, or with the same bytes as a file in one, is refused
-        (:func:`edgesea.specialize.stages.check_excluded`).
+        (:func:`edgesea.audio.files.check_excluded`).
     engine, engine_options : str, dict
         ``"ray"``: shards rendered and embedded by Ray actors
-        (:func:`edgesea.distributed.ray_engine.run_augment`), the same bytes but for the
+        (:func:`edgesea.augment.ray.run_augment`), the same bytes but for the
         embeddings' float rounding; options as :func:`edgesea.extract.run.extract`'s.
 
     Returns
@@ -123,7 +91,7 @@ def make_augmented(audio_dir: str | os.PathLike, sources: list[str], durations: 
     if engine not in ("local", "ray"):
         raise EdgeSEAError(f"unknown engine {engine!r}: expected local or ray")
     if engine == "ray":  # before any work
-        from edgesea.distributed.ray_engine import import_ray
+        from edgesea.distributed.ray_engine import import_ray  # Ray (optional extra)
         import_ray()
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise EdgeSEAError(f"invalid number of augmented windows {n!r}: expected >= 1")
@@ -138,7 +106,7 @@ def make_augmented(audio_dir: str | os.PathLike, sources: list[str], durations: 
                 raise EdgeSEAError(f"augmentation source {s} lies in the forbidden folder "
                                    f"{bad} (evaluation audio must never be augmented from)")
     if forbidden:  # and byte-identical copies of forbidden files elsewhere
-        from edgesea.specialize.stages import check_excluded
+        from edgesea.audio.files import check_excluded
 
         check_excluded(audio_dir, list(sources), list(forbidden))
     out = Path(out_dir)
@@ -195,7 +163,7 @@ def _make_augmented(audio_dir: Path, sources: list[str], durations: list[float],
                unit="win", desc="augment", disable=not progress)
     spans = [(k, k * shard_size, manifest["shards"][k]["n_rows"]) for k in todo]
     if engine == "ray":
-        from edgesea.distributed.ray_engine import run_augment
+        from edgesea.augment.ray import run_augment  # Ray (optional extra): only with --engine ray
         done = run_augment(spans, audio_dir, list(sources), list(durations), config, seed,
                            teacher, student_rate, batch_size, engine_options)
     else:

@@ -13,7 +13,7 @@ command group, all sharing :mod:`edgesea.cli.common`.
   C-array models and measure them in TensorFlow Lite Micro (:func:`edgesea.export.export_model`).
 - ``edgesea evaluate`` (:mod:`.evaluate`) scores embedders on a labelled dataset's held-out
   fold (:func:`edgesea.evaluate.run.run_evaluation`).
-- ``edgesea models`` (:mod:`.models`) lists the packaged models (:func:`edgesea.packaged.names.catalog`);
+- ``edgesea models`` (:mod:`.models`) lists the packaged models (:func:`edgesea.zoo.catalog`);
   their names are accepted wherever a model file is (:func:`edgesea.packaged.names.resolve_model`).
 - ``edgesea prune`` (:mod:`.prune`) prunes the aisfx teacher to an edgel3 sparsity level and
   retrains it by distillation (:func:`edgesea.sparse.build_sparse_model`).
@@ -28,7 +28,7 @@ from typing import Annotated
 
 import typer
 
-from edgesea import __version__
+from edgesea._version import __version__
 from edgesea.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Command, Group, find_audio_files
 from edgesea.cli.embed import embed_command
 from edgesea.cli.evaluate import evaluate_command

@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from edgesea.audio.io import AUDIO_EXTENSIONS, check_hop_size, n_windows
+from edgesea.audio.io import AUDIO_EXTENSIONS
+from edgesea.audio.windows import n_windows
 from edgesea.cli.common import EXIT_FAILED, fail, find_audio_files, track
+from edgesea.core.checks import check_hop_size
 from edgesea.errors import EdgeSEAError
 from edgesea.inference.api import FileResult, get_model
 from edgesea.inference.process import iter_process_files, output_path

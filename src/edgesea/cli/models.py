@@ -1,4 +1,4 @@
-"""``edgesea models``: list the packaged models (:func:`edgesea.packaged.names.catalog`) with their
+"""``edgesea models``: list the packaged models (:func:`edgesea.zoo.catalog`) with their
 recorded size, device footprint and fold-10 score."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from edgesea.packaged.names import ZooModel, catalog
+from edgesea.zoo import ZooModel, catalog
 
 __all__ = ["format_models", "models_command"]
 
@@ -32,7 +32,7 @@ def format_models(models: list[ZooModel]) -> str:
     Parameters
     ----------
     models : list of ZooModel
-        As :func:`edgesea.packaged.names.catalog` returns them.
+        As :func:`edgesea.zoo.catalog` returns them.
 
     Returns
     -------
@@ -71,7 +71,7 @@ def format_models(models: list[ZooModel]) -> str:
 def models_command(
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print a JSON list, one object per model (every field of "
-        "edgesea.packaged.names.ZooModel, file paths included).")] = False,
+        "edgesea.zoo.ZooModel, file paths included).")] = False,
 ) -> None:
     """List the packaged models: name, type, embedding size, tier, parameters, int8 flash
     and TFLM arena bytes, and fold-10 micro-AUPRC (UrbanSound8K; docs/results.md); the

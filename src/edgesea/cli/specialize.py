@@ -226,7 +226,7 @@ def augment_command(
         if (n is None) == (factor is None):
             raise EdgeSEAError("give exactly one of --n and --augment-factor")
         if engine == "ray":  # before any work
-            from edgesea.distributed.ray_engine import import_ray
+            from edgesea.distributed.ray_engine import import_ray  # Ray (optional extra)
             import_ray()
         cfg = AugmentConfig.from_dict(_json_object(options, "--options"))
         files = list_audio_files(audio_dir)

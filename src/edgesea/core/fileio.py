@@ -15,9 +15,11 @@ import re
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from edgesea.errors import EdgeSEAError
 
@@ -32,6 +34,7 @@ __all__ = [
     "pid_alive",
     "walk_real_dirs",
     "write_json",
+    "write_npy",
 ]
 
 #: Prefix of every temporary file edgesea writes.
@@ -191,3 +194,65 @@ def walk_real_dirs(root: str | os.PathLike) -> Iterator[tuple[str, str, list[str
             continue
         seen.add(real)
         yield dirpath, real, dirnames, filenames
+
+
+def write_npy(path: Path, dtype: Any, shape: tuple[int, ...],
+               blocks: Iterable[np.ndarray]) -> None:
+    """Write the ``.npy`` file of an array of ``shape`` given as row ``blocks``, atomically.
+
+    The header for the known shape is written first, the space is reserved with
+    ``posix_fallocate`` where the file system supports it (a full disk is reported before
+    any work), then each block's bytes are appended: never through a memory map, whose
+    writes to a full file system kill the process with SIGBUS.
+
+    Parameters
+    ----------
+    path : Path
+        Destination (a temporary file beside it is renamed on success, removed on error).
+    dtype : dtype
+        Element type of the file (each block is cast to it).
+    shape : tuple of int
+        Shape of the whole array; the blocks' rows must add up to ``shape[0]``.
+    blocks : iterable of ndarray
+        Consecutive row blocks of shape ``(n_i, *shape[1:])``.
+
+    Raises
+    ------
+    EdgeSEAError
+        The disk (or quota) is full, with the bytes needed and where; or the blocks do not
+        make up ``shape``.
+    """
+    dtype = np.dtype(dtype)
+    header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False,
+              "shape": tuple(int(n) for n in shape)}
+    needed = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    with atomic_path(path, suffix=".npy") as tmp, open(tmp, "wb") as f:
+        try:
+            try:
+                np.lib.format.write_array_header_1_0(f, header)
+            except ValueError:  # header too long for format 1.0
+                np.lib.format.write_array_header_2_0(f, header)
+            f.flush()
+            needed += f.tell()
+            fallocate = getattr(os, "posix_fallocate", None)
+            if fallocate is not None:
+                try:
+                    fallocate(f.fileno(), 0, needed)
+                except OSError as e:  # not supported here: the writes below still report
+                    if is_disk_full(e):
+                        raise
+            rows = 0
+            for block in blocks:
+                block = np.ascontiguousarray(block, dtype=dtype)
+                if block.shape[1:] != tuple(shape[1:]) or rows + len(block) > shape[0]:
+                    raise EdgeSEAError(f"{path}: a block of shape {block.shape} does not fit "
+                                       f"an array of shape {tuple(shape)} at row {rows}")
+                f.write(block.data)
+                rows += len(block)
+            if rows != shape[0]:
+                raise EdgeSEAError(f"{path}: {rows} rows were written, expected {shape[0]}")
+            f.flush()
+        except OSError as e:  # inside atomic_path: the message says how much was needed
+            if is_disk_full(e):
+                raise disk_full_error(path, e, needed) from e
+            raise

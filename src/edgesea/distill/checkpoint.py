@@ -27,7 +27,7 @@ from edgesea.models.network import EmbeddingModel
 if TYPE_CHECKING:
     from edgesea.distill.config import TrainConfig
 
-def _save_atomic(obj: Any, path: Path) -> None:
+def save_atomic(obj: Any, path: Path) -> None:
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         torch.save(obj, f)
 

@@ -41,12 +41,13 @@ from edgesea.distill.checkpoint import (
     _read_checkpoint,
     _restore,
     _restore_average,
-    _save_atomic,
+    save_atomic,
 )
 from edgesea.distill.config import LOSSES, SCHEDULES, TrainConfig
 from edgesea.distill.metrics import plot_curves, regression_metrics
+from edgesea.distill.predict import Forward, batch_tensor, default_forward, predict
 from edgesea.errors import EdgeSEAError, EdgeSEAWarning
-from edgesea.models.network import EmbeddingModel, _trunk_and_head
+from edgesea.models.network import EmbeddingModel
 
 __all__ = ["LOSSES", "SCHEDULES", "TrainConfig", "TrainResult", "plot_curves", "predict",
            "regression_metrics", "train_student"]
@@ -78,10 +79,6 @@ def _check_data(x: Any, y: Any, name: str) -> None:
                            f"{np.shape(y)}")
 
 
-def _batch(x: np.ndarray, idx: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.asarray(x[idx], dtype=np.float32))
-
-
 def _mask(xb: torch.Tensor, width: int, gen: torch.Generator) -> torch.Tensor:
     """SpecAugment-style: one band of up to ``width`` mels and one of up to ``width``
     frames per window set to the window's minimum."""
@@ -97,15 +94,6 @@ def _mask(xb: torch.Tensor, width: int, gen: torch.Generator) -> torch.Tensor:
     return torch.where(keep, xb, lo)
 
 
-def _forward(model: EmbeddingModel, xb: torch.Tensor) -> torch.Tensor:
-    # channels-last activations: ~25% faster convolutions on CPU (same maths)
-    return _trunk_and_head(model, xb, channels_last=True)
-
-
-#: ``forward(model, inputs) -> outputs``: how :func:`train_student` runs a network
-Forward = Callable[[torch.nn.Module, torch.Tensor], torch.Tensor]
-
-
 def _loss(pred: torch.Tensor, yb: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
     loss = torch.mean((pred - yb) ** 2)
     if cfg.loss == "mse+cosine":
@@ -114,30 +102,18 @@ def _loss(pred: torch.Tensor, yb: torch.Tensor, cfg: TrainConfig) -> torch.Tenso
 
 
 @torch.no_grad()
-def predict(model: EmbeddingModel, x: np.ndarray, batch_size: int = 256,
-            forward: Forward | None = None) -> np.ndarray:
-    """Student outputs for cached inputs ``x`` (eval mode, batched; ``forward`` as in
-    :func:`train_student`)."""
-    fwd = forward or _forward
-    was = model.training
-    model.eval()
-    out = [fwd(model, _batch(x, np.arange(i, min(i + batch_size, len(x))))).numpy()
-           for i in range(0, len(x), batch_size)]
-    model.train(was)
-    return np.concatenate(out).astype(np.float32)
-
-
 def _improved(loss: float, best: float, cfg: TrainConfig) -> bool:
     return loss < best - cfg.min_delta
 
 
 def _parallel() -> Any:
     """The DDP helper when this process is one of several of a ``torch.distributed`` group
-    (:class:`edgesea.specialize.ddp_job.Parallel`), else None (imported only then)."""
+    (:class:`edgesea.distill.parallel.Parallel`), else None (imported only then)."""
     dist = torch.distributed
     if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
         return None
-    from edgesea.specialize.ddp_job import Parallel
+    from edgesea.distill.parallel import Parallel  # torch.distributed's DDP: only when used
+
     return Parallel()
 
 
@@ -192,7 +168,7 @@ def train_student(model: EmbeddingModel, x_train: np.ndarray, y_train: np.ndarra
     if y_train.shape[1] != emb_dim or y_val.shape[1] != emb_dim:
         raise EdgeSEAError(f"targets have {y_train.shape[1]} dimensions; the model outputs "
                            f"{emb_dim}")
-    fwd = forward or _forward
+    fwd = forward or default_forward
     par = _parallel()
     writer = par is None or par.rank == 0  # rank 0 alone writes
     out = Path(out_dir)
@@ -255,7 +231,7 @@ def train_student(model: EmbeddingModel, x_train: np.ndarray, y_train: np.ndarra
                    unit="batch", leave=False, disable=not (progress and writer))
         for i in bar:
             idx = np.sort(order[i:i + bsz])  # sorted: cheap memmap reads
-            xb = _batch(x_train, idx)
+            xb = batch_tensor(x_train, idx)
             yb = torch.from_numpy(y_tr[idx])
             if cfg.spec_mask:
                 xb = _mask(xb, cfg.spec_mask, gen)
@@ -293,7 +269,7 @@ def train_student(model: EmbeddingModel, x_train: np.ndarray, y_train: np.ndarra
         if _improved(row["val_loss"], state["best_loss"], cfg):
             state.update(best_loss=row["val_loss"], best_epoch=epoch, since_best=0, since_lr=0)
             if writer:
-                _save_atomic({"model": scored.state_dict(), "epoch": epoch}, best_path)
+                save_atomic({"model": scored.state_dict(), "epoch": epoch}, best_path)
         else:
             state["since_best"] += 1
             state["since_lr"] += 1
@@ -309,7 +285,7 @@ def train_student(model: EmbeddingModel, x_train: np.ndarray, y_train: np.ndarra
         if avg is not None:
             extra |= {"ema": avg.module.state_dict(), "ema_n": int(avg.n_averaged)}
         if writer:
-            _save_atomic({"version": _CKPT_VERSION, "config": cfg.to_dict(), "data": data_id,
+            save_atomic({"version": _CKPT_VERSION, "config": cfg.to_dict(), "data": data_id,
                           "model": model.state_dict(), "optimizer": opt.state_dict(),
                           "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
                           "threads": torch.get_num_threads(), "state": json.dumps(state),

@@ -9,7 +9,8 @@ import sys
 from argparse import ArgumentParser, ArgumentTypeError, Namespace
 from collections.abc import Iterable, Sequence
 
-from edgesea.audio.io import AUDIO_EXTENSIONS, check_flag, check_hop_size
+from edgesea.audio.io import AUDIO_EXTENSIONS
+from edgesea.core.checks import check_flag, check_hop_size
 from edgesea.edgel3.core import _check_suffix
 from edgesea.edgel3.edgel3_exceptions import EdgeL3Error
 from edgesea.edgel3.models import (

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from edgesea.audio.io import check_flag, check_hop_size
+from edgesea.core.checks import check_flag, check_hop_size
 from edgesea.edgel3.edgel3_exceptions import EdgeL3Error
 from edgesea.edgel3.models import ModelArg, _check_args, _net
 from edgesea.inference import api, process

@@ -18,7 +18,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from edgesea.audio.io import AUDIO_EXTENSIONS, frame_audio, load_audio, resample, to_float_mono
+from edgesea.audio.io import AUDIO_EXTENSIONS, load_audio, resample, to_float_mono
+from edgesea.audio.windows import frame_audio
 from edgesea.errors import EdgeSEAError
 from edgesea.extract.run import list_audio_files
 from edgesea.frontend.logmel import LogMelSpectrogram

@@ -21,7 +21,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from edgesea.errors import EdgeSEAError
 from edgesea.models import EmbeddingModel, load_model
-from edgesea.models.network import global_pool
+from edgesea.models.layers import global_pool
 
 __all__ = ["LogmelEmbedder", "exportable", "load_student", "model_name"]
 

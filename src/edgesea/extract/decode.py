@@ -2,7 +2,7 @@
 in bounded blocks, optionally ahead in worker processes, and windows batched for a teacher.
 
 Each file becomes a :class:`FileSource`: its windows, their timestamps and their LAeq in
-blocks, exactly :func:`edgesea.audio.io.frame_audio` of the whole file decoded, downmixed and
+blocks, exactly :func:`edgesea.audio.windows.frame_audio` of the whole file decoded, downmixed and
 resampled to the teacher's rate (see :func:`edgesea.audio.stream.stream_windows`). With
 one process every file is streamed, so peak memory does not depend on file length. With
 ``workers`` > 1, files up to :data:`LONG_FILE_S` seconds (from their header) are decoded
@@ -59,7 +59,7 @@ def _levels(frames: np.ndarray, sr: int) -> np.ndarray:
     return np.asarray(laeq(frames, sr), dtype=np.float32).reshape(-1)
 
 
-def _streamed(path: str, sr: int, window: float, hop_size: float, center: bool,
+def streamed(path: str, sr: int, window: float, hop_size: float, center: bool,
               block_windows: int, context: tuple[int, int] = (0, 0)) -> FileSource:
     """A file's blocks, decoded as they are read (bounded memory). With a ``context``
     (a stream teacher's, :func:`edgesea.audio.stream.stream_windows`), each window carries
@@ -89,7 +89,7 @@ def decode_whole(path: str, sr: int, window: float, hop_size: float, center: boo
                  ) -> tuple[Block | None, float | None, str | None]:
     """``((frames, timestamps, laeq_db), duration_s, None)`` of a whole (short) file, or
     ``(None, None, error)``. Runs in worker processes."""
-    src = _streamed(path, sr, window, hop_size, center, block_windows=1 << 20,
+    src = streamed(path, sr, window, hop_size, center, block_windows=1 << 20,
                     context=context)
     try:
         parts = list(src.blocks)
@@ -152,7 +152,7 @@ def sources(paths: list[str], sr: int, window: float, hop_size: float, center: b
     ctx_samples = (int(context[0]), int(context[1]))
     if workers == 1:
         for p in paths:
-            yield _streamed(p, *args, block_windows, ctx_samples)
+            yield streamed(p, *args, block_windows, ctx_samples)
         return
     # forkserver: never fork the (possibly multi-threaded) torch process itself.
     ctx = multiprocessing.get_context("forkserver")
@@ -176,7 +176,7 @@ def sources(paths: list[str], sr: int, window: float, hop_size: float, center: b
             nxt = next(todo, None)
             if nxt is not None:
                 submit(nxt)
-            yield _streamed(p, *args, block_windows, ctx_samples) if future is None \
+            yield streamed(p, *args, block_windows, ctx_samples) if future is None \
                 else _ready(future.result())
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -1,7 +1,7 @@
 """Extract a teacher's embeddings of a folder of audio into an embedding store.
 
 :func:`extract` walks a folder for audio files, cuts every file into windows exactly like
-the students' windows (:func:`edgesea.audio.io.frame_audio` at the teacher's rate), and writes
+the students' windows (:func:`edgesea.audio.windows.frame_audio` at the teacher's rate), and writes
 per window the teacher's embedding and the window's A-weighted level (LAeq) into the
 sharded store described in :mod:`edgesea.store.shards`.
 
@@ -34,7 +34,9 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from edgesea.audio.io import AUDIO_EXTENSIONS, check_hop_size, frame_audio
+from edgesea.audio.io import AUDIO_EXTENSIONS
+from edgesea.audio.windows import frame_audio
+from edgesea.core.checks import check_hop_size
 from edgesea.core.fileio import walk_real_dirs
 from edgesea.errors import EdgeSEAError
 from edgesea.extract.decode import Batcher, DecodeFailed, sources
@@ -164,7 +166,7 @@ def _check_int(value: object, name: str) -> int:
     return int(value)
 
 
-def _teacher_info(teacher: Teacher) -> dict[str, Any]:
+def teacher_info(teacher: Teacher) -> dict[str, Any]:
     missing = [a for a in ("name", "identity", "sample_rate", "window", "emb_dim", "embed")
                if not hasattr(teacher, a)]
     if missing:
@@ -191,7 +193,7 @@ def _prepare(out: Path, settings: dict[str, Any], files: list[str], audio_dir: P
                                "replace it, or choose another output folder")
         (out / MANIFEST).unlink()
         shutil.rmtree(out / SHARD_DIR, ignore_errors=True)
-    from edgesea import __version__
+    from edgesea._version import __version__
     manifest = new_manifest(settings, files, audio_dir=str(audio_dir.resolve()),
                             edgesea_version=__version__)
     write_manifest(out, manifest)
@@ -293,11 +295,11 @@ def extract(audio_dir: str | os.PathLike, out_dir: str | os.PathLike, teacher: T
     workers = _check_int(workers, "workers")
     batch_size = _check_int(batch_size, "batch_size")
     files_per_shard = _check_int(files_per_shard, "files_per_shard")
-    info = _teacher_info(teacher)
+    info = teacher_info(teacher)
     if engine not in ("local", "ray"):
         raise EdgeSEAError(f"unknown engine {engine!r}: expected local or ray")
     if engine == "ray":  # fail before any work when Ray is missing
-        from edgesea.distributed.ray_engine import import_ray
+        from edgesea.distributed.ray_engine import import_ray  # Ray (optional extra)
         import_ray()
     audio_dir, out = Path(audio_dir), Path(out_dir)
     files = list_audio_files(audio_dir)
@@ -315,7 +317,9 @@ def extract(audio_dir: str | os.PathLike, out_dir: str | os.PathLike, teacher: T
         contents = [file_content(audio_dir / f) for f in files]
         todo = _plan(out, manifest, contents, overwrite)
         if engine == "ray":
-            from edgesea.distributed.ray_engine import run_extract
+            from edgesea.extract.ray import (
+                run_extract,  # Ray (optional extra): only with --engine ray
+            )
             audio_s = run_extract(audio_dir, out, teacher, manifest, todo, contents,
                                   batch_size, progress, engine_options)
         else:

@@ -21,21 +21,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from edgesea.audio.io import (
-    _hop_length,
-    check_flag,
-    check_hop_size,
-    n_windows,
-    prepare_mono,
-    preprocess_audio,
-    window_timestamps,
-)
+from edgesea._aliases import moved_name
+from edgesea.audio.io import prepare_mono, preprocess_audio
+from edgesea.audio.windows import hop_length, n_windows, window_timestamps
+from edgesea.core.checks import check_flag, check_hop_size
 from edgesea.errors import EdgeSEAError
 from edgesea.inference.batching import (
     _array_sink,
     _Batcher,
     _check_batch_size,
 )
+from edgesea.inference.int8 import TFLiteEmbedder, WindowBatcher
 from edgesea.inference.outputs import FileResult
 from edgesea.models import EmbeddingModel, load_model
 from edgesea.models.inference import weights_signature
@@ -44,17 +40,11 @@ from edgesea.packaged.names import ZOO_TIERS, pretrained_path
 
 __all__ = ["FileResult", "get_embedding", "get_model", "model_identity", "model_inputs"]
 
-_PROCESS_NAMES = ("iter_process_files", "output_path", "process_file")
-
-
 def __getattr__(name: str) -> Any:
-    """``edgesea.inference.api.process_file`` and friends, which live in :mod:`edgesea.inference.process`
-    (imported on first use: it imports this module)."""
-    if name in _PROCESS_NAMES:
-        from edgesea.inference import process
+    # Old paths: process_file and friends were importable from here; they live in
+    # edgesea.inference.process (which imports this module), served by the alias table.
+    return moved_name(__name__, name)
 
-        return getattr(process, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 _CACHE: OrderedDict[tuple, Any] = OrderedDict()  # loaded models and int8 embedders
 _CACHE_SIZE = 8
@@ -140,7 +130,6 @@ def _as_int8(model: object) -> Any:
     None)."""
     if model is None or isinstance(model, torch.nn.Module):
         return None
-    from edgesea.inference.int8 import TFLiteEmbedder
 
     if isinstance(model, TFLiteEmbedder):
         return model
@@ -202,7 +191,7 @@ def _signal(audio: object, sr: object, model: EmbeddingModel, hop_size: float, c
     mono = prepare_mono(audio, sr, model.sample_rate, model.window, stacklevel=4)
     n = n_windows(mono.shape[0], model.sample_rate, model.window, hop_size, center)
     start = -(model.window_samples // 2) if center else 0
-    hop = _hop_length(hop_size, model.sample_rate)
+    hop = hop_length(hop_size, model.sample_rate)
     return mono, start, hop, n, window_timestamps(n, hop, model.sample_rate)
 
 
@@ -355,7 +344,6 @@ def get_embedding(audio: Any, sr: Any, model: ModelLike = None, model_type: str 
             signals.append(_signal(a, s, net, hop_size, bool(center)))
         total = sum(sig[3] for sig in signals)
         if int8 is not None:
-            from edgesea.inference.int8 import WindowBatcher
 
             batcher = WindowBatcher(int8, batch_size, logmel=True, verbose=verbose,
                                     total=total)

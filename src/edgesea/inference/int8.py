@@ -21,14 +21,16 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from edgesea._aliases import moved_name
 from edgesea.errors import EdgeSEAError
 from edgesea.frontend.logmel import LogMelSpectrogram
+from edgesea.inference.batching import MAX_BATCH_WINDOWS
 from edgesea.runtime.frontend_spec import quantize_input
 from edgesea.runtime.litert import (
     _check_int8,
@@ -40,7 +42,7 @@ from edgesea.runtime.litert import (
 )
 from edgesea.runtime.spec_reader import read_edge_spec
 
-__all__ = ["TFLiteEmbedder", "WindowBatcher", "find_edge_spec", "iter_embed_files"]
+__all__ = ["TFLiteEmbedder", "WindowBatcher", "find_edge_spec"]
 
 
 def find_edge_spec(tflite: Path) -> Path:
@@ -170,7 +172,6 @@ class WindowBatcher:
                  ) -> None:
         from tqdm.auto import tqdm
 
-        from edgesea.inference.batching import MAX_BATCH_WINDOWS
 
         self.embedder, self.batch_size = embedder, min(int(batch_size), MAX_BATCH_WINDOWS)
         self.run = embedder.embed_logmel if logmel else embedder.embed
@@ -202,35 +203,6 @@ class WindowBatcher:
         self.pending, self.n = [], 0
 
 
-def iter_embed_files(paths: Sequence[str | os.PathLike], embedder: TFLiteEmbedder,
-                     output_dir: str | os.PathLike | None = None, suffix: str | None = None,
-                     *, center: bool = True, hop_size: float = 0.1, batch_size: int = 64,
-                     overwrite: bool = False) -> Iterator:
-    """Embed audio files with an int8 model into ``<base>[_<suffix>].npz`` files:
-    :func:`edgesea.inference.process.iter_process_files` with ``model=embedder``.
-
-    Parameters
-    ----------
-    paths : sequence of paths
-        Audio files.
-    embedder : TFLiteEmbedder
-        The int8 model.
-    output_dir, suffix, center, hop_size, batch_size, overwrite
-        As in :func:`edgesea.inference.process.iter_process_files`.
-
-    Returns
-    -------
-    iterator of edgesea.inference.outputs.FileResult
-        One per file, in input order, as :func:`edgesea.inference.process.iter_process_files` yields them; the
-        outputs' provenance names the ``.tflite`` (its :attr:`TFLiteEmbedder.identity`).
-
-    Raises
-    ------
-    EdgeSEAError
-        At once: invalid settings, two inputs with one output, an ``output_dir`` that is a
-        file.
-    """
-    from edgesea.inference.process import iter_process_files
-
-    return iter_process_files(paths, output_dir, suffix, model=embedder, center=center,
-                              hop_size=hop_size, batch_size=batch_size, overwrite=overwrite)
+def __getattr__(name: str) -> Any:
+    # Old paths of names that moved (edgesea._aliases).
+    return moved_name(__name__, name)

@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from edgesea.audio.io import _hop_length, window_timestamps
 from edgesea.audio.stream import StreamInfo, stream_windows
+from edgesea.audio.windows import hop_length, window_timestamps
 from edgesea.core.fileio import (
     chmod_like_new_file,
     disk_full_error,
@@ -145,7 +145,7 @@ def _timestamps(n: int, hop_size: float, sample_rate: float | None
         if sample_rate is None:
             yield np.arange(start, start + k) * hop_size
         else:
-            yield window_timestamps(k, _hop_length(hop_size, sample_rate), sample_rate,
+            yield window_timestamps(k, hop_length(hop_size, sample_rate), sample_rate,
                                     start=start)
 
 

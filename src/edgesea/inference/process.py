@@ -17,10 +17,11 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from edgesea.audio.io import _hop_length, check_flag, check_hop_size, n_windows
+import edgesea.inference.outputs as outputs
+from edgesea.audio.windows import hop_length, n_windows
+from edgesea.core.checks import check_flag, check_hop_size
 from edgesea.core.fileio import clean_stale_temps
 from edgesea.errors import EdgeSEAError
-from edgesea.inference import outputs
 from edgesea.inference.api import (
     ModelLike,
     _as_int8,
@@ -29,10 +30,17 @@ from edgesea.inference.api import (
     model_identity,
 )
 from edgesea.inference.batching import _Batcher, _check_batch_size
+from edgesea.inference.int8 import TFLiteEmbedder, WindowBatcher
 from edgesea.inference.outputs import FileResult
 
-__all__ = ["FileResult", "FrameOnceFeeder", "iter_process_files", "output_path",
-           "process_file"]
+__all__ = [
+    "FileResult",
+    "FrameOnceFeeder",
+    "iter_embed_files",
+    "iter_process_files",
+    "output_path",
+    "process_file",
+]
 
 
 class FrameOnceFeeder:
@@ -74,7 +82,7 @@ class FrameOnceFeeder:
         """The feeder of ``model`` (a float stream model or a
         :class:`~edgesea.inference.int8.TFLiteEmbedder`) at ``hop_size`` seconds."""
         return cls(batcher, model.frontend, model.window_samples, model.context_samples,
-                   _hop_length(hop_size, model.sample_rate))
+                   hop_length(hop_size, model.sample_rate))
 
     def logmels(self, frames: np.ndarray) -> np.ndarray:
         """``(k, span)`` windows with their context, ``hop`` apart -> ``(k, n_mels,
@@ -163,7 +171,6 @@ def iter_process_files(paths: Sequence[str | os.PathLike], output_dir=None,
     for folder in {os.path.dirname(os.path.abspath(out)) for _, out in pairs}:
         clean_stale_temps(folder)
     if int8 is not None:
-        from edgesea.inference.int8 import WindowBatcher
 
         def batcher(logmel: bool) -> Any:
             return WindowBatcher(int8, batch_size, logmel=logmel)
@@ -237,3 +244,35 @@ def process_file(filepath: str | os.PathLike | Sequence[str | os.PathLike],
         raise EdgeSEAError(f"{len(failures)} of {len(paths)} files failed:\n" +
                            "\n".join(failures))
     return outputs_
+
+
+def iter_embed_files(paths: Sequence[str | os.PathLike], embedder: TFLiteEmbedder,
+                     output_dir: str | os.PathLike | None = None, suffix: str | None = None,
+                     *, center: bool = True, hop_size: float = 0.1, batch_size: int = 64,
+                     overwrite: bool = False) -> Iterator:
+    """Embed audio files with an int8 model into ``<base>[_<suffix>].npz`` files:
+    :func:`edgesea.inference.process.iter_process_files` with ``model=embedder``.
+
+    Parameters
+    ----------
+    paths : sequence of paths
+        Audio files.
+    embedder : TFLiteEmbedder
+        The int8 model.
+    output_dir, suffix, center, hop_size, batch_size, overwrite
+        As in :func:`edgesea.inference.process.iter_process_files`.
+
+    Returns
+    -------
+    iterator of edgesea.inference.outputs.FileResult
+        One per file, in input order, as :func:`edgesea.inference.process.iter_process_files` yields them; the
+        outputs' provenance names the ``.tflite`` (its :attr:`TFLiteEmbedder.identity`).
+
+    Raises
+    ------
+    EdgeSEAError
+        At once: invalid settings, two inputs with one output, an ``output_dir`` that is a
+        file.
+    """
+    return iter_process_files(paths, output_dir, suffix, model=embedder, center=center,
+                              hop_size=hop_size, batch_size=batch_size, overwrite=overwrite)

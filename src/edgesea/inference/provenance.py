@@ -53,7 +53,7 @@ def _same_source(old: Any, new: Any) -> bool:
 def make_provenance(model_id: str, emb_dim: int, hop_size: float, center: bool,
                     source: dict[str, Any]) -> dict[str, Any]:
     """The provenance record of one output (see the module docstring)."""
-    from edgesea import __version__
+    from edgesea._version import __version__
 
     return {"model": model_id, "emb_dim": int(emb_dim), "hop_size": float(hop_size),
             "center": bool(center), "source": dict(source), "edgesea": __version__}

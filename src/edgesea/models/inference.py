@@ -1,4 +1,4 @@
-"""The inference-only copy of a model, :meth:`EmbeddingModel.for_inference`.
+"""The inference-only copy of a model, :meth:`nn.Module.for_inference`.
 
 One job: run a model's trunk (``Conv2d -> BatchNorm2d -> ReLU`` and ``MaxPool2d``) with the
 fastest exact CPU module this torch build offers, never touching the trainable model
@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from edgesea.models.network import EmbeddingModel, _trunk_and_head
+from edgesea.models.layers import trunk_and_head
 
 __all__ = ["InferenceEmbedder", "PackedTrunk", "compile_trunk", "fold_batchnorm",
            "torchscript_trunk", "weights_signature"]
@@ -223,11 +223,11 @@ def compile_trunk(fused: nn.Sequential, n_mels: int, n_frames: int
 
 class InferenceEmbedder(nn.Module):
     """Inference-only copy of an :class:`EmbeddingModel` built by
-    :meth:`EmbeddingModel.for_inference`: the front end, the input BatchNorm, the trunk of
+    :meth:`nn.Module.for_inference`: the front end, the input BatchNorm, the trunk of
     :func:`compile_trunk` and the head. A snapshot: later weight changes are not seen, and the
     model is not changed (not even its training flag)."""
 
-    def __init__(self, model: EmbeddingModel) -> None:
+    def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.config = model.config
         self.frontend = copy.deepcopy(model.frontend)
@@ -246,12 +246,12 @@ class InferenceEmbedder(nn.Module):
 
     @property
     def context_samples(self) -> tuple[int, int]:
-        """As :attr:`EmbeddingModel.context_samples`."""
+        """As :attr:`nn.Module.context_samples`."""
         return self.frontend.context(int(round(self.config.window * self.config.sample_rate)))
 
     def embed_logmel(self, logmel: torch.Tensor) -> torch.Tensor:
         """Log-mel ``(B, n_mels, n_frames)`` -> ``(B, emb_dim)`` (the frozen trunk and head)."""
-        return _trunk_and_head(self, logmel, channels_last=self.channels_last)
+        return trunk_and_head(self, logmel, channels_last=self.channels_last)
 
     def forward(self, windows: torch.Tensor) -> torch.Tensor:
         """Waveform windows ``(B, window_samples)`` (or, for a ``"stream"`` front end,

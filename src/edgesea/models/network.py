@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import nn
@@ -19,10 +19,9 @@ from torch import nn
 from edgesea.errors import EdgeSEAError
 from edgesea.frontend.logmel import LogMelSpectrogram
 from edgesea.frontend.presets import kapre_preset, openl3_v04_preset
+from edgesea.models.inference import InferenceEmbedder
+from edgesea.models.layers import trunk_and_head
 from edgesea.models.validate import check_config
-
-if TYPE_CHECKING:
-    from edgesea.models.inference import InferenceEmbedder
 
 __all__ = ["HEADS", "LEVELS", "MCU1M_BLOCKS", "MCU_BLOCKS", "SEA_FILTERS", "STUDENT_RATES",
            "EmbeddingModel", "ModelConfig", "l3net", "sea_mcu1m_student",
@@ -196,7 +195,7 @@ class EmbeddingModel(nn.Module):
     def embed_logmel(self, logmel: torch.Tensor) -> torch.Tensor:
         """Log-mel ``(B, n_mels, n_frames)`` -> embedding ``(B, emb_dim)`` (the part that
         is exported to microcontrollers)."""
-        return _trunk_and_head(self, logmel)
+        return trunk_and_head(self, logmel)
 
     def forward(self, windows: torch.Tensor) -> torch.Tensor:
         """Waveform windows ``(B, window_samples)`` at :attr:`sample_rate` -> ``(B, D)``; a
@@ -210,32 +209,7 @@ class EmbeddingModel(nn.Module):
         oneDNN convolutions with prepacked weights and fused ReLU (about 3x faster than eager
         on CPU); equal to :meth:`forward` in eval mode up to float rounding (~1e-6 relative).
         The model itself is not changed."""
-        from edgesea.models.inference import InferenceEmbedder
-
         return InferenceEmbedder(self)
-
-
-def _trunk_and_head(net: EmbeddingModel | InferenceEmbedder, logmel: torch.Tensor,
-                    channels_last: bool = False) -> torch.Tensor:
-    x = logmel.unsqueeze(1)
-    if net.input_bn is not None:
-        x = net.input_bn(x)
-    if channels_last:
-        x = x.contiguous(memory_format=torch.channels_last)
-    x = global_pool(net.features(x), net.config.global_pool)
-    if net.projection is not None:
-        x = net.projection(x)
-    return x
-
-
-def global_pool(x: torch.Tensor, mode: str) -> torch.Tensor:
-    """Pool a ``(B, C, H, W)`` feature map to ``(B, C)`` (``max``, ``mean``) or ``(B, 2C)``
-    (``meanmax``: mean then max)."""
-    if mode == "max":
-        return x.amax(dim=(2, 3))
-    if mode == "mean":
-        return x.mean(dim=(2, 3))
-    return torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3))], dim=1)
 
 
 #: Student sample rates: 8 kHz (the paper) and 16 kHz (64 mel bands up to 8 kHz).

@@ -14,7 +14,7 @@ import math
 import numbers
 from typing import Any
 
-from edgesea.audio.io import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
+from edgesea.core.checks import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 from edgesea.errors import EdgeSEAError
 from edgesea.frontend.logmel import _PADDINGS, _SPECTRA, _WINDOWS
 

@@ -22,14 +22,13 @@ from __future__ import annotations
 import numbers
 import os
 import re
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 from edgesea.errors import EdgeSEAError
+from edgesea.packaged.sparse_names import SPARSITY_LEVELS, packaged_name, parse_packaged_name
 
-__all__ = ["EMB_DIMS", "MODEL_KINDS", "MODEL_TYPES", "PRETRAINED_DIR", "ZOO_TIERS",
-           "ZooModel", "available", "catalog", "packaged_names", "parse_zoo_name",
+__all__ = ["EMB_DIMS", "INT8_SUFFIX", "MODEL_KINDS", "MODEL_TYPES", "PRETRAINED_DIR",
+           "ZOO_TIERS", "available", "packaged_levels", "packaged_names", "parse_zoo_name",
            "pretrained_path", "resolve_model", "zoo_name"]
 
 MODEL_TYPES = ("sea",)
@@ -175,15 +174,20 @@ def pretrained_path(model_type: str = "sea", emb_dim: int = 128, tier: str = "mc
 #: What :func:`resolve_model` may return: any model file, a float edgesea model only, or an
 #: int8 ``.tflite`` (a packaged name then means its int8 file).
 MODEL_KINDS = ("any", "float", "int8")
-_INT8 = ".int8.tflite"
+INT8_SUFFIX = ".int8.tflite"
+
+
+def packaged_levels() -> list[tuple[float, str]]:
+    """The installed packaged sparse models as ``(sparsity, retrain_type)``, sparsest
+    first, ``kd`` before ``oneshot``."""
+    return [(s, r) for s in sorted(SPARSITY_LEVELS, reverse=True) for r in ("kd", "oneshot")
+            if (PRETRAINED_DIR / f"{packaged_name(s, r)}.safetensors").is_file()]
 
 
 def packaged_names() -> list[str]:
     """Names of the installed packaged models: the SEA students, tier ``"mcu"`` first,
     largest embedding first, then the sparse models, sparsest first (e.g.
     ``["sea_urban_512", ..., "sea_urban_128_mcu1m", "sparse_aisfx_95.45_kd"]``)."""
-    from edgesea.sparse.packaged import packaged_levels, packaged_name
-
     return [zoo_name(t, d, tier) for tier in ZOO_TIERS for t, d in available(tier)] + [
         packaged_name(s, r) for s, r in packaged_levels()]
 
@@ -193,11 +197,9 @@ def _packaged_file(ref: str, kind: str) -> Path | None:
     ``NAME.int8.tflite``), or None if ``ref`` is not such a name."""
     if os.sep in ref or (os.altsep and os.altsep in ref):
         return None
-    endings = {_INT8: True, ".int8": True, ".safetensors": False}
+    endings = {INT8_SUFFIX: True, ".int8": True, ".safetensors": False}
     ending = next((e for e in endings if ref.endswith(e)), "")
     stem, int8 = ref[:len(ref) - len(ending)], endings.get(ending)
-    from edgesea.sparse.packaged import parse_packaged_name
-
     if parse_packaged_name(stem) is not None:  # a sparse model: one float file, no int8
         path = PRETRAINED_DIR / f"{stem}.safetensors"
         return path if not int8 and path.is_file() else None
@@ -207,7 +209,7 @@ def _packaged_file(ref: str, kind: str) -> Path | None:
         return None
     if int8 is None:
         int8 = kind == "int8"
-    path = PRETRAINED_DIR / f"{stem}{_INT8 if int8 else '.safetensors'}"
+    path = PRETRAINED_DIR / f"{stem}{INT8_SUFFIX if int8 else '.safetensors'}"
     return path if path.is_file() else None
 
 
@@ -273,110 +275,3 @@ def resolve_model(model: str | os.PathLike, kind: str = "any") -> str:
             ".tflite is run by edgesea.get_embedding(..., model=...), `edgesea embed "
             "--model`, `edgesea evaluate --model` and edgesea.export.embedder.TFLiteEmbedder")
     return path
-
-
-@dataclass(frozen=True)
-class ZooModel:
-    """One packaged model and the figures recorded for it (:func:`catalog`).
-
-    Attributes
-    ----------
-    name : str
-        Its name (:func:`zoo_name`), accepted wherever a model file is.
-    model_type : str
-    emb_dim : int
-    tier : str
-        Capacity tier (:data:`ZOO_TIERS`).
-    params : int or None
-        Parameters of the student (from its card).
-    flash_bytes : int or None
-        Flash of the int8 model: the size of its ``.int8.tflite`` (None if not installed).
-    arena_bytes : int or None
-        TensorFlow Lite Micro tensor arena the int8 model needs, as measured by
-        ``edgesea footprint`` and recorded in the card.
-    micro_auprc, micro_auprc_sd : float or None
-        Fold-10 micro-AUPRC of UrbanSound8K (mean and sd over seeds; docs/results.md), float.
-    micro_auprc_int8 : float or None
-        The same of the int8 ``.tflite``.
-    path, tflite, card : str or None
-        The ``.safetensors``, ``.int8.tflite`` and ``.md`` model card files.
-    kind : str
-        ``"sea"`` (a student) or ``"sparse"`` (a pruned aisfx, :mod:`edgesea.sparse`: tier
-        ``"-"``, no int8 file; ``params`` counts its stored numbers).
-    sparsity, retrain, nonzero_weights, file_bytes
-        Sparse models only: edgel3 level, ``"kd"``/``"oneshot"``, non-zero conv weights and
-        the file's size in bytes.
-    """
-
-    name: str
-    model_type: str
-    emb_dim: int
-    tier: str
-    params: int | None
-    flash_bytes: int | None
-    arena_bytes: int | None
-    micro_auprc: float | None
-    micro_auprc_sd: float | None
-    micro_auprc_int8: float | None
-    path: str
-    tflite: str | None
-    card: str | None
-    kind: str = "sea"
-    sparsity: float | None = None
-    retrain: str | None = None
-    nonzero_weights: int | None = None
-    file_bytes: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The fields as a JSON-ready dict."""
-        return asdict(self)
-
-
-_CARD_PARAMS = re.compile(r"([\d,]+) parameters")
-_CARD_ARENA = re.compile(r"TFLM arena ([\d,]+) B")
-_CARD_FLASH = re.compile(r"flash ([\d,]+) B")
-_CARD_AUPRC = re.compile(r"fold 10 micro-AUPRC \(float / int8\) \| ([\d.]+)(?: ± ([\d.]+))?"
-                         r" / ([\d.]+)")
-
-
-def _number(pattern: re.Pattern, text: str) -> int | None:
-    m = pattern.search(text)
-    return int(m[1].replace(",", "")) if m else None
-
-
-def catalog() -> list[ZooModel]:
-    """Every installed packaged model with its recorded figures (``edgesea models``).
-
-    The figures are read from the files beside each model (nothing is run): flash is the size
-    of its ``.int8.tflite``; parameters, the TFLM arena and the fold-10 micro-AUPRC come from
-    its model card ``<name>.md`` (written by ``python benchmarks/build_zoo.py cards`` from
-    ``edgesea footprint`` and ``edgesea evaluate``). A figure that is not recorded is None.
-    The sparse models follow (``kind="sparse"``,
-    :func:`edgesea.sparse.packaged.sparse_catalog`).
-
-    Returns
-    -------
-    list of ZooModel
-        In the order of :func:`packaged_names`.
-    """
-    from edgesea.sparse.packaged import sparse_catalog
-
-    out = []
-    for name in [zoo_name(t, d, tier) for tier in ZOO_TIERS for t, d in available(tier)]:
-        model_type, emb_dim, tier = parse_zoo_name(name)
-        card = PRETRAINED_DIR / f"{name}.md"
-        tflite = PRETRAINED_DIR / f"{name}{_INT8}"
-        text = card.read_text(encoding="utf-8") if card.is_file() else ""
-        auprc = _CARD_AUPRC.search(text)
-        flash = tflite.stat().st_size if tflite.is_file() else _number(_CARD_FLASH, text)
-        out.append(ZooModel(
-            name=name, model_type=model_type, emb_dim=emb_dim, tier=tier,
-            params=_number(_CARD_PARAMS, text), flash_bytes=flash,
-            arena_bytes=_number(_CARD_ARENA, text),
-            micro_auprc=float(auprc[1]) if auprc else None,
-            micro_auprc_sd=float(auprc[2]) if auprc and auprc[2] else None,
-            micro_auprc_int8=float(auprc[3]) if auprc else None,
-            path=str(PRETRAINED_DIR / f"{name}.safetensors"),
-            tflite=str(tflite) if tflite.is_file() else None,
-            card=str(card) if card.is_file() else None))
-    return out + [ZooModel(**row) for row in sparse_catalog()]

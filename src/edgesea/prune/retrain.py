@@ -25,13 +25,14 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from edgesea.audio.files import recording_groups
 from edgesea.audio.io import load_audio, resample, to_float_mono
-from edgesea.core.fileio import clean_stale_temps, write_json
+from edgesea.audio.windows import frame_windows
+from edgesea.core.fileio import clean_stale_temps, write_json, write_npy
 from edgesea.core.safe_json import read_json
 from edgesea.distill.train import TrainConfig, TrainResult, train_student
 from edgesea.errors import EdgeSEAError
 from edgesea.sparse.prune import freeze_masks
-from edgesea.specialize.stages import _windows, _write_npy, recording_groups
 from edgesea.store.shards import EmbeddingStore
 
 __all__ = ["KDData", "kd_data", "kd_split", "retrain_kd"]
@@ -71,13 +72,13 @@ def _teacher_inputs(store: EmbeddingStore, audio_dir: Path, teacher: Any, out_pa
         for f in tqdm(files, desc="teacher inputs", unit="file", disable=not progress):
             audio, file_sr = load_audio(audio_dir / f.path)
             mono = resample(to_float_mono(audio), file_sr, sr)
-            frames = _windows(mono, sr, f.n_windows, hop, window, center)
+            frames = frame_windows(mono, sr, f.n_windows, hop, window, center)
             for i in range(0, len(frames), 64):
                 x = torch.from_numpy(np.array(frames[i:i + 64], np.float32))
                 with torch.inference_mode():
                     yield teacher.frontend(x).numpy()
 
-    _write_npy(out_path, np.float16, (n_total, n_frames, teacher.frontend(
+    write_npy(out_path, np.float16, (n_total, n_frames, teacher.frontend(
         torch.zeros(1, teacher.window_samples)).shape[-1]), blocks())
     return np.load(out_path, mmap_mode="r")
 

@@ -80,7 +80,7 @@ def check_edge_spec(spec: Any, where: str = "") -> dict[str, Any]:
     EdgeSEAError
         Naming the field, its value and what is accepted.
     """
-    from edgesea.audio.io import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
+    from edgesea.core.checks import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 
     if not isinstance(spec, dict):
         raise EdgeSEAError(f"invalid edge spec {where}: expected a JSON object")

@@ -16,75 +16,24 @@ from pathlib import Path
 from typing import Any
 
 from edgesea.errors import EdgeSEAError
-from edgesea.sparse.prune import SPARSITY_LEVELS, check_sparsity
+from edgesea.packaged.names import PRETRAINED_DIR, packaged_levels
+from edgesea.packaged.sparse_names import (
+    FT_UNAVAILABLE,
+    RETRAIN_CHOICES,
+    check_retrain,
+    check_sparsity,
+    packaged_name,
+    parse_packaged_name,
+)
 
 __all__ = ["FT_UNAVAILABLE", "RETRAIN_CHOICES", "check_retrain", "packaged_levels",
            "packaged_name", "packaged_path", "parse_packaged_name", "sparse_catalog"]
 
-#: ``retrain_type`` values: edgel3's ``ft`` (refused) and ``kd``, and ``oneshot`` (no
-#: retraining).
-RETRAIN_CHOICES = ("ft", "kd", "oneshot")
-#: Why ``retrain_type='ft'`` is refused, and the one-line fix.
-FT_UNAVAILABLE = (
-    "retrain_type='ft' (fine-tuning, edgel3's default) retrains the pruned network on "
-    "L3-Net's audio-visual correspondence task, which needs video and L3-Net's image "
-    "network: not available in edgesea. Use retrain_type='kd' (retrained to reproduce the "
-    "dense teacher's embeddings; the packaged sparse models are 'kd'), e.g. "
-    "get_embedding(audio, sr, model_type='sparse', sparsity=95.45, retrain_type='kd')")
-_NAME = re.compile(r"sparse_aisfx_(?P<level>\d+\.\d+)_(?P<retrain>kd|oneshot)")
 _CARD_AUPRC = re.compile(r"fold 10 micro-AUPRC \| ([\d.]+)(?: ± ([\d.]+))?")
 
 
-def check_retrain(retrain_type: object) -> str:
-    """Validate ``retrain_type`` -> ``"kd"`` or ``"oneshot"``.
-
-    Raises
-    ------
-    EdgeSEAError
-        ``'ft'`` (:data:`FT_UNAVAILABLE`) or any other value.
-    """
-    if retrain_type == "ft":
-        raise EdgeSEAError(FT_UNAVAILABLE)
-    if not isinstance(retrain_type, str) or retrain_type not in RETRAIN_CHOICES:
-        raise EdgeSEAError(f"invalid retrain_type={retrain_type!r}: expected 'kd' "
-                           "(knowledge distilled) or 'oneshot' (pruned, not retrained); "
-                           "edgel3's 'ft' needs video")
-    return retrain_type
-
-
-def packaged_name(sparsity: object, retrain_type: object = "kd") -> str:
-    """``"sparse_aisfx_<level>_<retrain>"``, e.g. ``sparse_aisfx_95.45_kd``.
-
-    Raises
-    ------
-    EdgeSEAError
-        An invalid level (the message lists the valid ones) or retraining type.
-    """
-    return f"sparse_aisfx_{check_sparsity(sparsity)!r}_{check_retrain(retrain_type)}"
-
-
-def parse_packaged_name(name: object) -> tuple[float, str] | None:
-    """``"sparse_aisfx_95.45_kd"`` -> ``(95.45, "kd")``; None for any other string."""
-    m = _NAME.fullmatch(name) if isinstance(name, str) else None
-    if m is None:
-        return None
-    level = float(m["level"])
-    if level not in SPARSITY_LEVELS or packaged_name(level, m["retrain"]) != name:
-        return None
-    return level, m["retrain"]
-
-
 def _dir() -> Path:
-    from edgesea.packaged import names as zoo
-
-    return Path(zoo.PRETRAINED_DIR)
-
-
-def packaged_levels() -> list[tuple[float, str]]:
-    """The installed packaged sparse models as ``(sparsity, retrain_type)``, sparsest
-    first, ``kd`` before ``oneshot``."""
-    return [(s, r) for s in sorted(SPARSITY_LEVELS, reverse=True) for r in ("kd", "oneshot")
-            if (_dir() / f"{packaged_name(s, r)}.safetensors").is_file()]
+    return Path(PRETRAINED_DIR)
 
 
 def _installed_text() -> str:
@@ -132,7 +81,7 @@ def packaged_path(sparsity: object = 95.45, retrain_type: object = "kd") -> str:
 
 def sparse_catalog() -> list[dict[str, Any]]:
     """One row per installed packaged sparse model, the fields of
-    :class:`edgesea.packaged.names.ZooModel` (read from each file's header and model card; nothing is
+    :class:`edgesea.zoo.ZooModel` (read from each file's header and model card; nothing is
     run). ``params`` counts the stored numbers (kept weights + BatchNorm); fold-10
     micro-AUPRC is None until the card records it."""
     import math

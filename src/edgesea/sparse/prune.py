@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from edgesea.errors import EdgeSEAError
+from edgesea.packaged.sparse_names import SPARSITY_LEVELS, check_sparsity
 
 __all__ = ["PROFILES", "SPARSITY_LEVELS", "apply_masks", "check_sparsity", "conv_layers",
            "freeze_masks", "magnitude_masks", "masks_from_weights", "profile",
@@ -37,25 +38,8 @@ PROFILES: dict[float, tuple[float, ...]] = {
     87.0: (0, 80, 80, 85, 40, 85, 85, 95),
     95.45: (0, 85, 85, 85, 75, 95, 98, 98),
 }
-#: The sparsity levels edgel3 offers (``get_embedding(..., sparsity=...)``).
-SPARSITY_LEVELS: tuple[float, ...] = tuple(PROFILES)
-
-
-def check_sparsity(sparsity: object) -> float:
-    """Validate an edgel3 sparsity level -> the level as a float.
-
-    Raises
-    ------
-    EdgeSEAError
-        Not one of :data:`SPARSITY_LEVELS` (the message lists them, as edgel3's does).
-    """
-    levels = ", ".join(f"{s:g}" for s in SPARSITY_LEVELS)
-    if isinstance(sparsity, bool) or not isinstance(sparsity, int | float):
-        raise EdgeSEAError(f"invalid sparsity value {sparsity!r}: expected one of {levels}")
-    for s in SPARSITY_LEVELS:
-        if math.isclose(float(sparsity), s, abs_tol=1e-9):
-            return s
-    raise EdgeSEAError(f"invalid sparsity value {sparsity!r}: expected one of {levels}")
+if tuple(PROFILES) != SPARSITY_LEVELS:  # one list of levels (edgesea.packaged.sparse_names)
+    raise ImportError("edgesea.sparse.prune.PROFILES disagrees with SPARSITY_LEVELS")
 
 
 def profile(sparsity: object) -> tuple[float, ...]:

@@ -22,98 +22,29 @@ the same memory-mapped inputs and targets.
 
 from __future__ import annotations
 
-import math
 import os
 import socket
 import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.distributed as dist
 
+from edgesea._aliases import moved_name
+from edgesea.core.fileio import write_json
 from edgesea.core.safe_json import read_json
+from edgesea.distill.checkpoint import save_atomic
+from edgesea.distill.train import TrainConfig, TrainResult, train_student
 from edgesea.errors import EdgeSEAError
+from edgesea.specialize.config import SpecializeConfig
+from edgesea.specialize.distill_job import distill_data
 
-__all__ = ["Parallel", "launch", "main", "run_job", "write_job"]
-
-
-class _Forward(torch.nn.Module):
-    """``forward(model, x)`` as a module, so that DDP's forward runs it."""
-
-    def __init__(self, model: torch.nn.Module, forward: Any) -> None:
-        super().__init__()
-        self.model, self.fn = model, forward
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fn(self.model, x)
-
-
-class Parallel:
-    """The ``torch.distributed`` side of :func:`edgesea.distill.train.train_student`."""
-
-    def __init__(self) -> None:
-        self.rank, self.world = dist.get_rank(), dist.get_world_size()
-
-    def seed(self, seed: int) -> int:
-        """The spec-mask generator seed of this rank (rank 0: ``seed`` itself)."""
-        return int(seed) + 1_000_003 * self.rank
-
-    def wrap(self, model: torch.nn.Module, forward: Any) -> torch.nn.Module:
-        """``model`` behind DistributedDataParallel (parameters broadcast from rank 0)."""
-        from torch.nn.parallel import DistributedDataParallel
-
-        return DistributedDataParallel(_Forward(model, forward))
-
-    def batch(self, batch_size: int) -> int:
-        """Per-rank batch size of a global ``batch_size``."""
-        return max(1, math.ceil(batch_size / self.world))
-
-    def order(self, n: int, seed: int, epoch: int) -> np.ndarray:
-        """This rank's training rows of ``epoch`` (a reshuffled distributed sampler)."""
-        from torch.utils.data import DistributedSampler
-
-        sampler = DistributedSampler(range(n), num_replicas=self.world, rank=self.rank,
-                                     shuffle=True, seed=int(seed))
-        sampler.set_epoch(int(epoch))
-        return np.fromiter(iter(sampler), dtype=np.int64)
-
-    def sum(self, values: np.ndarray) -> np.ndarray:
-        """``values`` summed over the ranks (float64)."""
-        t = torch.from_numpy(np.asarray(values, dtype=np.float64).copy())
-        dist.all_reduce(t)
-        return t.numpy()
-
-    def gather(self, obj: Any) -> list[Any]:
-        """``obj`` of every rank, in rank order."""
-        out: list[Any] = [None] * self.world
-        dist.all_gather_object(out, obj)
-        return out
-
-    def predict(self, model: torch.nn.Module, x: Any, forward: Any) -> np.ndarray:
-        """Predictions for all of ``x``: each rank predicts a slice, then they are gathered."""
-        from edgesea.distill.train import predict
-        from edgesea.store.arrays import RowView
-
-        mine = np.array_split(np.arange(len(x)), self.world)[self.rank]
-        part = predict(model, RowView(x, mine), forward=forward) if len(mine) else None
-        return np.concatenate([p for p in self.gather(part) if p is not None])
-
-    def restore_generator(self, ckpt: dict[str, Any], gen: torch.Generator) -> None:
-        """This rank's spec-mask state from a checkpoint written on as many ranks."""
-        states = ckpt.get("rank_generators")
-        if isinstance(states, list) and len(states) == self.world:
-            gen.set_state(states[self.rank])
-
-    def barrier(self) -> None:
-        """Wait for every rank."""
-        dist.barrier()
+__all__ = ["distill_parallel", "launch", "main", "run_job", "write_job"]
 
 
 def write_job(path: Path, job: dict[str, Any]) -> Path:
     """Write the distill job of a run directory (JSON; see :func:`run_job`)."""
-    from edgesea.core.fileio import write_json
 
     write_json(path, job)
     return path
@@ -123,15 +54,12 @@ def run_job(job_path: str | os.PathLike, progress: bool = False,
             resume: bool | None = None) -> dict[str, Any] | None:
     """Train the distill job at ``job_path`` in this process (one rank of a group, or alone).
 
-    The job (written by :func:`edgesea.specialize.distill_job.distill_parallel`) holds ``run_dir``, the
+    The job (written by :func:`distill_parallel`) holds ``run_dir``, the
     ``config`` (:class:`~edgesea.specialize.config.SpecializeConfig` settings), ``train``
     (:class:`~edgesea.distill.train.TrainConfig`), ``has_aug``, ``resume`` and ``init`` (the
     initial weights); ``resume`` overrides the job's. Rank 0 writes ``result.json``
     beside it and returns it (other ranks: None).
     """
-    from edgesea.distill.train import TrainConfig, train_student
-    from edgesea.specialize.config import SpecializeConfig
-    from edgesea.specialize.distill_job import distill_data
 
     job = read_json(job_path, "DDP job")
     run = Path(job["run_dir"])
@@ -149,7 +77,6 @@ def run_job(job_path: str | os.PathLike, progress: bool = False,
     result = {"best_epoch": res.best_epoch, "stopped_early": res.stopped_early,
               "epochs_run_now": res.epochs_run_now, "wall_s": res.wall_s,
               "world_size": dist.get_world_size() if dist.is_initialized() else 1}
-    from edgesea.core.fileio import write_json
 
     write_json(Path(job_path).with_name("result.json"), result)
     return result
@@ -221,3 +148,30 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def distill_parallel(run: Path, config: SpecializeConfig, model: Any, has_aug: bool,
+                      resume: bool, nproc: int, progress: bool, launch: bool) -> Any:
+    """The distill stage as a DDP job : the job file and
+    the initial weights; trained on ``nproc`` processes when ``launch`` (else None: for
+    torchrun). Returns a :class:`~edgesea.distill.train.TrainResult`."""
+    (run / "distill").mkdir(exist_ok=True)
+    save_atomic(model.state_dict(), run / "distill" / "init.pt")
+    job = write_job(run / "distill" / "job.json", {
+        "run_dir": str(run.resolve()), "config": json.loads(json.dumps(config.to_dict())),
+        "train": config.train, "has_aug": has_aug, "resume": resume})
+    if not launch:
+        return None
+    result = launch(job, nproc, progress)
+    best = torch.load(run / "distill" / "best.pt", weights_only=True)
+    model.load_state_dict(best["model"])
+    model.eval()
+    history = read_json(run / "distill" / "history.json", "training history")
+    return TrainResult(model=model, history=history, best_epoch=result["best_epoch"],
+                       stopped_early=result["stopped_early"],
+                       epochs_run_now=result["epochs_run_now"], wall_s=result["wall_s"])
+
+
+def __getattr__(name: str) -> Any:
+    # Old paths of names that moved (edgesea._aliases).
+    return moved_name(__name__, name)

@@ -30,16 +30,17 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from edgesea import __version__
+from edgesea._version import __version__
 from edgesea.core.fileio import clean_stale_temps, write_json
 from edgesea.core.safe_json import read_json
 from edgesea.distill.train import TrainConfig, train_student
 from edgesea.errors import EdgeSEAError
-from edgesea.extract.run import _teacher_info, extract, list_audio_files, resolve_teacher
+from edgesea.extract.run import extract, list_audio_files, resolve_teacher, teacher_info
 from edgesea.models.io import save_model
 from edgesea.specialize.advice import training_advice  # re-exported: it was defined here
 from edgesea.specialize.config import SpecializeConfig
-from edgesea.specialize.distill_job import distill_data, distill_parallel
+from edgesea.specialize.ddp_job import distill_parallel
+from edgesea.specialize.distill_job import distill_data
 from edgesea.specialize.stages import (
     _windows,
     augment_windows,
@@ -200,7 +201,7 @@ def specialize(audio_dir: str | os.PathLike, run_dir: str | os.PathLike,
     # touched but unchanged file does not
     listing = [(p, c["size"], c["sha256"])
                for p, c in ((p, file_content(audio_dir / p)) for p in files)]
-    k_embed = _key("embed", _teacher_info(teacher), config.hop_size, listing)
+    k_embed = _key("embed", teacher_info(teacher), config.hop_size, listing)
     if not state.cached("embed", k_embed):
         state.say("[embed] teacher embeddings")
         t = time.perf_counter()

@@ -10,11 +10,8 @@ augmented inputs are written block by block; the results equal those on loaded a
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +19,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from edgesea.audio.io import _hop_length, load_audio, resample, to_float_mono
+from edgesea.audio.files import check_excluded, recording_groups
+from edgesea.audio.io import load_audio, resample, to_float_mono
+from edgesea.audio.windows import frame_windows, hop_length
 from edgesea.core.fileio import (
     atomic_path,
     clean_stale_temps,
-    disk_full_error,
-    is_disk_full,
-    walk_real_dirs,
+    write_npy,
 )
 from edgesea.errors import EdgeSEAError
 from edgesea.models.network import EmbeddingModel
@@ -51,97 +48,6 @@ _US8K = re.compile(r"^(\d+)-\d+-\d+-\d+$")
 def _save_npz(path: Path, **arrays: np.ndarray) -> None:
     with atomic_path(path, suffix=".npz") as tmp:
         np.savez(tmp, **arrays)
-
-
-def _write_npy(path: Path, dtype: Any, shape: tuple[int, ...],
-               blocks: Iterable[np.ndarray]) -> None:
-    """Write the ``.npy`` file of an array of ``shape`` given as row ``blocks``, atomically.
-
-    The header for the known shape is written first, the space is reserved with
-    ``posix_fallocate`` where the file system supports it (a full disk is reported before
-    any work), then each block's bytes are appended: never through a memory map, whose
-    writes to a full file system kill the process with SIGBUS.
-
-    Parameters
-    ----------
-    path : Path
-        Destination (a temporary file beside it is renamed on success, removed on error).
-    dtype : dtype
-        Element type of the file (each block is cast to it).
-    shape : tuple of int
-        Shape of the whole array; the blocks' rows must add up to ``shape[0]``.
-    blocks : iterable of ndarray
-        Consecutive row blocks of shape ``(n_i, *shape[1:])``.
-
-    Raises
-    ------
-    EdgeSEAError
-        The disk (or quota) is full, with the bytes needed and where; or the blocks do not
-        make up ``shape``.
-    """
-    dtype = np.dtype(dtype)
-    header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False,
-              "shape": tuple(int(n) for n in shape)}
-    needed = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    with atomic_path(path, suffix=".npy") as tmp, open(tmp, "wb") as f:
-        try:
-            try:
-                np.lib.format.write_array_header_1_0(f, header)
-            except ValueError:  # header too long for format 1.0
-                np.lib.format.write_array_header_2_0(f, header)
-            f.flush()
-            needed += f.tell()
-            fallocate = getattr(os, "posix_fallocate", None)
-            if fallocate is not None:
-                try:
-                    fallocate(f.fileno(), 0, needed)
-                except OSError as e:  # not supported here: the writes below still report
-                    if is_disk_full(e):
-                        raise
-            rows = 0
-            for block in blocks:
-                block = np.ascontiguousarray(block, dtype=dtype)
-                if block.shape[1:] != tuple(shape[1:]) or rows + len(block) > shape[0]:
-                    raise EdgeSEAError(f"{path}: a block of shape {block.shape} does not fit "
-                                       f"an array of shape {tuple(shape)} at row {rows}")
-                f.write(block.data)
-                rows += len(block)
-            if rows != shape[0]:
-                raise EdgeSEAError(f"{path}: {rows} rows were written, expected {shape[0]}")
-            f.flush()
-        except OSError as e:  # inside atomic_path: the message says how much was needed
-            if is_disk_full(e):
-                raise disk_full_error(path, e, needed) from e
-            raise
-
-
-def recording_groups(paths: list[str], group_by: str = "auto") -> np.ndarray:
-    """Recording id (int) of each file: see :attr:`SpecializeConfig.group_by`."""
-    stems = [Path(p).stem for p in paths]
-    if group_by == "auto":
-        group_by = "urbansound8k" if stems and all(_US8K.match(s) for s in stems) else "file"
-    if group_by == "urbansound8k":
-        bad = [p for p, s in zip(paths, stems, strict=True) if not _US8K.match(s)]
-        if bad:
-            raise EdgeSEAError(f"group_by='urbansound8k' needs FSID-CLASS-OCC-SLICE file names; "
-                               f"not: {bad[:3]}")
-        names = [_US8K.match(s).group(1) for s in stems]
-    else:
-        names = list(paths)
-    _, ids = np.unique(np.array(names), return_inverse=True)
-    return ids.astype(np.int64)
-
-
-def _windows(mono: np.ndarray, sr: int, n: int, hop_size: float, window: float,
-             center: bool) -> np.ndarray:
-    """The ``n`` windows of ``mono`` framed as edgel3 does (same starts as the teacher's)."""
-    frame_len = int(round(window * sr))
-    hop_len = _hop_length(hop_size, sr)
-    front = frame_len // 2 if center else 0
-    total = frame_len + (n - 1) * hop_len
-    padded = np.zeros(max(total, front + len(mono)), dtype=np.float32)
-    padded[front:front + len(mono)] = mono
-    return np.lib.stride_tricks.sliding_window_view(padded[:total], frame_len)[::hop_len][:n]
 
 
 def student_inputs(store: EmbeddingStore, audio_dir: Path, model: EmbeddingModel,
@@ -169,17 +75,17 @@ def student_inputs(store: EmbeddingStore, audio_dir: Path, model: EmbeddingModel
             mono = resample(to_float_mono(audio), file_sr, sr)
             if model.frontend.padding == "stream":
                 start = -(model.window_samples // 2) if store.manifest["center"] else 0
-                hop = _hop_length(store.manifest["hop_size"], sr)
+                hop = hop_length(store.manifest["hop_size"], sr)
                 for block in model.frontend.window_logmels(
                         mono, f.n_windows, hop, start=start, n_window=model.window_samples):
                     yield block.numpy()
                 continue
-            frames = _windows(mono, sr, f.n_windows, store.manifest["hop_size"], model.window,
+            frames = frame_windows(mono, sr, f.n_windows, store.manifest["hop_size"], model.window,
                               store.manifest["center"])
             with torch.no_grad():
                 yield model.frontend(torch.from_numpy(np.array(frames, np.float32))).numpy()
 
-    _write_npy(out_path, np.float16, (n_total, model.frontend.n_mels, n_frames), blocks())
+    write_npy(out_path, np.float16, (n_total, model.frontend.n_mels, n_frames), blocks())
     return np.load(out_path, mmap_mode="r")
 
 
@@ -244,7 +150,7 @@ def _write_targets(path: Path, red: Any, x: Any, block: int) -> float:
             acc["sq"] = acc["sq"] + (t64 * t64).sum(0)
             yield t
 
-    _write_npy(path, np.float32, (len(x), int(red.n_components)), blocks())
+    write_npy(path, np.float32, (len(x), int(red.n_components)), blocks())
     mean = acc["sum"] / max(acc["n"], 1)
     return float(np.maximum(acc["sq"] / max(acc["n"], 1) - mean * mean, 0.0).sum())
 
@@ -282,89 +188,7 @@ def fit_reduce(emb: Any, sample: np.ndarray, config: SpecializeConfig,
     return {"explained_variance": ev, "target_variance": target_variance}
 
 
-def _files_under(path: str) -> list[str]:
-    """Every regular file at or under ``path`` (real paths; links followed, each real folder
-    visited once)."""
-    if os.path.isfile(path):
-        return [path]
-    found = []
-    for _, real, _, filenames in walk_real_dirs(path):
-        found += [p for p in (os.path.join(real, n) for n in filenames) if os.path.isfile(p)]
-    return found
-
-
-def check_excluded(audio_dir: str | os.PathLike, files: list[str],
-                   exclude: list[str | os.PathLike]) -> None:
-    """Refuse upstream audio that lies in an excluded folder (e.g. an evaluation test fold)
-    or that is a byte-identical copy of an excluded file under another name or folder.
-
-    Parameters
-    ----------
-    audio_dir : path
-        Folder the ``files`` paths are relative to.
-    files : list of str
-        The upstream files.
-    exclude : list of path
-        Excluded folders (walked recursively, links followed) or files; each must exist.
-
-    Raises
-    ------
-    EdgeSEAError
-        If an excluded path does not exist, an upstream file lies inside an excluded folder,
-        or an upstream file has the same bytes (sha256) as an excluded file.
-
-    Notes
-    -----
-    Content is compared as file bytes: only upstream files whose size equals some excluded
-    file's are hashed (with :func:`edgesea.store.integrity.file_content`, whose digests the
-    embed stage then reuses), and excluded files only when some upstream file has their
-    size. The same audio re-encoded (another format, container, rate or bit depth) or
-    trimmed has other bytes and is *not* detected: comparing decoded samples would mean
-    decoding every upstream file, and re-encoding changes the samples anyway.
-    """
-    from edgesea.store.integrity import file_content
-
-    audio_dir = Path(audio_dir)
-    upstream = [(f, os.path.realpath(audio_dir / f)) for f in files]
-    by_size: dict[int, list[str]] = {}
-    for bad in exclude:
-        real = os.path.realpath(bad)
-        if not os.path.exists(real):
-            raise EdgeSEAError(f"excluded folder {bad} does not exist: --exclude takes an "
-                               "existing folder (or file) of evaluation audio")
-        root = real.rstrip(os.sep) + os.sep
-        hits = [f for f, r in upstream if r == real or r.startswith(root)]
-        if hits:
-            raise EdgeSEAError(f"{len(hits)} upstream files lie in the excluded folder {bad} "
-                               f"(e.g. {hits[0]}): evaluation audio must never be used to "
-                               "sample, augment or train")
-        for p in _files_under(real):
-            with contextlib.suppress(OSError):
-                by_size.setdefault(os.path.getsize(p), []).append(p)
-    copies = []
-    for f, r in upstream:
-        try:
-            same_size = by_size.get(os.path.getsize(r))
-        except OSError:
-            continue  # unreadable: the embed stage records it as failed
-        if not same_size:
-            continue
-        digest = file_content(r)["sha256"]
-        twin = next((q for q in same_size
-                     if digest is not None and file_content(q)["sha256"] == digest), None)
-        if twin is not None:
-            copies.append((f, twin))
-    if copies:
-        f, twin = copies[0]
-        more = f" and {len(copies) - 1} more" if len(copies) > 1 else ""
-        raise EdgeSEAError(
-            f"upstream file {f} has the same content (sha256) as the excluded file {twin}"
-            f"{more}: a copy of evaluation audio must never be used to sample, augment or "
-            "train; remove the copies from the upstream folder (only byte-identical copies "
-            "are detected, not the same audio re-encoded)")
-
-
-def augment_windows(store: EmbeddingStore, audio_dir: Path, split: dict[str, np.ndarray],
+def augmentframe_windows(store: EmbeddingStore, audio_dir: Path, split: dict[str, np.ndarray],
                     config: SpecializeConfig, teacher: Any, model: EmbeddingModel, out: Path,
                     progress: bool = True) -> dict[str, Any]:
     """Teacher-labelled augmented windows made from the training recordings only, and
@@ -393,6 +217,6 @@ def augment_windows(store: EmbeddingStore, audio_dir: Path, split: dict[str, np.
                 yield model.frontend(torch.from_numpy(
                     audio[i:i + 256].astype(np.float32) / 32767)).numpy()
 
-    _write_npy(out / "logmel.npy", np.float16, (len(audio), model.frontend.n_mels, n_frames),
+    write_npy(out / "logmel.npy", np.float16, (len(audio), model.frontend.n_mels, n_frames),
                blocks())
     return {"n_augmented": n_aug, "n_sources": len(sources)}
