@@ -26,16 +26,19 @@ venv: $(VENV)/.installed
 # The whole suite, as CI runs it: test files spread over the machine's cores (pytest-xdist,
 # one file per worker at a time so module fixtures are built once), one math thread each.
 TEST_WORKERS ?= auto
-test: venv
-	$(PY) -m ruff check src tests benchmarks
+test: venv lint
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # While developing: everything but the tests marked slow (the README samples, the demo).
 test-fast: venv
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
+# Style and layout: ruff (with McCabe complexity <= 15), the layer contracts of .importlinter
+# (docs/architecture.md) and no import circle (tools/import_cycles.py).
 lint: venv
-	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m ruff check src tests benchmarks tools
+	$(VENV)/bin/lint-imports --no-cache
+	$(PY) tools/import_cycles.py -v
 
 # The on-device checks (tests/test_firmware*.py, docs/edge.md): the C front end against the
 # Python one, the generated int8 network against TFLM's reference kernels, the whole program

@@ -168,8 +168,8 @@ def report(args: argparse.Namespace) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from edgesea.zoo import catalog
     from edgesea.sparse.storage import save_sparse
+    from edgesea.zoo import catalog
 
     work = Path(args.work)
     rows = {f.stem[len("eval_"):]: json.loads(f.read_text())

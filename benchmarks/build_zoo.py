@@ -13,14 +13,14 @@ Two steps, each one command::
     python benchmarks/build_zoo.py cards --eval runs/eval \\
         --audio ../shared/data/urbansound8k_subset/audio/fold10
 
-``pack`` writes, for ``<name>`` = :func:`edgesea.packaged.names.zoo_name` (``sea_urban_<d>`` for tier
+``pack`` writes, for ``<name>`` = :func:`edgesea.zoo.zoo_name` (``sea_urban_<d>`` for tier
 ``mcu``, ``sea_urban_<d>_mcu1m`` for tier ``mcu-1m``): ``<name>.safetensors`` (the student
 as trained, float32), ``<name>.int8.tflite`` and ``.edge.json`` (``edgesea export``), and
 ``<name>.recipe.json`` (the run's settings, its tier, sample and training summary, and the
 commands that rebuild it). ``cards`` takes every ``*.recipe.json`` of the package (both
 tiers), measures each int8 file with ``edgesea footprint`` (flash, TFLM arena, MACs,
 int8-vs-float agreement) and checks it against its tier's budget
-(:func:`edgesea.packaged.tiers.check_budget`), takes the fold-10 metrics from the evaluation (matched
+(:func:`edgesea.packaged.check_budget`), takes the fold-10 metrics from the evaluation (matched
 by model identity), and writes ``<name>.md`` next to the model and in ``docs/models/``, the
 zoo table ``docs/models/README.md``, and ``tests/data/zoo_expected.npz`` (the embedding of a
 real clip by each shipped model: key ``sea_<d>`` for tier ``mcu``, ``sea_<d>_mcu1m`` for
@@ -420,7 +420,7 @@ def cards(eval_dir: Path, audio: Path, pretrained: Path, docs: Path, expected: P
         ["# Model zoo", "", "Students shipped inside the package (`edgesea/pretrained`), "
          "trained by `edgesea specialize` on UrbanSound8K folds 1-2 (fold 10 never used), "
          "written by `python benchmarks/build_zoo.py cards`. Two capacity tiers "
-         "(`edgesea.packaged.tiers.TIERS`; flash and arena measured on the int8 models with "
+         "(`edgesea.packaged.TIERS`; flash and arena measured on the int8 models with "
          "`edgesea footprint`):", "", *tiers, "",
          "Input: the student's sample rate, front-end level rule (`window`: level-blind; "
          "`absolute`: sees the level), the view the teacher labelled (`full`, `band`, "

@@ -52,9 +52,9 @@ from edgesea.audio.io import load_audio, preprocess_audio
 from edgesea.errors import EdgeSEAError, EdgeSEAWarning
 from edgesea.extract.run import list_audio_files
 from edgesea.models import footprint
-from edgesea.specialize.pipeline import SpecializeConfig, SpecializeResult, specialize
-from edgesea.reduce import reducer_from_arrays
 from edgesea.packaged.names import pretrained_path
+from edgesea.reduce import reducer_from_arrays
+from edgesea.specialize.pipeline import SpecializeConfig, SpecializeResult, specialize
 
 HERE = Path(__file__).resolve().parent
 AUDIO_DIR = HERE / "audio"

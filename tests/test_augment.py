@@ -12,6 +12,7 @@ import soundfile as sf
 import torch
 
 import edgesea.augment.bank as augstore
+from edgesea.audio.io import load_audio, resample, to_float_mono
 from edgesea.augment.bank import load_augmented, make_augmented
 from edgesea.augment.transforms import (
     AugmentConfig,
@@ -140,8 +141,8 @@ def test_make_augmented_provenance_and_resume(sources, teacher, tmp_path: Path,
         r = json.loads(text)
         assert r == aug.recipe(i) and data["source"][i] == r["main"]["source"]
     # the targets are the teacher's embeddings of the augmented audio
-    wave = aug.render(aug.recipe(3), lambda k: augstore.resample(
-        augstore.to_float_mono(augstore.load_audio(root / names[k])[0]), SR, 8000), 8000)
+    wave = aug.render(aug.recipe(3), lambda k: resample(
+        to_float_mono(load_audio(root / names[k])[0]), SR, 8000), 8000)
     np.testing.assert_allclose(data["embedding"][3], teacher.embed(wave[None])[0], rtol=1e-4,
                                atol=1e-5)
     # a crash after the first shard, then a rerun: the same bytes as an uninterrupted run

@@ -1,4 +1,4 @@
-"""The packaged models by name: ``edgesea.packaged.names.resolve_model`` / ``catalog``, the ``edgesea
+"""The packaged models by name: ``edgesea.zoo.resolve_model`` / ``catalog``, the ``edgesea
 models`` command, names accepted by every command that takes a model, ``embed`` with an
 int8 ``.tflite``, ``embed`` walking sub-folders by default, and clean ``-h`` texts."""
 
@@ -16,19 +16,14 @@ import soundfile as sf
 import typer
 from typer.testing import CliRunner, Result
 
-import edgesea.cli.evaluate
+import edgesea.evaluate.run
 import edgesea.export
 from edgesea.cli import app
 from edgesea.cli.store import resolve_teacher_spec
 from edgesea.errors import EdgeSEAError
 from edgesea.inference.api import get_model
-from edgesea.packaged.names import (
-    PRETRAINED_DIR,
-    ZooModel,
-    catalog,
-    packaged_names,
-    resolve_model,
-)
+from edgesea.packaged.names import PRETRAINED_DIR, packaged_names, resolve_model
+from edgesea.zoo import ZooModel, catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLD1 = ROOT / "examples" / "audio" / "fold1"
@@ -158,7 +153,7 @@ def test_export_footprint_evaluate_resolve_names(monkeypatch, tmp_path: Path) ->
 
     monkeypatch.setattr(edgesea.export, "export_model", stub("export"))
     monkeypatch.setattr(edgesea.export, "tflite_footprint", stub("footprint"))
-    monkeypatch.setattr(edgesea.cli.evaluate, "run_evaluation", stub("evaluate", 1))
+    monkeypatch.setattr(edgesea.evaluate.run, "run_evaluation", stub("evaluate", 1))
     invoke("export", "sea_urban_64", "-o", tmp_path / "x", "-f", "onnx", code=2)
     assert seen["export"] == str(PRETRAINED_DIR / "sea_urban_64.safetensors")
     invoke("footprint", "sea_urban_64", code=2)

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgesea.cli.evaluate import _labels
 from edgesea.errors import EdgeSEAError
 from edgesea.evaluate.classify import chance_levels, small_fold_warnings
 from edgesea.evaluate.report import write_eval_report
+from edgesea.evaluate.run import _labels
 
 
 def test_chance_levels() -> None:

@@ -16,6 +16,7 @@ import pytest
 import soundfile as sf
 import torch
 
+import edgesea.core.fileio as fileio
 import edgesea.specialize.stages as stages
 from edgesea.errors import EdgeSEAError
 from edgesea.extract.run import extract, resolve_teacher
@@ -89,7 +90,7 @@ class _FullFile:
 def _full_disk_open(room: int):
     def fake_open(file, mode="r", *args, **kw):
         f = builtins.open(file, mode, *args, **kw)
-        return _FullFile(f, room) if "w" in mode or "+" in mode else f
+        return _FullFile(f, room) if ("w" in mode or "+" in mode) and "b" in mode else f
     return fake_open
 
 
@@ -102,7 +103,7 @@ def test_student_inputs_disk_full_is_a_clear_error(setup: dict, tmp_path: Path,
     store = EmbeddingStore.open(setup["store"])
     out = tmp_path / "inputs" / "logmel.npy"
     out.parent.mkdir()
-    monkeypatch.setattr(stages, "open", _full_disk_open(20_000), raising=False)
+    monkeypatch.setattr(fileio, "open", _full_disk_open(20_000), raising=False)
     with pytest.raises(EdgeSEAError, match="no space left") as e:
         stages.student_inputs(store, setup["audio"], student(), out, progress=False)
     assert f"needs {cache_bytes(setup) + 128:,} bytes" in str(e.value)  # + the .npy header
@@ -165,7 +166,7 @@ def test_augmented_logmels_disk_full(setup: dict, tmp_path: Path, monkeypatch) -
                            sample_size="8", augment_factor=0.5, train_on="sample")
     teacher = resolve_teacher(setup["teacher"])
     out = tmp_path / "augment"
-    monkeypatch.setattr(stages, "open", _full_disk_open(1000), raising=False)
+    monkeypatch.setattr(fileio, "open", _full_disk_open(1000), raising=False)
     with pytest.raises(EdgeSEAError, match="no space left"):
         stages.augment_windows(store, setup["audio"], split, cfg, teacher, student(), out,
                                progress=False)

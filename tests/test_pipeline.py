@@ -1,5 +1,5 @@
-"""Tests of ``specialize`` (:mod:`edgesea.specialize.pipeline`, ``edgesea specialize``): the produced
-student, stage caching and invalidation, resume, refusals and error cases. A small saved
+"""Tests of ``specialize`` (:mod:`edgesea.specialize.pipeline`, ``edgesea specialize``): the
+produced student, stage caching and invalidation, resume, refusals and error cases. A small saved
 student stands in as the teacher (``model:PATH``) so no download or ../shared is needed."""
 
 from __future__ import annotations
@@ -15,14 +15,15 @@ import torch
 from typer.testing import CliRunner
 
 import edgesea
+from edgesea.audio.files import recording_groups
 from edgesea.audio.io import load_audio, resample, to_float_mono
-from edgesea.audio.windows import frame_audio
+from edgesea.audio.windows import frame_audio, frame_windows
 from edgesea.cli import app
 from edgesea.errors import EdgeSEAError
 from edgesea.inference.api import model_inputs
 from edgesea.models import load_model, save_model, sea_student
 from edgesea.reduce import reducer_from_arrays
-from edgesea.specialize.pipeline import SpecializeConfig, _windows, recording_groups, specialize
+from edgesea.specialize.pipeline import SpecializeConfig, specialize
 from edgesea.store.shards import EmbeddingStore
 
 
@@ -123,7 +124,7 @@ def test_student_inputs_align_with_teacher_windows(finished, audio_dir: Path) ->
     rate = model.sample_rate  # the default student: 16 kHz, stream front end
     mono = resample(to_float_mono(audio), sr, rate)
     frames, _ = frame_audio(mono, rate, 1.0, 0.5, True)
-    np.testing.assert_array_equal(_windows(mono, rate, len(frames), 0.5, 1.0, True), frames)
+    np.testing.assert_array_equal(frame_windows(mono, rate, len(frames), 0.5, 1.0, True), frames)
     # the API's inputs of the same windows (a stream front end reads the audio around each)
     want, _ = model_inputs(audio, sr, model=model, center=True, hop_size=0.5)
     np.testing.assert_allclose(x[start:start + f.n_windows], want, atol=0.05)  # float16

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from edgesea.errors import EdgeSEAError
+from edgesea.errors import EdgeSEAError, MissingExtraError
 
 __all__ = ["REDUCERS", "IdentityReducer", "PCAReducer", "UMAPReducer", "make_reducer",
            "reducer_from_arrays"]
@@ -238,7 +238,7 @@ def _import_umap() -> Any:
     try:
         import umap  # optional extra, imported lazily
     except ImportError as e:
-        raise EdgeSEAError("UMAP reduction needs the optional umap-learn package: "
+        raise MissingExtraError("UMAP reduction needs the optional umap-learn package: "
                            "pip install edgesea[umap]") from e
     return umap
 

@@ -1,6 +1,6 @@
 """Augmented windows labelled by the teacher, on disk (resumable, deterministic).
 
-:func:`make_augmented` renders ``n`` :class:`~edgesea.augment.transforms.Augmenter` windows from a set
+:func:`make_augmented` renders ``n`` :class:`~.transforms.Augmenter` windows from a set
 of source files, embeds each with the teacher (at the teacher's rate: the targets are the
 teacher's embeddings of the *augmented* audio, never of the original) and keeps the same
 audio at the student's rate for its input. Layout::

@@ -8,13 +8,14 @@ command group, all sharing :mod:`edgesea.cli.common`.
 - ``edgesea teacher-embed`` / ``edgesea sample`` (:mod:`.store`) write a resumable
   teacher-embedding store (:func:`edgesea.extract.run.extract`) and pick windows of it.
 - ``edgesea specialize`` / ``edgesea augment`` (:mod:`.specialize`) run the whole SEA
-  pipeline (:func:`edgesea.specialize.pipeline.specialize`) and make teacher-labelled augmented windows.
+  pipeline (:func:`edgesea.specialize.pipeline.specialize`) and make teacher-labelled
+  augmented windows.
 - ``edgesea export`` / ``edgesea footprint`` (:mod:`.export`) write int8 TFLite, ONNX and
   C-array models and measure them in TensorFlow Lite Micro (:func:`edgesea.export.export_model`).
 - ``edgesea evaluate`` (:mod:`.evaluate`) scores embedders on a labelled dataset's held-out
   fold (:func:`edgesea.evaluate.run.run_evaluation`).
 - ``edgesea models`` (:mod:`.models`) lists the packaged models (:func:`edgesea.zoo.catalog`);
-  their names are accepted wherever a model file is (:func:`edgesea.packaged.names.resolve_model`).
+  their names are accepted wherever a model file is (:func:`edgesea.zoo.resolve_model`).
 - ``edgesea prune`` (:mod:`.prune`) prunes the aisfx teacher to an edgel3 sparsity level and
   retrains it by distillation (:func:`edgesea.sparse.build_sparse_model`).
 

@@ -16,13 +16,15 @@ from edgesea.audio.windows import n_windows
 from edgesea.cli.common import EXIT_FAILED, fail, find_audio_files, track
 from edgesea.core.checks import check_hop_size
 from edgesea.errors import EdgeSEAError
-from edgesea.inference.api import FileResult, get_model
-from edgesea.inference.process import iter_process_files, output_path
-from edgesea.models import EmbeddingModel
 from edgesea.packaged.names import resolve_model
 
 if TYPE_CHECKING:
     from edgesea.inference.int8 import TFLiteEmbedder
+    from edgesea.inference.outputs import FileResult
+    from edgesea.models.network import EmbeddingModel
+
+# The inference modules (torch) are imported inside the command, not for `edgesea --help`
+# (start-up: `edgesea --help` 2.8 s with torch, under 1 s without).
 
 __all__ = ["embed_command"]
 
@@ -32,9 +34,11 @@ def _resolve_model(model: Path | str | None, model_type: str, emb_dim: int | Non
                    retrain_type: str = "kd") -> EmbeddingModel | TFLiteEmbedder:
     """Load the model once, checking ``--emb-dim`` against a model file if both are given
     (``--tier`` only selects a packaged model: refused with ``--model``). ``model`` is a
-    path or a packaged name (:func:`edgesea.packaged.names.resolve_model`); an int8 ``.tflite`` gives
+    path or a packaged name (:func:`edgesea.zoo.resolve_model`); an int8 ``.tflite`` gives
     a :class:`~edgesea.inference.int8.TFLiteEmbedder`. ``--model-type sparse`` selects the
     packaged sparse model of ``sparsity`` and ``retrain_type`` (512-d)."""
+    from edgesea.inference.api import get_model  # torch: on use (start-up cost)
+    from edgesea.inference.int8 import TFLiteEmbedder
     if model is None and model_type == "sparse":
         if emb_dim not in (None, 512) or tier is not None:
             raise EdgeSEAError("--model-type sparse gives the 512-d sparse aisfx model of "
@@ -48,8 +52,6 @@ def _resolve_model(model: Path | str | None, model_type: str, emb_dim: int | Non
                            "given")
     path = resolve_model(str(model))
     if path.endswith(".tflite"):
-        from edgesea.inference.int8 import TFLiteEmbedder
-
         net: EmbeddingModel | TFLiteEmbedder = TFLiteEmbedder(path)
     else:
         net = get_model(path)
@@ -62,6 +64,8 @@ def _resolve_model(model: Path | str | None, model_type: str, emb_dim: int | Non
 
 def _check_outputs(files: Sequence[Path], output_dir: Path | None, suffix: str | None) -> None:
     """Refuse runs where two inputs would write the same output file."""
+    from edgesea.inference.process import output_path  # torch: on use (start-up cost)
+
     seen: dict[str, Path] = {}
     for f in files:
         out = output_path(f, output_dir, suffix)
@@ -143,6 +147,8 @@ def embed_command(
         _check_outputs(files, output_dir, suffix)
     except EdgeSEAError as e:
         fail(str(e))
+
+    from edgesea.inference.process import iter_process_files  # torch: on use (start-up cost)
 
     counts: Counter[str] = Counter()
     failures: list[FileResult] = []

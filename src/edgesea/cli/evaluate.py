@@ -4,7 +4,7 @@ dataset (:mod:`edgesea.evaluate.classify`); registered on the app of :mod:`edges
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -12,10 +12,17 @@ from edgesea.cli.common import EXIT_FAILED, fail
 from edgesea.errors import EdgeSEAError
 from edgesea.packaged.names import resolve_model
 
-__all__ = ["evaluate_command", "run_evaluation"]
+__all__ = ["evaluate_command"]
 
-# the Python function behind the command lives in the core (re-exported here)
-from edgesea.evaluate.run import _labels, run_evaluation  # noqa: F401
+
+def __getattr__(name: str) -> Any:
+    # The Python function behind the command, re-exported here; imported on use (torch:
+    # start-up cost of `edgesea --help`).
+    if name == "run_evaluation":
+        from edgesea.evaluate.run import run_evaluation
+
+        return run_evaluation
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _folds(text: str) -> list[int]:
@@ -62,6 +69,8 @@ def evaluate_command(
     their chance levels; writes results.json and report.md with PR curves to --out."""
 
     try:
+        from edgesea.evaluate.run import run_evaluation  # torch: on use (start-up cost)
+
         res = run_evaluation(dataset, [Path(resolve_model(m)) for m in model or []],
                              list(teacher or []),
                              _folds(train_folds), test_fold, seeds, hop_size, out,

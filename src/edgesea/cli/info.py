@@ -5,22 +5,26 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from edgesea.cli.common import fail
 from edgesea.errors import EdgeSEAError
-from edgesea.models import EmbeddingModel, footprint, load_model
 from edgesea.packaged.names import resolve_model
-from edgesea.sparse.model import SparseModel, describe_sparse, format_sparse
-from edgesea.sparse.storage import is_sparse_file
+
+if TYPE_CHECKING:
+    from edgesea.models.network import EmbeddingModel
+
+# Models and sparse files (torch) are imported inside the commands, not for `edgesea --help`
+# (start-up cost).
 
 __all__ = ["convert_edgel3_command", "describe_model", "describe_tflite", "info_command"]
 
 
 def describe_model(model: EmbeddingModel, path: str | Path | None = None) -> dict[str, Any]:
     """A JSON-ready description of a model: path, config, metadata, extras and footprint."""
+    from edgesea.models.footprint import footprint
     return {"path": None if path is None else str(path),
             "config": model.config.to_dict(),
             "metadata": model.metadata,
@@ -111,6 +115,10 @@ def info_command(
     """Show a model file's configuration, metadata and footprint (for an int8 .tflite: its
     size, front end and quantization, from its .edge.json; for a sparse model: its sparsity,
     dense and sparse sizes, unchanged activation memory and MACs)."""
+    from edgesea.models.io import load_model  # torch: on use (start-up cost)
+    from edgesea.sparse.model import SparseModel, describe_sparse, format_sparse
+    from edgesea.sparse.storage import is_sparse_file
+
     try:
         path = resolve_model(model)
         if path.endswith(".tflite"):
@@ -137,8 +145,9 @@ def convert_edgel3_command(
                                         help="The edgesea model file to write.")],
 ) -> None:
     """Convert an original edgel3 Keras .h5 model into an edgesea model file."""
-    from edgesea.models import save_model
-    from edgesea.models.edgel3 import load_edgel3_h5
+    from edgesea.models.edgel3 import load_edgel3_h5  # torch: on use (start-up cost)
+    from edgesea.models.footprint import footprint
+    from edgesea.models.io import save_model
 
     try:
         net = load_edgel3_h5(h5_file)

@@ -23,7 +23,7 @@ __all__ = ["resolve_teacher_spec", "sample_command", "teacher_embed_command"]
 
 def resolve_teacher_spec(spec: str) -> str:
     """``spec`` with the model of ``model:NAME[@VIEW]`` resolved to its file when NAME is a
-    packaged model's name (:func:`edgesea.packaged.names.resolve_model`), e.g. ``model:sea_urban_64``
+    packaged model's name (:func:`edgesea.zoo.resolve_model`), e.g. ``model:sea_urban_64``
     -> ``model:.../pretrained/sea_urban_64.safetensors``; other specs are returned as they
     are (:func:`edgesea.extract.run.resolve_teacher` checks them)."""
     from edgesea.packaged.names import resolve_model

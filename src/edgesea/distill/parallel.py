@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from edgesea.distill.predict import predict
+from edgesea.distill.forward import predict
 from edgesea.store.arrays import RowView
 
 __all__ = ["Parallel"]

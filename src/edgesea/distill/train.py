@@ -44,8 +44,8 @@ from edgesea.distill.checkpoint import (
     save_atomic,
 )
 from edgesea.distill.config import LOSSES, SCHEDULES, TrainConfig
+from edgesea.distill.forward import Forward, batch_tensor, default_forward, predict
 from edgesea.distill.metrics import plot_curves, regression_metrics
-from edgesea.distill.predict import Forward, batch_tensor, default_forward, predict
 from edgesea.errors import EdgeSEAError, EdgeSEAWarning
 from edgesea.models.network import EmbeddingModel
 
@@ -101,7 +101,6 @@ def _loss(pred: torch.Tensor, yb: torch.Tensor, cfg: TrainConfig) -> torch.Tenso
     return loss
 
 
-@torch.no_grad()
 def _improved(loss: float, best: float, cfg: TrainConfig) -> bool:
     return loss < best - cfg.min_delta
 
@@ -115,6 +114,124 @@ def _parallel() -> Any:
     from edgesea.distill.parallel import Parallel  # torch.distributed's DDP: only when used
 
     return Parallel()
+
+
+def _resume(latest: Path, max_bytes: int, cfg: TrainConfig, data_id: list[int], par: Any,
+            model: torch.nn.Module, opt: torch.optim.Optimizer, gen: torch.Generator,
+            avg: Any) -> dict[str, Any]:
+    """The training state of the checkpoint ``latest``, after checking that it was written
+    with the same settings and data; model, optimizer, generator (and average) restored."""
+    ckpt = _read_checkpoint(latest, max_bytes, _CKPT_KEYS)
+    if ckpt.get("version") != _CKPT_VERSION or ckpt.get("config") != cfg.to_dict() \
+            or ckpt.get("data") != data_id:
+        raise EdgeSEAError(f"{latest} was written with other settings or data; rerun "
+                           "without resume to start again")
+    if ckpt.get("threads") != torch.get_num_threads():
+        warnings.warn(f"resuming with {torch.get_num_threads()} torch threads; the run "
+                      f"started with {ckpt.get('threads')}: results may differ from an "
+                      "uninterrupted run in the last bits", EdgeSEAWarning, stacklevel=3)
+    if ckpt.get("world_size", 1) != (1 if par is None else par.world):
+        warnings.warn(f"resuming on {1 if par is None else par.world} processes; the run "
+                      f"started on {ckpt.get('world_size', 1)}: batches differ from an "
+                      "uninterrupted run", EdgeSEAWarning, stacklevel=3)
+    if avg is not None:  # the copy first: the model is loaded only from a whole file
+        _restore_average(latest, ckpt, avg, model)
+    state = _restore(latest, ckpt, model, opt, gen, cfg)
+    if par is not None:
+        par.restore_generator(ckpt, gen)
+    return state
+
+
+def _set_epoch_lr(opt: torch.optim.Optimizer, cfg: TrainConfig, epoch: int) -> float:
+    """The learning rate of ``epoch`` (set first for the cosine schedule)."""
+    if cfg.schedule == "cosine":
+        lr = 0.5 * cfg.lr * (1 + math.cos(math.pi * (epoch - 1) / cfg.epochs))
+        for g in opt.param_groups:
+            g["lr"] = lr
+    return opt.param_groups[0]["lr"]
+
+
+def _train_epoch(model: torch.nn.Module, net: Any, fwd: Forward, opt: torch.optim.Optimizer,
+                 x_train: Any, y_tr: np.ndarray, order: np.ndarray, bsz: int,
+                 cfg: TrainConfig, gen: torch.Generator, avg: Any, bar_desc: str,
+                 show: bool, epoch: int) -> np.ndarray:
+    """One pass over ``order`` in batches of ``bsz``: sums of squared error, absolute
+    error, cosine, loss x rows, and rows."""
+    sums = np.zeros(5)
+    bar = tqdm(range(0, len(order), bsz), desc=bar_desc, unit="batch", leave=False,
+               disable=not show)
+    for i in bar:
+        idx = np.sort(order[i:i + bsz])  # sorted: cheap memmap reads
+        xb = batch_tensor(x_train, idx)
+        yb = torch.from_numpy(y_tr[idx])
+        if cfg.spec_mask:
+            xb = _mask(xb, cfg.spec_mask, gen)
+        pred = fwd(model, xb) if net is None else net(xb)
+        loss = _loss(pred, yb, cfg)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if avg is not None:
+            avg.update_parameters(model)
+        with torch.no_grad():
+            err = pred - yb
+            sums += [float((err ** 2).sum()), float(err.abs().sum()),
+                     float(torch.cosine_similarity(pred, yb, dim=1).sum()),
+                     loss.item() * len(idx), len(idx)]
+        if not math.isfinite(sums[3]):
+            raise EdgeSEAError(f"training diverged at epoch {epoch} (loss {sums[3]}); "
+                               "lower the learning rate")
+    return sums
+
+
+def _epoch_row(epoch: int, lr: float, sums: np.ndarray, sst: float, d: int,
+               val: dict[str, float], cfg: TrainConfig) -> dict[str, float]:
+    """The history row of an epoch: training sums turned into means, validation metrics."""
+    n = int(sums[4])
+    row = {"epoch": epoch, "lr": lr, "train_loss": sums[3] / n,
+           "train_mse": sums[0] / (n * d), "train_mae": sums[1] / (n * d),
+           "train_cosine": sums[2] / n,
+           "train_r2": float(1 - sums[0] / sst) if sst else math.nan}
+    row |= {f"val_{k}": v for k, v in val.items()}
+    row["val_loss"] = val["mse"] + (cfg.cosine_weight * (1 - val["cosine"])
+                                    if cfg.loss == "mse+cosine" else 0.0)
+    return row
+
+
+def _track_best(state: dict[str, Any], row: dict[str, float], cfg: TrainConfig,
+                opt: torch.optim.Optimizer) -> bool:
+    """Update early stopping and the plateau schedule; True when ``row`` is a new best."""
+    epoch = int(row["epoch"])
+    improved = _improved(row["val_loss"], state["best_loss"], cfg)
+    if improved:
+        state.update(best_loss=row["val_loss"], best_epoch=epoch, since_best=0, since_lr=0)
+    else:
+        state["since_best"] += 1
+        state["since_lr"] += 1
+        if cfg.schedule == "plateau" and state["since_lr"] >= cfg.lr_patience:
+            for g in opt.param_groups:
+                g["lr"] *= cfg.lr_factor
+            state["since_lr"] = 0
+    if cfg.patience and state["since_best"] >= cfg.patience:
+        state["done"] = True
+    state["stopped_early"] = bool(state["done"])
+    return improved
+
+
+def _save_latest(latest: Path, state: dict[str, Any], cfg: TrainConfig, data_id: list[int],
+                 model: torch.nn.Module, opt: torch.optim.Optimizer, gen: torch.Generator,
+                 par: Any, avg: Any, writer: bool) -> None:
+    """The resumable checkpoint after an epoch (every rank gathers; rank 0 writes)."""
+    extra = {} if par is None else {"world_size": par.world,
+                                    "rank_generators": par.gather(gen.get_state())}
+    if avg is not None:
+        extra |= {"ema": avg.module.state_dict(), "ema_n": int(avg.n_averaged)}
+    if writer:
+        save_atomic({"version": _CKPT_VERSION, "config": cfg.to_dict(), "data": data_id,
+                     "model": model.state_dict(), "optimizer": opt.state_dict(),
+                     "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
+                     "threads": torch.get_num_threads(), "state": json.dumps(state),
+                     **extra}, latest)
 
 
 def train_student(model: EmbeddingModel, x_train: np.ndarray, y_train: np.ndarray,
@@ -184,24 +301,7 @@ def train_student(model: EmbeddingModel, x_train: np.ndarray, y_train: np.ndarra
     max_bytes = _max_checkpoint_bytes(model, cfg)
     avg = _averaged(model, cfg.ema) if cfg.ema else None
     if resume and latest.is_file():
-        ckpt = _read_checkpoint(latest, max_bytes, _CKPT_KEYS)
-        if ckpt.get("version") != _CKPT_VERSION or ckpt.get("config") != cfg.to_dict() \
-                or ckpt.get("data") != data_id:
-            raise EdgeSEAError(f"{latest} was written with other settings or data; rerun "
-                               "without resume to start again")
-        if ckpt.get("threads") != torch.get_num_threads():
-            warnings.warn(f"resuming with {torch.get_num_threads()} torch threads; the run "
-                          f"started with {ckpt.get('threads')}: results may differ from an "
-                          "uninterrupted run in the last bits", EdgeSEAWarning, stacklevel=2)
-        if ckpt.get("world_size", 1) != (1 if par is None else par.world):
-            warnings.warn(f"resuming on {1 if par is None else par.world} processes; the run "
-                          f"started on {ckpt.get('world_size', 1)}: batches differ from an "
-                          "uninterrupted run", EdgeSEAWarning, stacklevel=2)
-        if avg is not None:  # the copy first: the model is loaded only from a whole file
-            _restore_average(latest, ckpt, avg, model)
-        state = _restore(latest, ckpt, model, opt, gen, cfg)
-        if par is not None:
-            par.restore_generator(ckpt, gen)
+        state = _resume(latest, max_bytes, cfg, data_id, par, model, opt, gen, avg)
     elif not resume and writer:
         for p in (latest, best_path, out / "history.json"):
             p.unlink(missing_ok=True)
@@ -215,81 +315,28 @@ def train_student(model: EmbeddingModel, x_train: np.ndarray, y_train: np.ndarra
     model.train()
     while not state["done"] and state["epoch"] < cfg.epochs:
         epoch = state["epoch"] + 1
-        if cfg.schedule == "cosine":
-            lr = 0.5 * cfg.lr * (1 + math.cos(math.pi * (epoch - 1) / cfg.epochs))
-            for g in opt.param_groups:
-                g["lr"] = lr
-        lr = opt.param_groups[0]["lr"]
+        lr = _set_epoch_lr(opt, cfg, epoch)
         te = time.perf_counter()
         if par is None:
             order = np.random.default_rng([cfg.seed, epoch]).permutation(len(x_train))
             bsz = cfg.batch_size
         else:  # this rank's share, reshuffled each epoch (DistributedSampler.set_epoch)
             order, bsz = par.order(len(x_train), cfg.seed, epoch), par.batch(cfg.batch_size)
-        sums = np.zeros(5)
-        bar = tqdm(range(0, len(order), bsz), desc=f"epoch {epoch}/{cfg.epochs}",
-                   unit="batch", leave=False, disable=not (progress and writer))
-        for i in bar:
-            idx = np.sort(order[i:i + bsz])  # sorted: cheap memmap reads
-            xb = batch_tensor(x_train, idx)
-            yb = torch.from_numpy(y_tr[idx])
-            if cfg.spec_mask:
-                xb = _mask(xb, cfg.spec_mask, gen)
-            pred = fwd(model, xb) if net is None else net(xb)
-            loss = _loss(pred, yb, cfg)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            if avg is not None:
-                avg.update_parameters(model)
-            with torch.no_grad():
-                err = pred - yb
-                sums += [float((err ** 2).sum()), float(err.abs().sum()),
-                         float(torch.cosine_similarity(pred, yb, dim=1).sum()),
-                         loss.item() * len(idx), len(idx)]
-            if not math.isfinite(sums[3]):
-                raise EdgeSEAError(f"training diverged at epoch {epoch} (loss {sums[3]}); "
-                                   "lower the learning rate")
+        sums = _train_epoch(model, net, fwd, opt, x_train, y_tr, order, bsz, cfg, gen, avg,
+                            f"epoch {epoch}/{cfg.epochs}", progress and writer, epoch)
         if par is not None:
             sums = par.sum(sums)
-        n, d = int(sums[4]), y_tr.shape[1]
         scored = model if avg is None else avg.module  # the weights validated and kept
         val = regression_metrics(y_val, predict(scored, x_val, forward=forward) if par is None
                                  else par.predict(scored, x_val, forward))
-        row = {"epoch": epoch, "lr": lr, "train_loss": sums[3] / n,
-               "train_mse": sums[0] / (n * d), "train_mae": sums[1] / (n * d),
-               "train_cosine": sums[2] / n,
-               "train_r2": float(1 - sums[0] / sst) if sst else math.nan}
-        row |= {f"val_{k}": v for k, v in val.items()}
-        row["val_loss"] = val["mse"] + (cfg.cosine_weight * (1 - val["cosine"])
-                                        if cfg.loss == "mse+cosine" else 0.0)
+        row = _epoch_row(epoch, lr, sums, sst, y_tr.shape[1], val, cfg)
         row["epoch_s"] = time.perf_counter() - te
         state["history"].append(row)
         state["epoch"] = epoch
-        if _improved(row["val_loss"], state["best_loss"], cfg):
-            state.update(best_loss=row["val_loss"], best_epoch=epoch, since_best=0, since_lr=0)
-            if writer:
-                save_atomic({"model": scored.state_dict(), "epoch": epoch}, best_path)
-        else:
-            state["since_best"] += 1
-            state["since_lr"] += 1
-            if cfg.schedule == "plateau" and state["since_lr"] >= cfg.lr_patience:
-                for g in opt.param_groups:
-                    g["lr"] *= cfg.lr_factor
-                state["since_lr"] = 0
-        if cfg.patience and state["since_best"] >= cfg.patience:
-            state["done"] = True
-        state["stopped_early"] = bool(state["done"])
-        extra = {} if par is None else {"world_size": par.world,
-                                        "rank_generators": par.gather(gen.get_state())}
-        if avg is not None:
-            extra |= {"ema": avg.module.state_dict(), "ema_n": int(avg.n_averaged)}
+        if _track_best(state, row, cfg, opt) and writer:
+            save_atomic({"model": scored.state_dict(), "epoch": epoch}, best_path)
+        _save_latest(latest, state, cfg, data_id, model, opt, gen, par, avg, writer)
         if writer:
-            save_atomic({"version": _CKPT_VERSION, "config": cfg.to_dict(), "data": data_id,
-                          "model": model.state_dict(), "optimizer": opt.state_dict(),
-                          "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
-                          "threads": torch.get_num_threads(), "state": json.dumps(state),
-                          **extra}, latest)
             write_json(out / "history.json", state["history"])
             if on_epoch is not None:
                 on_epoch(row)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from edgesea.errors import EdgeSEAError
+from edgesea.errors import EdgeSEAError, MissingExtraError
 
 __all__ = ["RayOptions", "connect", "import_ray", "ray_options", "resources", "results"]
 
@@ -27,7 +27,7 @@ def import_ray() -> Any:
         import ray
         import ray.data
     except ImportError as e:
-        raise EdgeSEAError("--engine ray needs Ray Data: pip install edgesea[ray] "
+        raise MissingExtraError("--engine ray needs Ray Data: pip install edgesea[ray] "
                            f"(or pip install 'ray[data]'); {e}") from e
     return ray
 

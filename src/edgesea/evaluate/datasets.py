@@ -1,10 +1,10 @@
-"""Labelled datasets in the layout :func:`edgesea.evaluate.classify.read_dataset` reads.
+"""Labelled datasets in the layout :func:`~.classify.read_dataset` reads.
 
 UrbanSound8K (Salamon, Jacoby and Bello, ACM MM 2014; CC BY-NC 3.0) is distributed at
 https://urbansounddataset.weebly.com/urbansound8k.html and on Zenodo
 (https://doi.org/10.5281/zenodo.1203745) as ``UrbanSound8K/metadata/UrbanSound8K.csv`` and
 ``UrbanSound8K/audio/fold1..fold10/*.wav``. :func:`prepare_urbansound8k` writes the
-``metadata.csv`` that ``edgesea evaluate --dataset`` and :func:`edgesea.evaluate.classify.read_dataset`
+``metadata.csv`` that ``edgesea evaluate --dataset`` and :func:`~.classify.read_dataset`
 need next to those folders, so the download is used as it is (nothing copied or resampled).
 """
 

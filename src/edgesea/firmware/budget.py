@@ -45,7 +45,7 @@ class DeviceSize:
     flash_bytes: int
 
 
-#: The devices of :data:`edgesea.packaged.tiers.TIERS`' descriptions: ``mcu`` "a small Cortex-M (e.g.
+#: The devices of :data:`edgesea.packaged.TIERS`' descriptions: ``mcu`` "a small Cortex-M (e.g.
 #: M4 with 256 KB RAM and 512 KB flash)", ``mcu-1m`` "a Cortex-M4/M7 with 1 MB RAM and 2 MB
 #: flash". A tier's own budgets (arena, model) are the model's share of that device.
 TIER_DEVICES: dict[str, DeviceSize] = {
@@ -222,7 +222,7 @@ def device_budget(frontend: dict[str, Any], arena_bytes: int, model_bytes: int,
     dict
         ``ram_bytes`` (front-end RAM + arena), ``flash_bytes`` (front-end flash + model;
         the TFLM runtime code is extra and not counted), and per tier: the tier's model
-        budgets (``model_over``: :func:`edgesea.packaged.tiers.check_budget`), the device totals
+        budgets (``model_over``: :func:`edgesea.packaged.check_budget`), the device totals
         (``device_ram_bytes``, ``device_flash_bytes``), the headroom left for the TFLM
         runtime and the application, and ``fits``.
     """

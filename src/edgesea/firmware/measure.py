@@ -64,6 +64,17 @@ def run_make(folder: str | os.PathLike, *args: str, timeout: float = 600) -> str
     return out
 
 
+def _add_input_section(parts_of: dict[str, dict[str, int]], section: str | None,
+                       tokens: list[str]) -> None:
+    """Count an input section (``name address size object``) of the front end's or the
+    network's object file in its part's flash or RAM."""
+    if len(tokens) >= 4 and _NUM.match(tokens[1]) and _NUM.match(tokens[2]):
+        group = _GROUPS.get(Path(tokens[3]).name)
+        for kind, names in (("flash", _FLASH_SECTIONS), ("ram", _RAM_SECTIONS)):
+            if group and section in names:
+                parts_of[kind][group] += int(tokens[2], 16)
+
+
 def link_map_sizes(map_file: str | os.PathLike) -> dict[str, dict[str, int]]:
     """Flash and static RAM per part, from a GNU ld map file.
 
@@ -99,7 +110,6 @@ def link_map_sizes(map_file: str | os.PathLike) -> dict[str, dict[str, int]]:
             header_pending = False
             size = int(tokens[1], 16) if len(tokens) >= 2 and _NUM.match(tokens[1]) else None
         else:
-            size = None
             if pending is not None:  # the second line of a long input-section name
                 tokens, pending = [pending, *tokens], None
             elif line.startswith((" .", " COMMON")):
@@ -108,11 +118,7 @@ def link_map_sizes(map_file: str | os.PathLike) -> dict[str, dict[str, int]]:
                     continue
             else:
                 continue
-            if len(tokens) >= 4 and _NUM.match(tokens[1]) and _NUM.match(tokens[2]):
-                group = _GROUPS.get(Path(tokens[3]).name)
-                for kind, names in (("flash", _FLASH_SECTIONS), ("ram", _RAM_SECTIONS)):
-                    if group and section in names:
-                        parts_of[kind][group] += int(tokens[2], 16)
+            _add_input_section(parts_of, section, tokens)
             continue
         if size is not None:
             for kind, names in (("flash", _FLASH_SECTIONS), ("ram", _RAM_SECTIONS)):
@@ -229,7 +235,7 @@ def measure_program(bundle_dir: str | os.PathLike, *, profile: bool = False,
 
 def tier_fit(ram_bytes: int, flash_bytes: int | None, tiers: list[str]) -> dict[str, Any]:
     """Whether a whole program (RAM: data + bss + stack; flash: everything linked) fits each
-    tier's budgets (:data:`edgesea.packaged.tiers.TIERS`: RAM ``arena_bytes``, flash ``flash_bytes``).
+    tier's budgets (:data:`edgesea.packaged.TIERS`: RAM ``arena_bytes``, flash ``flash_bytes``).
     Unknown flash (None) is not checked."""
     from edgesea.packaged.tiers import get_tier
 

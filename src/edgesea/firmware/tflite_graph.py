@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from edgesea.errors import EdgeSEAError
+from edgesea.errors import EdgeSEAError, MissingExtraError
 
 __all__ = ["MAX_TFLITE_BYTES", "SUPPORTED_OPS", "Graph", "Op", "Tensor", "load_tflite",
            "read_graph"]
@@ -278,7 +278,7 @@ def read_graph(model: str | os.PathLike | bytes) -> Graph:
     try:
         import tflite  # noqa: F401
     except ImportError as e:
-        raise EdgeSEAError("generating the network in C needs the TFLite schema package "
+        raise MissingExtraError("generating the network in C needs the TFLite schema package "
                            "`tflite`: pip install edgesea[export]") from e
     data = load_tflite(model)
     try:

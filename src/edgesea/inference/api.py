@@ -70,7 +70,7 @@ def get_model(model: ModelLike = None, model_type: str = "sea",
 
     ``model`` may be a loaded model (returned as is, in eval mode), a path to an edgesea
     model file or a sparse model file, or None for the packaged pretrained model
-    ``(model_type, emb_dim)`` of the capacity tier ``tier`` (:data:`edgesea.packaged.names.ZOO_TIERS`:
+    ``(model_type, emb_dim)`` of the capacity tier ``tier`` (:data:`edgesea.zoo.ZOO_TIERS`:
     ``"mcu"``, the default, or ``"mcu-1m"``; always validated, used only when ``model`` is
     None). ``model_type="sparse"`` gives the packaged sparse aisfx model
     (:class:`~edgesea.sparse.model.SparseModel`, 512-d) of ``sparsity`` and
@@ -286,7 +286,7 @@ def get_embedding(audio: Any, sr: Any, model: ModelLike = None, model_type: str 
     verbose : bool or {0, 1}
         Show a progress bar.
     tier : str
-        Capacity tier of the packaged model (keyword-only; :data:`edgesea.packaged.names.ZOO_TIERS`):
+        Capacity tier of the packaged model (keyword-only; :data:`edgesea.zoo.ZOO_TIERS`):
         ``"mcu"`` (default: 64 KB TFLM arena, 300 KB flash) or ``"mcu-1m"`` (256 KB arena,
         1 MB flash: a larger student). Validated, but used only when ``model`` is None.
     sparsity : float

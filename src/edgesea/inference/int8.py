@@ -11,7 +11,7 @@ those frames once on the continuous signal (:meth:`TFLiteEmbedder.embed_logmel` 
 front end's window slices), as it does for a float stream model.
 
 :func:`iter_embed_files` embeds audio files with one into ``.npz`` files, exactly as
-:func:`edgesea.inference.process.iter_process_files` does with a float model (``edgesea embed --model
+:func:`~.process.iter_process_files` does with a float model (``edgesea embed --model
 x.int8.tflite``).
 """
 
@@ -23,6 +23,7 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch

@@ -1,5 +1,5 @@
 """Embedding output files: streamed embedding of files (:func:`stream_files`, the engine of
-:func:`edgesea.inference.process.iter_process_files`), provenance, ``.npz`` assembly, no-replace publishing.
+:func:`~.process.iter_process_files`), provenance, ``.npz`` assembly, no-replace publishing.
 
 An output ``<base>.npz`` holds ``embedding`` (T, D) float32 and ``timestamps`` (T,) float64
 (edgel3's two arrays) and ``provenance``: a 0-d unicode array holding JSON (readable with
@@ -256,7 +256,7 @@ def stream_files(pairs: list[tuple[str, str]], net: EmbeddingModel, batcher: Bat
                  model_id: str, center: bool, hop_size: float, overwrite: bool
                  ) -> Iterator[FileResult]:
     """Embed ``(source, output)`` pairs with ``net`` through ``batcher``, yielding results
-    in input order (the engine of :func:`edgesea.inference.process.iter_process_files`).
+    in input order (the engine of :func:`~.process.iter_process_files`).
 
     Each file is streamed in blocks of :data:`BLOCK_WINDOWS` windows (:data:`BLOCK_S` s of
     audio decoded at a time) into the shared batcher; its rows go to a :class:`RowSink`, and

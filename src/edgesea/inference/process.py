@@ -1,9 +1,9 @@
 """Embedding audio files into ``.npz`` files (edgel3's ``process_file`` contract):
 :func:`process_file`, :func:`iter_process_files` and :func:`output_path`.
 
-Files are streamed in bounded blocks through the models and batching of :mod:`edgesea.inference.api`,
-and their outputs record what produced them (:mod:`edgesea.inference.outputs`); the network of an int8
-``.tflite`` is run by LiteRT (:class:`edgesea.inference.int8.TFLiteEmbedder`).
+Files are streamed in bounded blocks through the models and batching of :mod:`.api`, and their
+outputs record what produced them (:mod:`.outputs`); the network of an int8 ``.tflite`` is run
+by LiteRT (:class:`.int8.TFLiteEmbedder`).
 """
 
 from __future__ import annotations
@@ -251,7 +251,7 @@ def iter_embed_files(paths: Sequence[str | os.PathLike], embedder: TFLiteEmbedde
                      *, center: bool = True, hop_size: float = 0.1, batch_size: int = 64,
                      overwrite: bool = False) -> Iterator:
     """Embed audio files with an int8 model into ``<base>[_<suffix>].npz`` files:
-    :func:`edgesea.inference.process.iter_process_files` with ``model=embedder``.
+    :func:`~.process.iter_process_files` with ``model=embedder``.
 
     Parameters
     ----------
@@ -260,12 +260,12 @@ def iter_embed_files(paths: Sequence[str | os.PathLike], embedder: TFLiteEmbedde
     embedder : TFLiteEmbedder
         The int8 model.
     output_dir, suffix, center, hop_size, batch_size, overwrite
-        As in :func:`edgesea.inference.process.iter_process_files`.
+        As in :func:`~.process.iter_process_files`.
 
     Returns
     -------
     iterator of edgesea.inference.outputs.FileResult
-        One per file, in input order, as :func:`edgesea.inference.process.iter_process_files` yields them; the
+        One per file, in input order, as :func:`~.process.iter_process_files` yields them; the
         outputs' provenance names the ``.tflite`` (its :attr:`TFLiteEmbedder.identity`).
 
     Raises

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from edgesea.errors import EdgeSEAError
+from edgesea.errors import EdgeSEAError, MissingExtraError
 
 __all__ = ["MAX_DIMS", "check_declared_sizes", "conv_bn_names", "copy_conv_bn_weights",
            "keras_version", "layer_array", "numbered_layers", "open_keras_h5"]
@@ -98,7 +98,8 @@ def open_keras_h5(path: str | os.PathLike, what: str,
     try:
         import h5py
     except ImportError as e:
-        raise EdgeSEAError("reading Keras .h5 files needs h5py: pip install edgesea[h5]") from e
+        raise MissingExtraError("reading Keras .h5 files needs h5py: "
+                                "pip install edgesea[h5]") from e
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise EdgeSEAError(f"{what} model file not found: {path}")

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from edgesea.errors import EdgeSEAError
+from edgesea.errors import EdgeSEAError, MissingExtraError
 from edgesea.runtime.frontend_spec import quantize_input
 
 __all__ = ["TFLiteQuant", "capture_fds", "check_tflite_file", "litert_interpreter",
@@ -40,7 +40,7 @@ def require(module: str, what: str = "exporting") -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError as e:
-        raise EdgeSEAError(f"{what} needs the optional package providing {module!r}, which is "
+        raise MissingExtraError(f"{what} needs the optional package providing {module!r}, which is "
                            f"not installed ({e}): run `{INSTALL_HINT}`") from e
 
 

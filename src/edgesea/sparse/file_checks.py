@@ -11,7 +11,6 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-import torch
 
 from edgesea.core.safe_json import check_text
 from edgesea.errors import EdgeSEAError
@@ -35,19 +34,23 @@ KEY = "edgesea-sparse"
 #: License of the teacher weights every sparse aisfx model derives from.
 TEACHER_LICENSE = ("CC BY 4.0 (aisfx 0.1.2 checkpoint.pth by Alison B. Ma and Alexander Lerch, "
                    "ISMIR 2022; code MIT)")
-DTYPES = {torch.float32: "F32", torch.int64: "I64"}
+#: safetensors dtype names of the state tensors of the aisfx network.
+DTYPES = {"float32": "F32", "int64": "I64"}
 
 
 @lru_cache(maxsize=1)
 def architecture() -> tuple[dict[str, tuple[tuple[int, ...], str]], tuple[str, ...]]:
     """``({state name: (shape, safetensors dtype)}, conv weight names)`` of
     :class:`~edgesea.teachers.aisfx.AisfxNet`, built on the meta device (no memory)."""
+    import torch  # only here: the header checks and the catalog need no torch
+
     from edgesea.sparse.prune import conv_layers
     from edgesea.teachers.aisfx import AisfxNet
 
     with torch.device("meta"):
         net = AisfxNet()
-    shapes = {k: (tuple(v.shape), DTYPES[v.dtype]) for k, v in net.state_dict().items()}
+    shapes = {k: (tuple(v.shape), DTYPES[str(v.dtype).removeprefix("torch.")])
+              for k, v in net.state_dict().items()}
     return shapes, tuple(f"{name}.weight" for name, _ in conv_layers(net))
 
 

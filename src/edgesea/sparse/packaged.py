@@ -11,12 +11,14 @@ task; a valid level that is not packaged names the packaged ones and ``edgesea p
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Any
 
+import edgesea.packaged.names as names  # PRETRAINED_DIR read at call time (tests move it)
 from edgesea.errors import EdgeSEAError
-from edgesea.packaged.names import PRETRAINED_DIR, packaged_levels
+from edgesea.packaged.names import packaged_levels
 from edgesea.packaged.sparse_names import (
     FT_UNAVAILABLE,
     RETRAIN_CHOICES,
@@ -25,6 +27,7 @@ from edgesea.packaged.sparse_names import (
     packaged_name,
     parse_packaged_name,
 )
+from edgesea.sparse.file_checks import document, raw_header
 
 __all__ = ["FT_UNAVAILABLE", "RETRAIN_CHOICES", "check_retrain", "packaged_levels",
            "packaged_name", "packaged_path", "parse_packaged_name", "sparse_catalog"]
@@ -33,7 +36,7 @@ _CARD_AUPRC = re.compile(r"fold 10 micro-AUPRC \| ([\d.]+)(?: ± ([\d.]+))?")
 
 
 def _dir() -> Path:
-    return Path(PRETRAINED_DIR)
+    return Path(names.PRETRAINED_DIR)
 
 
 def _installed_text() -> str:
@@ -84,19 +87,14 @@ def sparse_catalog() -> list[dict[str, Any]]:
     :class:`edgesea.zoo.ZooModel` (read from each file's header and model card; nothing is
     run). ``params`` counts the stored numbers (kept weights + BatchNorm); fold-10
     micro-AUPRC is None until the card records it."""
-    import math
-
-    from edgesea.sparse.file_checks import architecture
-    from edgesea.sparse.storage import read_sparse_header
-
-    shapes, convs = architecture()
-    other = sum(math.prod(shape) for k, (shape, dtype) in shapes.items()
-                if k not in convs and dtype == "F32")  # BatchNorm: never pruned
     rows = []
     for s, r in packaged_levels():
         name = packaged_name(s, r)
         path, card = _dir() / f"{name}.safetensors", _dir() / f"{name}.md"
-        doc = read_sparse_header(path)
+        table, _ = raw_header(str(path))
+        doc = document(table, str(path))
+        other = sum(math.prod(entry["shape"]) for key, entry in table.items()  # BatchNorm:
+                    if key.startswith("dense/") and entry.get("dtype") == "F32")  # unpruned
         text = card.read_text(encoding="utf-8") if card.is_file() else ""
         auprc = _CARD_AUPRC.search(text)
         rows.append({

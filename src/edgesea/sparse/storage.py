@@ -81,7 +81,7 @@ def _state_of(net: Any) -> dict[str, torch.Tensor]:
     for k in set(shapes) & set(state):
         t = state[k]
         if not isinstance(t, torch.Tensor) or tuple(t.shape) != shapes[k][0] \
-                or DTYPES.get(t.dtype) != shapes[k][1]:
+                or DTYPES.get(str(t.dtype).removeprefix("torch.")) != shapes[k][1]:
             problems.append(f"{k} is not a {shapes[k][1]} tensor of shape {shapes[k][0]}")
     if problems:
         raise EdgeSEAError(f"not the {ARCHITECTURE} network: " + "; ".join(sorted(problems)[:6]))

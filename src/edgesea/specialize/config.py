@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edgesea.augment.transforms import AugmentConfig
+from edgesea.core.checks import Boolean, Integer, OneOf, Real, validate_params
 from edgesea.core.settings import Settings
 from edgesea.distill.train import TrainConfig
 from edgesea.errors import EdgeSEAError
@@ -93,8 +94,8 @@ class SpecializeConfig(Settings):
         Augmented windows per training window (0: none; default 5, the shipped recipe): a
         run training on ``N`` windows adds ``round(augment_factor * N)`` new crops with
         speed, EQ, gain, backgrounds and event mixtures, made from the training recordings
-        only, each labelled by the teacher (see :mod:`edgesea.augment.transforms`). ``edgesea augment
-        --augment-factor`` counts per second of source audio instead.
+        only, each labelled by the teacher (see :mod:`edgesea.augment.transforms`).
+        ``edgesea augment --augment-factor`` counts per second of source audio instead.
     augment : dict
         :class:`~edgesea.augment.transforms.AugmentConfig` settings.
     exclude_audio : list of str
@@ -133,40 +134,22 @@ class SpecializeConfig(Settings):
         if self.reduction not in REDUCERS:
             raise EdgeSEAError(f"unknown reduction {self.reduction!r}: expected one of "
                                f"{list(REDUCERS)}")
-        if self.head not in HEADS:
-            raise EdgeSEAError(f"unknown head {self.head!r}: expected one of {list(HEADS)}")
-        if not isinstance(self.stream, bool):
-            raise EdgeSEAError(f"invalid stream={self.stream!r}: expected True or False")
         if isinstance(self.sample_rate, bool) or not isinstance(self.sample_rate, int) \
                 or self.sample_rate not in STUDENT_RATES:
             raise EdgeSEAError(f"invalid sample_rate={self.sample_rate!r}: expected one of "
                                f"{list(STUDENT_RATES)}")
-        if self.level not in LEVELS:
-            raise EdgeSEAError(f"invalid level={self.level!r}: expected one of {list(LEVELS)}")
-        if self.view not in VIEWS:
-            raise EdgeSEAError(f"invalid view={self.view!r}: expected one of {list(VIEWS)}")
-        if self.train_on not in ("sample", "all"):
-            raise EdgeSEAError(f"invalid train_on={self.train_on!r}: expected 'sample' or 'all'")
-        if self.group_by not in ("auto", "file", "urbansound8k"):
-            raise EdgeSEAError(f"invalid group_by={self.group_by!r}: expected 'auto', 'file' "
-                               "or 'urbansound8k'")
-        if isinstance(self.emb_dim, bool) or not isinstance(self.emb_dim, int) \
-                or self.emb_dim < 1:
-            raise EdgeSEAError(f"invalid emb_dim={self.emb_dim!r}: expected an integer >= 1")
-        if not 0 < float(self.val_fraction) < 1:
-            raise EdgeSEAError(f"invalid val_fraction={self.val_fraction!r}: expected 0 < f < 1")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise EdgeSEAError(f"invalid seed={self.seed!r}: expected an integer >= 0")
+        validate_params(vars(self), {
+            "head": OneOf(*HEADS), "stream": Boolean(),
+            "level": OneOf(*LEVELS), "view": OneOf(*VIEWS), "train_on": OneOf("sample", "all"),
+            "group_by": OneOf("auto", "file", "urbansound8k"), "emb_dim": Integer(1),
+            "val_fraction": Real(0, 1, open=True), "seed": Integer(0)})
         if not re.fullmatch(r"\d+|\d+(\.\d+)?%", self.sample_size) or float(
                 self.sample_size.rstrip("%")) <= 0:
             raise EdgeSEAError(f"invalid sample_size={self.sample_size!r}: expected a number "
                                "of windows (e.g. 5000) or a percentage (e.g. 50%)")
         self.train = TrainConfig.from_dict({**self.train, "seed": self.seed}).to_dict()
         self.filters()
-        if not (isinstance(self.augment_factor, int | float) and not isinstance(
-                self.augment_factor, bool) and 0 <= self.augment_factor <= 100):
-            raise EdgeSEAError(f"invalid augment_factor={self.augment_factor!r}: expected a "
-                               "number in [0, 100]")
+        validate_params(vars(self), {"augment_factor": Real(0, 100)})
         self.augment = AugmentConfig.from_dict(self.augment).to_dict()
         self.exclude_audio = [str(p) for p in self.exclude_audio]
         if self.reduction == "identity" and self.reduction_options:

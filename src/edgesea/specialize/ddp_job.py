@@ -22,6 +22,7 @@ the same memory-mapped inputs and targets.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys

@@ -31,6 +31,7 @@ import torch
 from tqdm.auto import tqdm
 
 from edgesea._version import __version__
+from edgesea.audio.files import check_excluded, recording_groups
 from edgesea.core.fileio import clean_stale_temps, write_json
 from edgesea.core.safe_json import read_json
 from edgesea.distill.train import TrainConfig, train_student
@@ -42,11 +43,8 @@ from edgesea.specialize.config import SpecializeConfig
 from edgesea.specialize.ddp_job import distill_parallel
 from edgesea.specialize.distill_job import distill_data
 from edgesea.specialize.stages import (
-    _windows,
     augment_windows,
-    check_excluded,
     fit_reduce,
-    recording_groups,
     split_and_sample,
     student_inputs,
 )
@@ -59,7 +57,6 @@ __all__ = [
     "STAGES",
     "SpecializeConfig",
     "SpecializeResult",
-    "_windows",
     "recording_groups",
     "specialize",
     "training_advice",

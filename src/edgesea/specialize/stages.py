@@ -188,7 +188,7 @@ def fit_reduce(emb: Any, sample: np.ndarray, config: SpecializeConfig,
     return {"explained_variance": ev, "target_variance": target_variance}
 
 
-def augmentframe_windows(store: EmbeddingStore, audio_dir: Path, split: dict[str, np.ndarray],
+def augment_windows(store: EmbeddingStore, audio_dir: Path, split: dict[str, np.ndarray],
                     config: SpecializeConfig, teacher: Any, model: EmbeddingModel, out: Path,
                     progress: bool = True) -> dict[str, Any]:
     """Teacher-labelled augmented windows made from the training recordings only, and

@@ -6,8 +6,31 @@
 - :class:`~edgesea.teachers.model.ModelTeacher`: any edgesea model (e.g. a large student).
 """
 
-from edgesea.teachers.aisfx import AisfxTeacher
-from edgesea.teachers.base import Teacher, identity_hash
-from edgesea.teachers.openl3 import OpenL3Teacher, load_openl3_h5
+from __future__ import annotations
 
-__all__ = ["AisfxTeacher", "OpenL3Teacher", "Teacher", "identity_hash", "load_openl3_h5"]
+from typing import TYPE_CHECKING
+
+from edgesea.core.lazy import attach
+
+if TYPE_CHECKING:
+    from edgesea.teachers.aisfx import (
+        AisfxTeacher as AisfxTeacher,
+    )
+    from edgesea.teachers.base import (
+        Teacher as Teacher,
+    )
+    from edgesea.teachers.base import (
+        identity_hash as identity_hash,
+    )
+    from edgesea.teachers.openl3 import (
+        OpenL3Teacher as OpenL3Teacher,
+    )
+    from edgesea.teachers.openl3 import (
+        load_openl3_h5 as load_openl3_h5,
+    )
+
+__getattr__, __dir__, __all__ = attach(__name__, {
+    "aisfx": ["AisfxTeacher"],
+    "base": ["Teacher", "identity_hash"],
+    "openl3": ["OpenL3Teacher", "load_openl3_h5"],
+})

@@ -1,8 +1,8 @@
 """OpenL3 (L3-Net audio, mel128/mel256) as a teacher, imported from its Keras ``.h5`` files.
 
 OpenL3's audio model: 1 s at 48 kHz -> log-mel (n_fft 2048, hop 242, 128 or 256 bands; the
-openl3 0.4 front end by default, :func:`~edgesea.frontend.presets.openl3_v04_preset`, or the kapre 0.1.4
-layer, :func:`~edgesea.frontend.presets.kapre_preset`) -> BatchNorm -> four blocks of
+openl3 0.4 front end by default, :func:`~edgesea.frontend.presets.openl3_v04_preset`, or the
+kapre 0.1.4 layer, :func:`~edgesea.frontend.presets.kapre_preset`) -> BatchNorm -> four blocks of
 ``[3x3 conv -> BN -> ReLU] x 2`` (64, 128, 256, 512 filters; 2x2 max pool after blocks 1-3),
 except that the model ends at the last conv, ``audio_embedding_layer``: no BN and no ReLU
 follow it, so the global max pool (the 512-d embedding) can be negative. :func:`load_openl3_h5`

@@ -11,9 +11,9 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import edgesea.packaged.names as names  # PRETRAINED_DIR read at call time
 from edgesea.packaged.names import (
     INT8_SUFFIX,
-    PRETRAINED_DIR,
     ZOO_TIERS,
     available,
     parse_zoo_name,
@@ -114,8 +114,8 @@ def catalog() -> list[ZooModel]:
     out = []
     for name in [zoo_name(t, d, tier) for tier in ZOO_TIERS for t, d in available(tier)]:
         model_type, emb_dim, tier = parse_zoo_name(name)
-        card = PRETRAINED_DIR / f"{name}.md"
-        tflite = PRETRAINED_DIR / f"{name}{INT8_SUFFIX}"
+        card = names.PRETRAINED_DIR / f"{name}.md"
+        tflite = names.PRETRAINED_DIR / f"{name}{INT8_SUFFIX}"
         text = card.read_text(encoding="utf-8") if card.is_file() else ""
         auprc = _CARD_AUPRC.search(text)
         flash = tflite.stat().st_size if tflite.is_file() else _number(_CARD_FLASH, text)
@@ -126,7 +126,7 @@ def catalog() -> list[ZooModel]:
             micro_auprc=float(auprc[1]) if auprc else None,
             micro_auprc_sd=float(auprc[2]) if auprc and auprc[2] else None,
             micro_auprc_int8=float(auprc[3]) if auprc else None,
-            path=str(PRETRAINED_DIR / f"{name}.safetensors"),
+            path=str(names.PRETRAINED_DIR / f"{name}.safetensors"),
             tflite=str(tflite) if tflite.is_file() else None,
             card=str(card) if card.is_file() else None))
     return out + [ZooModel(**row) for row in sparse_catalog()]

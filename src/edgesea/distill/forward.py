@@ -27,6 +27,7 @@ def default_forward(model: torch.nn.Module, xb: torch.Tensor) -> torch.Tensor:
     return trunk_and_head(model, xb, channels_last=True)
 
 
+@torch.no_grad()
 def predict(model: torch.nn.Module, x: np.ndarray, batch_size: int = 256,
             forward: Forward | None = None) -> np.ndarray:
     """Student outputs for cached inputs ``x`` (eval mode, batched; ``forward`` as in
