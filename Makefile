@@ -40,7 +40,7 @@ lint: venv
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) tools/import_cycles.py -v
 
-# The on-device checks (tests/test_firmware*.py, docs/edge.md): the C front end against the
+# The on-device checks (tests/firmware and tests/device, docs/edge.md): the C front end against the
 # Python one, the generated int8 network against TFLM's reference kernels, the whole program
 # (raw audio -> front end -> network) built for a Cortex-M4F and run under QEMU. The
 # toolchain is installed with apt-get when missing (as root; about 25 s), and the tests are
@@ -65,7 +65,7 @@ firmware-toolchain:
 
 firmware-check: venv firmware-toolchain
 	EDGESEA_REQUIRE_TOOLCHAIN=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -q \
-		-n $(TEST_WORKERS) --dist loadfile tests/test_firmware*.py
+		-n $(TEST_WORKERS) --dist loadfile tests/firmware tests/device
 
 # The demo: specialize a small student on examples/audio, embed a clip with the shipped
 # student, export it to int8 and compare it with the teacher (outputs in demo_out/).

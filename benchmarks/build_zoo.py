@@ -24,11 +24,11 @@ int8-vs-float agreement) and checks it against its tier's budget
 by model identity), and writes ``<name>.md`` next to the model and in ``docs/models/``, the
 zoo table ``docs/models/README.md``, and ``tests/data/zoo_expected.npz`` (the embedding of a
 real clip by each shipped model: key ``sea_<d>`` for tier ``mcu``, ``sea_<d>_mcu1m`` for
-tier ``mcu-1m``; checked by ``tests/test_zoo.py``).
+tier ``mcu-1m``; checked by ``tests/zoo/test_zoo.py``).
 
 ``--pretrained``, ``--docs`` and ``--expected`` choose the output folders / file (default:
 the package, ``docs/models`` and ``tests/data/zoo_expected.npz``), e.g. to build and check a
-candidate zoo elsewhere (``EDGESEA_ZOO_DIR=DIR pytest tests/test_zoo.py``, see that file).
+candidate zoo elsewhere (``EDGESEA_ZOO_DIR=DIR pytest tests/zoo/test_zoo.py``, see that file).
 """
 
 from __future__ import annotations

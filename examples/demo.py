@@ -26,7 +26,7 @@ afresh. Usage::
 
     python examples/demo.py [--out demo_out] [--epochs 30] [--quick]
 
-The functions take their settings as parameters so that ``tests/test_demo.py`` can run them
+The functions take their settings as parameters so that ``tests/integration/test_demo.py`` can run them
 with a tiny recipe.
 """
 

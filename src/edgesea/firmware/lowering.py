@@ -6,13 +6,12 @@
 - each kernel's quantization, computed as TFLite does (:func:`quantize_multiplier`,
   :func:`activation_range`, SAME/VALID padding), and the fast requantization constants when
   the accumulators are provably below 2^30;
-- rewrites that change no value: RESHAPE and an identity QUANTIZE are aliases;
-  FULLY_CONNECTED is a 1x1 convolution; a PAD before a VALID convolution becomes the
-  convolution's own padding (a padded value is the zero point and adds nothing); a
-  convolution whose only reader is a VALID max pooling is computed a few rows at a time into
-  the pooled output; REDUCE_MAX of a TRANSPOSE reduces the transpose's input when the kept
-  axes keep their order; a QUANTIZE before REDUCE_MAX runs after it (a monotone map commutes
-  with max);
+- rewrites that change no value: RESHAPE and an identity QUANTIZE are aliases; FULLY_CONNECTED is a
+  1x1 convolution; a PAD before a VALID convolution becomes the convolution's own padding (a padded
+  value is the zero point and adds nothing); a convolution whose only reader is a VALID max pooling
+  is computed a few rows at a time into the pooled output; REDUCE_MAX of a TRANSPOSE reduces the
+  transpose's input when the kept axes keep their order; a QUANTIZE before REDUCE_MAX runs after it
+  (a monotone map commutes with max);
 - in place where the data flow allows: a stride-1 depthwise convolution overwrites its input
   (keeping ``pad_top + 1`` input rows in a ring), QUANTIZE overwrites its input.
 """

@@ -20,7 +20,7 @@ transformation of each teacher window that makes the two agree:
 Known limit: after ``band``, the teacher's band above ``student_rate / 2`` holds float32
 resampler rounding noise (about -140 dB). The aisfx front end (``log10(1e4 x + 1)``) does
 not resolve it, but a teacher with a log front end and a deep floor does, and its targets
-then move by ~1% of their scale under a gain change (``tests/test_views.py``).
+then move by ~1% of their scale under a gain change (``tests/teachers/test_views.py``).
 
 :class:`ViewTeacher` wraps any teacher with a view: the same ``embed`` contract, an identity
 that includes the view (stores made under another view are never reused), and
