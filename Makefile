@@ -34,11 +34,13 @@ test-fast: venv
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 # Style and layout: ruff (with McCabe complexity <= 15), the layer contracts of .importlinter
-# (docs/architecture.md) and no import circle (tools/import_cycles.py).
+# (docs/architecture.md), no import circle (tools/import_cycles.py), no private name used
+# across subpackages and a reason for every in-function import (tools/import_rules.py).
 lint: venv
 	$(PY) -m ruff check src tests benchmarks tools
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) tools/import_cycles.py -v
+	$(PY) tools/import_rules.py -v
 
 # The on-device checks (tests/firmware and tests/device, docs/edge.md): the C front end against the
 # Python one, the generated int8 network against TFLM's reference kernels, the whole program

@@ -27,6 +27,7 @@ def test_old_module_path_is_the_same_module(old: str) -> None:
 
 def test_patching_an_old_path_patches_the_real_module(monkeypatch) -> None:
     import edgesea.api
+
     import edgesea.inference.api
 
     monkeypatch.setattr(edgesea.api, "_CACHE_SIZE", 3)

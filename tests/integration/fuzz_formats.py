@@ -1,4 +1,4 @@
-"""Fuzz every file format edgesea reads back (run by ``tests/integration/test_fuzz_formats.py`` in a child
+"""Fuzz every file format edgesea reads back (run by ``test_fuzz_formats.py`` in a child
 process, so that its peak memory is its own).
 
 For each of twelve formats a valid file is made (or taken from the packaged models), then Hypothesis

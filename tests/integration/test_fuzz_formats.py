@@ -1,6 +1,6 @@
 """Fuzz every file format edgesea reads back, within a fixed budget (issue 35).
 
-Runs ``tests/integration/fuzz_formats.py`` in a child process (its peak memory is then its own): for each
+Runs ``fuzz_formats.py`` (beside it) in a child process (its peak memory is its own): for each
 of twelve readers (float and sparse model files, the ``.tflite`` graph reader and file check,
 edge specs, embedding-store and augmented-store manifests, wav and flac audio, the evaluate
 cache, embedding outputs' provenance, distillation checkpoints), a fixed number of inputs

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from test_extract import slow_teacher_script
 
 from edgesea.audio.io import load_audio, resample, to_float_mono
 from edgesea.audio.loudness import laeq
@@ -27,7 +28,6 @@ from edgesea.extract.run import extract
 from edgesea.models import load_model, save_model, sea_student
 from edgesea.store.shards import COLUMNS, EmbeddingStore
 from edgesea.teachers.model import ModelTeacher
-from test_extract import slow_teacher_script
 
 # (name, seconds, sample rate): 5 files -> shards of 2, 2, 1 with files_per_shard=2.
 CLIPS = [("a.wav", 1.2, 16000), ("b.wav", 0.8, 16000), ("c.wav", 1.5, 8000),

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from edgesea.audio.files import check_excluded
 from edgesea.augment.render import shard_columns, source_loader
 from edgesea.augment.transforms import AugmentConfig, Augmenter
 from edgesea.core.fileio import atomic_path, clean_stale_temps, write_json
@@ -106,7 +107,6 @@ def make_augmented(audio_dir: str | os.PathLike, sources: list[str], durations: 
                 raise EdgeSEAError(f"augmentation source {s} lies in the forbidden folder "
                                    f"{bad} (evaluation audio must never be augmented from)")
     if forbidden:  # and byte-identical copies of forbidden files elsewhere
-        from edgesea.audio.files import check_excluded
 
         check_excluded(audio_dir, list(sources), list(forbidden))
     out = Path(out_dir)

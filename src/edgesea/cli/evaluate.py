@@ -19,6 +19,7 @@ def __getattr__(name: str) -> Any:
     # The Python function behind the command, re-exported here; imported on use (torch:
     # start-up cost of `edgesea --help`).
     if name == "run_evaluation":
+        # imported on use, not for `edgesea --help` (start-up cost: torch)
         from edgesea.evaluate.run import run_evaluation
 
         return run_evaluation

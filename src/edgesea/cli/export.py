@@ -11,6 +11,8 @@ import typer
 
 from edgesea.cli.common import EXIT_FAILED, fail
 from edgesea.errors import EdgeSEAError
+from edgesea.packaged.names import resolve_model
+from edgesea.packaged.tiers import TIERS, get_tier, tier_report
 
 __all__ = ["export_command", "footprint_command", "tier_check"]
 
@@ -48,7 +50,6 @@ def tier_check(flash_bytes: int, arena_bytes: int, tier: str | None = None
     EdgeSEAError
         For an unknown tier name.
     """
-    from edgesea.packaged.tiers import TIERS, get_tier, tier_report
 
     report = tier_report(flash_bytes, arena_bytes, tier)
     if tier is not None:
@@ -110,18 +111,18 @@ def export_command(
     front end the device must compute and the int8 quantization. The int8 .tflite is
     measured (flash, TFLM arena, MACs) and checked against the device tiers (--tier); a
     model that exceeds the named tier, or every tier, gets a warning on stderr."""
+    # imported on use, not for `edgesea --help` (start-up cost: torch)
     from edgesea.export import export_model
     from edgesea.packaged.names import resolve_model  # a packaged name (sea_urban_64) or a path
 
     try:
         if tier is not None:
-            from edgesea.packaged.tiers import get_tier
 
             get_tier(tier)
             if not {"tflite-int8", "c-array", "firmware"}.intersection(formats):
                 raise EdgeSEAError("--tier checks the int8 .tflite: add --format tflite-int8")
         if "firmware" in formats:  # the int8 model beside MODEL, or exported first
-            from edgesea.firmware import export_firmware_formats
+            from edgesea.firmware import export_firmware_formats  # on use (start-up cost)
 
             bundle = export_firmware_formats(
                 model, formats, out, calibration_dir=calibration,
@@ -169,6 +170,7 @@ def _export_device_check(tflite: str | None, tier: str | None
     instead of a failure when the measurement is impossible (e.g. no tflite-micro)."""
     if tflite is None:
         return {}, [], []
+    # imported on use, not for `edgesea --help` (start-up cost: torch)
     from edgesea.export import tflite_footprint
 
     try:
@@ -225,7 +227,7 @@ def _table(report: dict[str, Any]) -> str:
 def _sparse_footprint(model: Path, as_json: bool) -> bool:
     """Print the footprint of a sparse model (:mod:`edgesea.sparse`) and return True, or
     return False for any other model."""
-    from edgesea.packaged.names import resolve_model
+    # imported on use, not for `edgesea --help` (start-up cost: torch)
     from edgesea.sparse.model import SparseModel, describe_sparse, format_sparse
     from edgesea.sparse.storage import is_sparse_file
 
@@ -264,6 +266,7 @@ def footprint_command(
     latency per window and the int8-vs-float agreement. For a sparse model (no int8
     build): non-zero weights, dense and sparse sizes, the activation memory pruning leaves
     unchanged, MACs, and the tiers it cannot fit."""
+    # imported on use, not for `edgesea --help` (start-up cost: torch)
     from edgesea.export import tflite_footprint
     from edgesea.packaged.names import resolve_model  # a packaged name means its .int8.tflite
 
@@ -274,7 +277,6 @@ def footprint_command(
             raise EdgeSEAError(f"--windows and --repeats must be >= 1, got {windows} and "
                                f"{repeats}")
         if tier is not None:
-            from edgesea.packaged.tiers import get_tier
 
             get_tier(tier)
         report = tflite_footprint(resolve_model(model, kind="int8"), audio_dir=audio,

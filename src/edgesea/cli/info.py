@@ -24,6 +24,7 @@ __all__ = ["convert_edgel3_command", "describe_model", "describe_tflite", "info_
 
 def describe_model(model: EmbeddingModel, path: str | Path | None = None) -> dict[str, Any]:
     """A JSON-ready description of a model: path, config, metadata, extras and footprint."""
+    # imported on use, not for `edgesea --help` (start-up cost: torch)
     from edgesea.models.footprint import footprint
     return {"path": None if path is None else str(path),
             "config": model.config.to_dict(),
@@ -41,6 +42,7 @@ def describe_tflite(path: str | Path) -> dict[str, Any]:
     EdgeSEAError
         Not a TFLite file, or no ``.edge.json`` beside it.
     """
+    # imported on use, not for `edgesea --help` (start-up cost: torch)
     from edgesea.inference.int8 import find_edge_spec
     from edgesea.runtime.litert import check_tflite_file
     from edgesea.runtime.spec_reader import read_edge_spec
@@ -117,6 +119,8 @@ def info_command(
     dense and sparse sizes, unchanged activation memory and MACs)."""
     from edgesea.models.io import load_model  # torch: on use (start-up cost)
     from edgesea.sparse.model import SparseModel, describe_sparse, format_sparse
+
+    # imported on use, not for `edgesea --help` (start-up cost: torch)
     from edgesea.sparse.storage import is_sparse_file
 
     try:
@@ -147,6 +151,8 @@ def convert_edgel3_command(
     """Convert an original edgel3 Keras .h5 model into an edgesea model file."""
     from edgesea.models.edgel3 import load_edgel3_h5  # torch: on use (start-up cost)
     from edgesea.models.footprint import footprint
+
+    # imported on use, not for `edgesea --help` (start-up cost: torch)
     from edgesea.models.io import save_model
 
     try:

@@ -82,6 +82,7 @@ def prune_command(
     the non-zero weights; use it with `edgesea embed --model MODEL`, `edgesea evaluate
     --model MODEL` or `edgesea info MODEL`.
     """
+    # imported on use, not for `edgesea --help` (start-up cost: torch)
     from edgesea.distill.train import TrainConfig
     from edgesea.prune.build import build_sparse_model
 

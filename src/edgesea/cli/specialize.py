@@ -141,6 +141,7 @@ def specialize_command(
     student (--arch mcu) at 16 kHz, 5 augmented windows per training window, 40 epochs of
     Adam at lr 1e-3 with a cosine decay. At the end it says what a weak result means and
     what to try."""
+    # imported on use, not for `edgesea --help` (start-up cost: torch)
     from edgesea.specialize.pipeline import SpecializeConfig, specialize, training_advice
 
     try:
@@ -218,6 +219,7 @@ def augment_command(
     --n windows, or --augment-factor windows per second of source audio."""
     import soundfile as sf
 
+    # imported on use, not for `edgesea --help` (start-up cost: torch)
     from edgesea.augment.bank import make_augmented
     from edgesea.augment.transforms import AugmentConfig
     from edgesea.extract.run import list_audio_files, resolve_teacher

@@ -16,7 +16,12 @@ from edgesea.cli.common import (
     RayAddressOption,
     fail,
 )
+from edgesea.core.fileio import atomic_path, clean_stale_temps
 from edgesea.errors import EdgeSEAError
+from edgesea.packaged.names import resolve_model
+from edgesea.store.arrays import store_column
+from edgesea.store.shards import EmbeddingStore
+from edgesea.teachers.views import parse_view_spec
 
 __all__ = ["resolve_teacher_spec", "sample_command", "teacher_embed_command"]
 
@@ -26,8 +31,6 @@ def resolve_teacher_spec(spec: str) -> str:
     packaged model's name (:func:`edgesea.zoo.resolve_model`), e.g. ``model:sea_urban_64``
     -> ``model:.../pretrained/sea_urban_64.safetensors``; other specs are returned as they
     are (:func:`edgesea.extract.run.resolve_teacher` checks them)."""
-    from edgesea.packaged.names import resolve_model
-    from edgesea.teachers.views import parse_view_spec
 
     base, _, _ = parse_view_spec(spec)
     kind, _, arg = base.partition(":")
@@ -76,6 +79,7 @@ def teacher_embed_command(
     streamed in bounded blocks, so memory does not grow with file length. With --engine
     ray the work runs on a Ray cluster (docs/scaling.md).
     """
+    # imported on use, not for `edgesea --help` (start-up cost: torch)
     from edgesea.extract.run import extract, resolve_teacher
 
     try:
@@ -120,10 +124,8 @@ def sample_command(
     """Pick K windows of an embedding store (ids = store rows) and write them + settings."""
     import numpy as np
 
-    from edgesea.core.fileio import atomic_path, clean_stale_temps
+    # imported on use, not for `edgesea --help` (start-up cost: torch)
     from edgesea.sampling.samplers import make_sampler, relevance_percentile
-    from edgesea.store.arrays import store_column
-    from edgesea.store.shards import EmbeddingStore
 
     try:
         clean_stale_temps(out.parent)  # leftovers of killed writers (live ones' are kept)

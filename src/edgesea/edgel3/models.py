@@ -13,6 +13,8 @@ from edgesea.edgel3.edgel3_exceptions import EdgeL3Error
 from edgesea.inference import api
 from edgesea.models import EmbeddingModel
 from edgesea.packaged import names as zoo
+from edgesea.sparse.model import SparseModel
+from edgesea.sparse.packaged import packaged_path
 
 __all__ = ["EMB_DIMS", "MODEL_TYPES", "RETRAIN_TYPES", "SPARSITIES", "load_embedding_model",
            "load_embedding_model_path"]
@@ -53,7 +55,6 @@ def _net(model: ModelArg, model_type: str, emb_dim: int, retrain_type: str = "kd
     """The model to run: ``model`` when given (the model arguments are then ignored, as in
     edgel3), else the packaged ``(model_type, emb_dim)`` student or the packaged
     ``(sparsity, retrain_type)`` sparse model (``'ft'`` raises)."""
-    from edgesea.sparse.model import SparseModel
 
     if model is not None and not isinstance(model, EmbeddingModel | SparseModel | str
                                             | os.PathLike):
@@ -113,7 +114,6 @@ def load_embedding_model_path(model_type: str = "sparse", emb_dim: int = 128,
     """
     model_type, emb_dim = _check_args(model_type, emb_dim, retrain_type, sparsity)
     if model_type == "sparse":
-        from edgesea.sparse.packaged import packaged_path
 
         return packaged_path(float(sparsity), retrain_type)
     return zoo.pretrained_path(model_type, emb_dim)

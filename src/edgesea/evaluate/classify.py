@@ -35,6 +35,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 
 from edgesea.errors import EdgeSEAError
+from edgesea.extract.run import extract
 
 __all__ = ["Dataset", "auprc_metrics", "chance_levels", "clip_features", "embed_dataset",
            "evaluate_embedder", "fit_and_score", "read_dataset", "select_classifier",
@@ -171,7 +172,6 @@ def embed_dataset(ds: Dataset, teacher: Any, cache_dir: str | os.PathLike, hop_s
     """Window embeddings of every file of ``ds`` (cached in an embedding store named by the
     embedder's identity and the hop, so a second evaluation reads them back); a string
     ``progress`` labels the progress bar."""
-    from edgesea.extract.run import extract
 
     out = Path(cache_dir) / f"{teacher.identity}-hop{hop_size:g}"
     rep = extract(ds.root, out, teacher, hop_size=hop_size, progress=progress)

@@ -10,7 +10,24 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from edgesea.core.fileio import NPZ_READ_ERRORS, atomic_path, write_json
 from edgesea.errors import EdgeSEAError
+from edgesea.evaluate.classify import (
+    chance_levels,
+    embed_dataset,
+    evaluate_embedder,
+    read_dataset,
+    small_fold_warnings,
+)
+from edgesea.evaluate.report import write_eval_report
+from edgesea.extract.run import resolve_teacher
+from edgesea.inference.int8 import TFLiteEmbedder
+from edgesea.models import footprint, load_model
+from edgesea.packaged.names import resolve_model
+from edgesea.sparse.model import SparseModel
+from edgesea.sparse.storage import is_sparse_file
+from edgesea.store.integrity import file_content
+from edgesea.teachers.model import ModelTeacher
 
 __all__ = ["run_evaluation"]
 
@@ -46,7 +63,6 @@ def _cached_result(path: Path) -> dict[str, Any] | None:
     pickled, corrupt: it is recomputed and written again)."""
     import numpy as np
 
-    from edgesea.core.fileio import NPZ_READ_ERRORS
 
     if not path.is_file():
         return None
@@ -96,26 +112,10 @@ def run_evaluation(dataset: Path, models: list[Path], teachers: list[str],
     dict
         What ``results.json`` holds, plus ``report`` (the report's path).
     """
-    from edgesea.packaged.names import resolve_model
 
     models = [Path(resolve_model(m)) for m in models]
     import numpy as np
 
-    from edgesea.core.fileio import atomic_path, write_json
-    from edgesea.evaluate.classify import (
-        chance_levels,
-        embed_dataset,
-        evaluate_embedder,
-        read_dataset,
-        small_fold_warnings,
-    )
-    from edgesea.evaluate.report import write_eval_report
-    from edgesea.extract.run import resolve_teacher
-    from edgesea.models import footprint, load_model
-    from edgesea.sparse.model import SparseModel
-    from edgesea.sparse.storage import is_sparse_file
-    from edgesea.store.integrity import file_content
-    from edgesea.teachers.model import ModelTeacher
 
     if test_fold in train_folds:  # refuse before any work
         raise EdgeSEAError(f"the test fold {test_fold} is also a training fold: refusing to "
@@ -126,7 +126,6 @@ def run_evaluation(dataset: Path, models: list[Path], teachers: list[str],
         embedders.append((f"teacher:{spec}", resolve_teacher(spec), {}))
     for path, name in zip(models, _labels(models), strict=True):
         if path.suffix == ".tflite":  # the int8 model that ships, run by LiteRT
-            from edgesea.inference.int8 import TFLiteEmbedder
 
             emb = TFLiteEmbedder(path)
             embedders.append((name, emb, {"path": str(path), "format": "tflite-int8",

@@ -25,7 +25,10 @@ from edgesea.errors import EdgeSEAError
 from edgesea.export.calibration import logmel_windows
 from edgesea.export.carray import c_identifier, write_c_array
 from edgesea.export.graph import load_student, model_name
+from edgesea.export.onnx import export_onnx, quantize_onnx_int8, run_onnx
+from edgesea.export.tflite import convert_tflite_int8
 from edgesea.runtime.frontend_spec import frontend_spec
+from edgesea.runtime.litert import run_litert, tflite_quant
 
 __all__ = ["FORMATS", "ExportResult", "agreement", "export_model"]
 
@@ -172,8 +175,6 @@ def export_model(model_path: str | os.PathLike, formats: str | Sequence[str],
             reference = model.embed_logmel(torch.from_numpy(cal.logmels)).numpy()
     quant = None
     if "tflite-int8" in wanted or "c-array" in wanted:
-        from edgesea.export.tflite import convert_tflite_int8
-        from edgesea.runtime.litert import run_litert, tflite_quant
 
         tfl = out / f"{ident}.int8.tflite"
         result.sizes["tflite-int8"] = convert_tflite_int8(model, cal.logmels, tfl,
@@ -188,7 +189,6 @@ def export_model(model_path: str | os.PathLike, formats: str | Sequence[str],
             result.files["c-source"], result.files["c-header"] = c_files.source, c_files.header
             result.sizes["c-array"] = c_files.size
     if "onnx" in wanted or "onnx-int8" in wanted:
-        from edgesea.export.onnx import export_onnx, quantize_onnx_int8, run_onnx
 
         onnx_path = out / f"{ident}.onnx"
         result.sizes["onnx"] = export_onnx(model, onnx_path)

@@ -23,7 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from edgesea.audio.loudness import laeq
 from edgesea.audio.stream import StreamInfo, open_info, stream_windows
+from edgesea.core.batches import BatchQueue
 from edgesea.core.fileio import pid_alive
 from edgesea.errors import EdgeSEAError
 from edgesea.teachers.base import Teacher
@@ -54,7 +56,6 @@ class FileSource:
 
 
 def _levels(frames: np.ndarray, sr: int) -> np.ndarray:
-    from edgesea.audio.loudness import laeq
 
     return np.asarray(laeq(frames, sr), dtype=np.float32).reshape(-1)
 
@@ -183,52 +184,49 @@ def sources(paths: list[str], sr: int, window: float, hop_size: float, center: b
 
 
 class Batcher:
-    """Feeds windows to ``teacher.embed`` in batches of ``batch_size``, across files."""
+    """Feeds windows to ``teacher.embed`` in batches of ``batch_size``, across files (a
+    :class:`~edgesea.core.batches.BatchQueue` whose rows are kept in order), with
+    ``rollback`` to forget the windows of a file that failed."""
 
     def __init__(self, teacher: Teacher, batch_size: int, window_samples: int) -> None:
-        self.teacher, self.batch_size = teacher, batch_size
-        self.buf = np.empty((batch_size, window_samples), dtype=np.float32)
-        self.fill = 0
+        self.teacher = teacher
+        self.queue = BatchQueue(self._embed, batch_size)
         self.done = 0  # windows embedded (rows of self.out)
         self.out: list[np.ndarray] = []
 
     @property
     def n(self) -> int:
         """Windows added so far."""
-        return self.done + self.fill
+        return self.done + self.queue.fill
 
-    def _run(self, n: int) -> None:
-        emb = np.asarray(self.teacher.embed(self.buf[:n]), dtype=np.float32)
+    def _embed(self, batch: np.ndarray) -> np.ndarray:
+        n = len(batch)
+        emb = np.asarray(self.teacher.embed(batch), dtype=np.float32)
         if emb.ndim != 2 or emb.shape[0] != n:
             raise EdgeSEAError(f"teacher {self.teacher.name!r} returned shape {emb.shape} "
                                f"for {n} windows")
-        self.out.append(emb.copy())
-        self.done += n
-        self.fill = 0
+        return emb
+
+    def _keep(self, rows: np.ndarray) -> None:
+        self.out.append(rows.copy())
+        self.done += len(rows)
 
     def add(self, frames: np.ndarray) -> None:
         """Queue windows (embedding each full batch)."""
-        start = 0
-        while start < frames.shape[0]:
-            take = min(self.batch_size - self.fill, frames.shape[0] - start)
-            self.buf[self.fill:self.fill + take] = frames[start:start + take]
-            self.fill += take
-            start += take
-            if self.fill == self.batch_size:
-                self._run(self.batch_size)
+        self.queue.feed(frames, self._keep)
 
     def rollback(self, n: int) -> None:
         """Forget every window after the first ``n`` (those of a file that failed)."""
         if n >= self.done:
-            self.fill = n - self.done
+            self.queue.truncate(n - self.done)
             return
         self.out = [np.concatenate(self.out)[:n]]
-        self.done, self.fill = n, 0
+        self.done = n
+        self.queue.truncate(0)
 
     def finish(self, emb_dim: int) -> np.ndarray:
         """Embed what is queued; all embeddings, in order."""
-        if self.fill:
-            self._run(self.fill)
+        self.queue.flush()
         out = np.concatenate(self.out) if self.out else np.zeros((0, emb_dim), np.float32)
         if out.shape[1] != emb_dim:
             raise EdgeSEAError(f"teacher {self.teacher.name!r} returned {out.shape[1]}-d "

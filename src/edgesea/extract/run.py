@@ -34,12 +34,15 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from edgesea._version import __version__
 from edgesea.audio.io import AUDIO_EXTENSIONS
 from edgesea.audio.windows import frame_audio
 from edgesea.core.checks import check_hop_size
 from edgesea.core.fileio import walk_real_dirs
 from edgesea.errors import EdgeSEAError
 from edgesea.extract.decode import Batcher, DecodeFailed, sources
+from edgesea.models import load_model
+from edgesea.sparse.model import load_sparse_model
 from edgesea.store.integrity import content_changed, file_content, writer_lock
 from edgesea.store.shards import (
     MANIFEST,
@@ -53,7 +56,10 @@ from edgesea.store.shards import (
     write_manifest,
     write_shard,
 )
+from edgesea.teachers.aisfx import AisfxTeacher
 from edgesea.teachers.base import Teacher
+from edgesea.teachers.model import ModelTeacher
+from edgesea.teachers.openl3 import OpenL3Teacher
 from edgesea.teachers.views import apply_view, parse_view_spec
 
 __all__ = ["TEACHER_SPECS", "ExtractReport", "extract", "list_audio_files", "resolve_teacher"]
@@ -95,17 +101,12 @@ def resolve_teacher(spec: str, window: float | None = None) -> Teacher:
         raise EdgeSEAError(f"unknown teacher {spec!r}: expected one of {', '.join(TEACHER_SPECS)}")
     try:
         if kind == "aisfx":
-            from edgesea.teachers.aisfx import AisfxTeacher
             return AisfxTeacher(window=1.0 if window is None else float(window))
         if kind == "openl3":
-            from edgesea.teachers.openl3 import OpenL3Teacher
             teacher = OpenL3Teacher.from_h5(arg)
         elif kind == "sparse":
-            from edgesea.sparse.model import load_sparse_model
             teacher = load_sparse_model(arg)
         else:
-            from edgesea.models import load_model
-            from edgesea.teachers.model import ModelTeacher
             teacher = ModelTeacher(load_model(arg))
     except EdgeSEAError:
         raise
@@ -193,7 +194,6 @@ def _prepare(out: Path, settings: dict[str, Any], files: list[str], audio_dir: P
                                "replace it, or choose another output folder")
         (out / MANIFEST).unlink()
         shutil.rmtree(out / SHARD_DIR, ignore_errors=True)
-    from edgesea._version import __version__
     manifest = new_manifest(settings, files, audio_dir=str(audio_dir.resolve()),
                             edgesea_version=__version__)
     write_manifest(out, manifest)
@@ -317,9 +317,8 @@ def extract(audio_dir: str | os.PathLike, out_dir: str | os.PathLike, teacher: T
         contents = [file_content(audio_dir / f) for f in files]
         todo = _plan(out, manifest, contents, overwrite)
         if engine == "ray":
-            from edgesea.extract.ray import (
-                run_extract,  # Ray (optional extra): only with --engine ray
-            )
+            # Ray (optional extra): only with --engine ray
+            from edgesea.extract.ray import run_extract
             audio_s = run_extract(audio_dir, out, teacher, manifest, todo, contents,
                                   batch_size, progress, engine_options)
         else:

@@ -24,15 +24,21 @@ from typing import Any
 
 from edgesea.core.fileio import atomic_path, write_json
 from edgesea.errors import EdgeSEAError
+from edgesea.export import export_model
+from edgesea.export.carray import c_identifier, write_c_array
+from edgesea.export.footprint import find_min_arena, tflite_macs
 from edgesea.firmware.budget import device_budget, frontend_footprint, latency_estimate
 from edgesea.firmware.codegen import write_frontend
+from edgesea.firmware.measure import latency_from_instructions, measure_program, tier_fit
 from edgesea.firmware.netgen import NetworkCode, generate_network
 from edgesea.firmware.program import write_program
 from edgesea.firmware.readme import bundle_readme
 from edgesea.firmware.templates import main_tflm_source
 from edgesea.firmware.toolchain import find_tool, have_arm_toolchain, have_qemu
 from edgesea.frontend.logmel import LogMelSpectrogram
-from edgesea.runtime.litert import check_tflite_file
+from edgesea.packaged.names import parse_zoo_name, resolve_model
+from edgesea.packaged.tiers import get_tier
+from edgesea.runtime.litert import check_tflite_file, litert_interpreter, tflite_quant
 from edgesea.runtime.spec_reader import read_edge_spec
 
 __all__ = ["FirmwareBundle", "export_firmware", "export_firmware_formats", "model_ops"]
@@ -148,7 +154,6 @@ def model_ops(tflite: str | os.PathLike | bytes) -> list[str]:
     EdgeSEAError
         For a file that is not a TFLite model, or without the ``export`` extra.
     """
-    from edgesea.runtime.litert import litert_interpreter
 
     interp = litert_interpreter(tflite, num_threads=1, xnnpack=False)
     ops: list[str] = []
@@ -161,7 +166,6 @@ def model_ops(tflite: str | os.PathLike | bytes) -> list[str]:
 def _inputs(model: str | os.PathLike, tflite: str | os.PathLike | None,
             spec: str | os.PathLike | None) -> tuple[Path, Path, str]:
     """The ``.tflite`` and ``.edge.json`` of a model reference, and the model's name."""
-    from edgesea.packaged.names import resolve_model
 
     ref = Path(resolve_model(model, kind="any"))
     stem = ref.name.split(".")[0]
@@ -180,7 +184,6 @@ def _inputs(model: str | os.PathLike, tflite: str | os.PathLike | None,
 
 
 def _check_quant(spec: dict[str, Any], tflite: Path) -> None:
-    from edgesea.runtime.litert import tflite_quant
 
     q = tflite_quant(tflite)
     inp = spec.get("input", {})
@@ -244,10 +247,6 @@ def export_firmware(model: str | os.PathLike, out_dir: str | os.PathLike, *,
         is not full-int8, an operator or option the network generator does not support
         (before anything is written), or a missing ``export`` extra.
     """
-    from edgesea.export.carray import c_identifier, write_c_array
-    from edgesea.export.footprint import find_min_arena, tflite_macs
-    from edgesea.packaged.names import parse_zoo_name
-    from edgesea.packaged.tiers import get_tier
 
     tfl, sp, base = _inputs(model, tflite, spec)
     spec_doc = read_edge_spec(sp)
@@ -314,7 +313,6 @@ def _add_program(bundle: FirmwareBundle, out: Path, net: NetworkCode, layout: An
                  measure: bool | None) -> None:
     """The generated network, the program around it and, if asked or possible, its
     measurement on QEMU."""
-    from edgesea.firmware.measure import latency_from_instructions, measure_program, tier_fit
 
     bundle.network = {"arena_bytes": net.arena_bytes, "const_bytes": net.weight_bytes,
                       "macs": net.macs, "steps": net.steps,
@@ -373,8 +371,6 @@ def export_firmware_formats(model: str | os.PathLike, formats: Sequence[str],
     FirmwareBundle
         With ``export`` holding the int8 export's result when one was made.
     """
-    from edgesea.export import export_model
-    from edgesea.packaged.names import resolve_model
 
     other = [f for f in formats if f != "firmware"]
     result = None

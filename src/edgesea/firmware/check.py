@@ -21,9 +21,17 @@ from typing import Any
 
 import numpy as np
 
+from edgesea.audio.io import resample
 from edgesea.errors import EdgeSEAError
+from edgesea.export.footprint import find_min_arena
 from edgesea.firmware.host import HostFrontend
+from edgesea.firmware.qemu import run_frontend_on_qemu
 from edgesea.frontend.logmel import LogMelSpectrogram
+from edgesea.inference.api import get_embedding
+from edgesea.models import load_model
+from edgesea.packaged.names import resolve_model
+from edgesea.runtime.frontend_spec import quantize_input
+from edgesea.runtime.litert import require, tflite_quant
 
 __all__ = ["compare_frontends", "end_to_end", "qemu_vs_host", "real_clips"]
 
@@ -38,7 +46,6 @@ def real_clips(folder: str | os.PathLike, n_clips: int, sample_rate: int,
     """
     import soundfile as sf
 
-    from edgesea.audio.io import resample
 
     out = []
     for path in sorted(Path(folder).glob("*.*")):
@@ -91,7 +98,6 @@ def compare_frontends(host: HostFrontend, frontend: LogMelSpectrogram,
         step of / equal to the Python ones), ``max_lsb``, ``stream_vs_compute_max_db`` (the
         two C paths against each other).
     """
-    from edgesea.runtime.frontend_spec import quantize_input
 
     lay = host.layout
     diffs, lsb, cross = [], [], 0.0
@@ -142,12 +148,6 @@ def end_to_end(model: str | os.PathLike, host: HostFrontend,
         (the Python front end + TFLM vs float: the int8 model alone), ``max_output_lsb``
         (int8 outputs of the two paths), ``n_windows``.
     """
-    from edgesea.export.footprint import find_min_arena
-    from edgesea.inference.api import get_embedding
-    from edgesea.models import load_model
-    from edgesea.packaged.names import resolve_model
-    from edgesea.runtime.frontend_spec import quantize_input
-    from edgesea.runtime.litert import require, tflite_quant
 
     tflm = require("tflite_micro", "running TensorFlow Lite Micro").runtime
     float_path = Path(resolve_model(model, kind="float"))
@@ -203,7 +203,6 @@ def qemu_vs_host(spec: dict[str, Any], host: HostFrontend, pcm: np.ndarray,
         ``windows`` compared, ``max_db_diff``, ``int8_equal`` (fraction of equal int8
         values), ``max_lsb``, ``elf`` (text/data/bss of the QEMU program), ``output_bytes``.
     """
-    from edgesea.firmware.qemu import run_frontend_on_qemu
 
     lay = host.layout
     step = max(1, lay.n_frames // 2)

@@ -28,6 +28,7 @@ from typing import Any
 
 from edgesea.errors import EdgeSEAError
 from edgesea.firmware.program import ProgramOutput, parse_program_output
+from edgesea.packaged.tiers import get_tier
 
 __all__ = ["BUILD_PRODUCTS", "latency_from_instructions", "link_map_sizes", "measure_program",
            "run_make", "tier_fit"]
@@ -237,7 +238,6 @@ def tier_fit(ram_bytes: int, flash_bytes: int | None, tiers: list[str]) -> dict[
     """Whether a whole program (RAM: data + bss + stack; flash: everything linked) fits each
     tier's budgets (:data:`edgesea.packaged.TIERS`: RAM ``arena_bytes``, flash ``flash_bytes``).
     Unknown flash (None) is not checked."""
-    from edgesea.packaged.tiers import get_tier
 
     out = {}
     for name in tiers:

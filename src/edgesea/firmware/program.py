@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from edgesea.audio.io import resample
 from edgesea.core.fileio import atomic_path
 from edgesea.errors import EdgeSEAError
 from edgesea.firmware.codegen import FrontendLayout
@@ -42,7 +43,6 @@ def default_clip(sample_rate: int) -> np.ndarray:
     ``sample_rate``."""
     import soundfile as sf
 
-    from edgesea.audio.io import resample
 
     with resources.as_file(resources.files("edgesea.firmware") / "data" / CLIP_NAME) as p:
         pcm, sr = sf.read(str(p), dtype="int16")

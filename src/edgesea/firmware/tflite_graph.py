@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from edgesea.errors import EdgeSEAError, MissingExtraError
+from edgesea.runtime.litert import check_tflite_file
 
 __all__ = ["MAX_TFLITE_BYTES", "SUPPORTED_OPS", "Graph", "Op", "Tensor", "load_tflite",
            "read_graph"]
@@ -109,7 +110,6 @@ def load_tflite(model: str | os.PathLike | bytes) -> bytes:
     if isinstance(model, bytes | bytearray):
         data = bytes(model)
     else:
-        from edgesea.runtime.litert import check_tflite_file
 
         path = Path(model)
         if path.is_file() and path.stat().st_size > MAX_TFLITE_BYTES:

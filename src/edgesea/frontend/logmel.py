@@ -29,12 +29,12 @@ from edgesea.frontend.mel import hz_to_mel, mel_filterbank, mel_to_hz
 __all__ = ["LogMelSpectrogram", "hz_to_mel", "mel_filterbank", "mel_to_hz"]
 
 
-_PADDINGS = ("same", "end", "center", "valid", "stream")
+PADDINGS = ("same", "end", "center", "valid", "stream")
 #: STFT frames computed at a time by :meth:`LogMelSpectrogram.window_logmels` (bounds its
 #: memory: 4096 frames of a 1024-point FFT are ~25 MB of spectra).
 MAX_BLOCK_FRAMES = 4096
-_SPECTRA = ("power", "magnitude")
-_WINDOWS = ("hann", "hamming", "ones")
+SPECTRA = ("power", "magnitude")
+WINDOWS = ("hann", "hamming", "ones")
 
 
 class LogMelSpectrogram(nn.Module):
@@ -102,15 +102,15 @@ class LogMelSpectrogram(nn.Module):
                  ref: str | float = "max", amin: float = 1e-10,
                  top_db: float | None = 80.0, window_samples: int | None = None) -> None:
         super().__init__()
-        if window not in _WINDOWS:
-            raise EdgeSEAError(f"unknown window {window!r}: expected one of {_WINDOWS}")
-        if padding not in _PADDINGS:
-            raise EdgeSEAError(f"unknown padding {padding!r}: expected one of {_PADDINGS}")
+        if window not in WINDOWS:
+            raise EdgeSEAError(f"unknown window {window!r}: expected one of {WINDOWS}")
+        if padding not in PADDINGS:
+            raise EdgeSEAError(f"unknown padding {padding!r}: expected one of {PADDINGS}")
         if not (isinstance(ref, str) and ref == "max") and not (
                 isinstance(ref, int | float) and ref > 0):
             raise EdgeSEAError(f"invalid ref={ref!r}: expected 'max' or a positive number")
-        if spectrum not in _SPECTRA:
-            raise EdgeSEAError(f"unknown spectrum {spectrum!r}: expected one of {_SPECTRA}")
+        if spectrum not in SPECTRA:
+            raise EdgeSEAError(f"unknown spectrum {spectrum!r}: expected one of {SPECTRA}")
         if int(n_fft) < 2 or int(hop_length) < 1 or int(n_mels) < 1:
             raise EdgeSEAError("n_fft must be >= 2, hop_length >= 1 and n_mels >= 1")
         if padding == "stream":

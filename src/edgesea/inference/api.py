@@ -36,7 +36,10 @@ from edgesea.inference.outputs import FileResult
 from edgesea.models import EmbeddingModel, load_model
 from edgesea.models.inference import weights_signature
 from edgesea.models.io import tensor_hash
-from edgesea.packaged.names import ZOO_TIERS, pretrained_path
+from edgesea.packaged.names import ZOO_TIERS, pretrained_path, resolve_model
+from edgesea.sparse.model import SparseModel
+from edgesea.sparse.packaged import packaged_path
+from edgesea.sparse.storage import is_sparse_file
 
 __all__ = ["FileResult", "get_embedding", "get_model", "model_identity", "model_inputs"]
 
@@ -54,10 +57,8 @@ ModelLike = EmbeddingModel | str | os.PathLike | None
 
 def _load_file(path: str) -> EmbeddingModel:
     """An edgesea model file, or a sparse model file (:mod:`edgesea.sparse.storage`)."""
-    from edgesea.sparse.storage import is_sparse_file
 
     if is_sparse_file(path):
-        from edgesea.sparse.model import SparseModel
 
         return SparseModel.load(path)  # type: ignore[return-value]
     return load_model(path)
@@ -80,7 +81,6 @@ def get_model(model: ModelLike = None, model_type: str = "sea",
     if not isinstance(tier, str) or tier not in ZOO_TIERS:
         raise EdgeSEAError(f"invalid tier={tier!r}: expected one of {ZOO_TIERS}")
     if isinstance(model, torch.nn.Module):
-        from edgesea.sparse.model import SparseModel
 
         if not isinstance(model, EmbeddingModel | SparseModel):
             raise EdgeSEAError(f"model must be an edgesea EmbeddingModel, a SparseModel or a "
@@ -88,13 +88,11 @@ def get_model(model: ModelLike = None, model_type: str = "sea",
         return model.eval()
     if model is None:
         if isinstance(model_type, str) and model_type == "sparse":
-            from edgesea.sparse.packaged import packaged_path
 
             path = packaged_path(sparsity, retrain_type)
         else:
             path = pretrained_path(model_type, emb_dim, tier)
     elif isinstance(model, str | os.PathLike):  # a path or a packaged name (sea_urban_64)
-        from edgesea.packaged.names import resolve_model
 
         path = resolve_model(model, kind="float")
     else:
@@ -135,7 +133,6 @@ def _as_int8(model: object) -> Any:
         return model
     if not isinstance(model, str | os.PathLike):
         return None
-    from edgesea.packaged.names import resolve_model
 
     path = resolve_model(model, kind="any")
     return _cached(path, TFLiteEmbedder) if path.endswith(".tflite") else None

@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
+from edgesea.core.batches import BatchQueue
 from edgesea.errors import EdgeSEAError
 from edgesea.models import EmbeddingModel
 from edgesea.models.inference import weights_signature
@@ -54,62 +54,25 @@ def _check_batch_size(batch_size: object) -> int:
     return min(int(batch_size), MAX_BATCH_WINDOWS)
 
 
-class _Batcher:
-    """Windows of any number of inputs, in order, into full ``batch_size`` forward passes.
-
-    ``feed(frames, sink)`` copies windows into one batch buffer; each full batch is embedded
-    and its rows handed to the sinks of the windows they came from, in order. ``flush()``
-    embeds the rest as a full-size, zero-filled batch, so results never depend on batch
-    composition (one input alone or among others, whole or in blocks: the same rows).
-    With ``logmel=True`` the rows fed are log-mel inputs ``(n_mels, n_frames)`` and only
-    the trunk runs (``embed_logmel``).
+class _Batcher(BatchQueue):
+    """Windows of any number of inputs, in order, into full ``batch_size`` forward passes of
+    a float model (:class:`~edgesea.core.batches.BatchQueue` with zero-filled batches, so
+    results never depend on batch composition: one input alone or among others, whole or in
+    blocks, gives the same rows). With ``logmel=True`` the rows fed are log-mel inputs
+    ``(n_mels, n_frames)`` and only the trunk runs (``embed_logmel``).
     """
 
     def __init__(self, model: EmbeddingModel, batch_size: int, verbose: bool = False,
                  total: int | None = None, logmel: bool = False) -> None:
         self.net = _inference_net(model)
-        fe = model.frontend
-        shape = (fe.n_mels, fe.n_frames(model.window_samples)) if logmel else (
-            model.window_samples,)
-        self.run_net = self.net.embed_logmel if logmel else self.net
-        # raw windows may come bare or with a stream front end's context: the buffer takes
-        # the width of the first rows fed
-        self.buf = np.empty((min(int(batch_size), MAX_BATCH_WINDOWS), *shape),
-                            dtype=np.float32)
-        self.fill = 0
-        self.owners: list[tuple[Callable[[np.ndarray], None], int]] = []
-        self.bar = tqdm(total=total, unit="win", disable=not verbose, desc="embedding")
+        run_net = self.net.embed_logmel if logmel else self.net
 
-    def feed(self, frames: np.ndarray, sink: Callable[[np.ndarray], None]) -> None:
-        """Queue ``frames`` (n, window_samples); ``sink`` receives their n rows, in order."""
-        start, size = 0, self.buf.shape[0]
-        if frames.shape[1:] != self.buf.shape[1:] and not self.fill and not self.owners:
-            self.buf = np.empty((size, *frames.shape[1:]), dtype=np.float32)
-        while start < frames.shape[0]:
-            take = min(size - self.fill, frames.shape[0] - start)
-            self.buf[self.fill:self.fill + take] = frames[start:start + take]
-            self.owners.append((sink, take))
-            self.fill += take
-            start += take
-            if self.fill == size:
-                self._run()
+        def run(batch: np.ndarray) -> np.ndarray:
+            with torch.inference_mode():
+                return run_net(torch.from_numpy(batch)).numpy()
 
-    def flush(self) -> None:
-        """Embed the windows still queued (zero-filled to a full batch)."""
-        if self.fill:
-            self.buf[self.fill:] = 0.0
-            self._run()
-        self.bar.close()
-
-    def _run(self) -> None:
-        with torch.inference_mode():
-            out = self.run_net(torch.from_numpy(self.buf)).numpy()
-        pos = 0
-        for sink, k in self.owners:
-            sink(out[pos:pos + k])
-            pos += k
-        self.bar.update(self.fill)
-        self.fill, self.owners = 0, []
+        super().__init__(run, min(int(batch_size), MAX_BATCH_WINDOWS), zero_fill=True,
+                         verbose=verbose, total=total)
 
 
 def _array_sink(out: np.ndarray) -> Callable[[np.ndarray], None]:

@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +28,15 @@ import numpy as np
 import torch
 
 from edgesea._aliases import moved_name
+from edgesea.core.batches import BatchQueue
 from edgesea.errors import EdgeSEAError
 from edgesea.frontend.logmel import LogMelSpectrogram
 from edgesea.inference.batching import MAX_BATCH_WINDOWS
 from edgesea.runtime.frontend_spec import quantize_input
 from edgesea.runtime.litert import (
-    _check_int8,
-    _dequantize,
+    check_int8,
     check_tflite_file,
+    dequantize,
     litert_interpreter,
     require,
     tflite_quant,
@@ -133,7 +133,7 @@ class TFLiteEmbedder:
         scale and zero point and run alone (batch 1, as on the device), so a row never
         depends on the others."""
         logmel = np.asarray(logmel, dtype=np.float32)
-        _check_int8(self.quant, logmel)
+        check_int8(self.quant, logmel)
         q_in = quantize_input(logmel, self.quant.input_scale, self.quant.input_zero_point)
         q_out = np.empty((len(q_in), self.emb_dim), np.int8)
         with self._lock:
@@ -142,7 +142,7 @@ class TFLiteEmbedder:
                 interp.set_tensor(i_idx, q_in[i:i + 1])
                 interp.invoke()
                 q_out[i] = interp.get_tensor(o_idx).reshape(-1)
-        return _dequantize(q_out, self.quant.output_scale, self.quant.output_zero_point)
+        return dequantize(q_out, self.quant.output_scale, self.quant.output_zero_point)
 
     def embed(self, windows: np.ndarray) -> np.ndarray:
         """``(B, window_samples)`` float32 (or, for a stream front end, ``(B, left +
@@ -161,47 +161,21 @@ class TFLiteEmbedder:
         return self.embed_logmel(logmel)
 
 
-class WindowBatcher:
-    """Windows of many files into ``embed`` calls of about ``batch_size`` windows, rows back to
-    their files in order (the batcher :func:`edgesea.inference.outputs.stream_files` needs) for any
-    embedder with ``embed(windows)``, such as :class:`TFLiteEmbedder`; with ``logmel=True``
-    the rows fed are log-mel inputs and ``embed_logmel`` runs them. ``verbose`` shows a
-    progress bar over ``total`` windows."""
+class WindowBatcher(BatchQueue):
+    """Windows of many files into ``embed`` calls of ``batch_size`` windows (the last one
+    shorter), rows back to their files in order (:class:`~edgesea.core.batches.BatchQueue`,
+    the batcher :func:`edgesea.inference.outputs.stream_files` needs) for any embedder with
+    ``embed(windows)``, such as :class:`TFLiteEmbedder`; with ``logmel=True`` the rows fed
+    are log-mel inputs and ``embed_logmel`` runs them. ``verbose`` shows a progress bar over
+    ``total`` windows."""
 
     def __init__(self, embedder: TFLiteEmbedder, batch_size: int = 64,
                  logmel: bool = False, verbose: bool = False, total: int | None = None
                  ) -> None:
-        from tqdm.auto import tqdm
-
-
-        self.embedder, self.batch_size = embedder, min(int(batch_size), MAX_BATCH_WINDOWS)
-        self.run = embedder.embed_logmel if logmel else embedder.embed
-        self.pending: list[tuple[np.ndarray, Callable[[np.ndarray], None]]] = []
-        self.n = 0
-        self.bar = tqdm(total=total, unit="win", disable=not verbose, desc="embedding")
-
-    def feed(self, frames: np.ndarray, sink: Callable[[np.ndarray], None]) -> None:
-        """Queue ``frames`` (n, width); ``sink`` receives their n rows, in order."""
-        if len(frames):
-            self.pending.append((np.array(frames, dtype=np.float32), sink))
-            self.n += len(frames)
-        if self.n >= self.batch_size:
-            self._run()
-
-    def flush(self) -> None:
-        """Embed the windows still queued."""
-        if self.pending:
-            self._run()
-        self.bar.close()
-
-    def _run(self) -> None:
-        rows = self.run(np.concatenate([f for f, _ in self.pending]))
-        pos = 0
-        for frames, sink in self.pending:
-            sink(rows[pos:pos + len(frames)])
-            pos += len(frames)
-        self.bar.update(self.n)
-        self.pending, self.n = [], 0
+        self.embedder = embedder
+        super().__init__(embedder.embed_logmel if logmel else embedder.embed,
+                         min(int(batch_size), MAX_BATCH_WINDOWS), verbose=verbose,
+                         total=total)
 
 
 def __getattr__(name: str) -> Any:

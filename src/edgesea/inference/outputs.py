@@ -183,7 +183,7 @@ class FileResult:
 
 
 class Batcher(Protocol):
-    """What :func:`stream_files` needs of :class:`edgesea.inference.batching._Batcher`."""
+    """What :func:`stream_files` needs of a batcher (:class:`edgesea.core.batches.BatchQueue`)."""
 
     def feed(self, frames: np.ndarray, sink: Callable[[np.ndarray], None]) -> None:
         """Queue windows; ``sink`` receives their rows, in order."""

@@ -16,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from edgesea._version import __version__
 from edgesea.core.fileio import NPZ_READ_ERRORS
+from edgesea.store.integrity import file_content
 
 __all__ = ["MATCH_KEYS", "differences", "make_provenance", "read_provenance", "refusal",
            "source_info"]
@@ -29,7 +31,6 @@ def source_info(path: str | os.PathLike) -> dict[str, Any]:
     """``{"name", "size", "mtime_ns", "sha256"}`` of an audio file (raises ``OSError`` if
     missing): the content's hash, so that a file whose bytes changed under the same size and
     mtime (``cp -p``, rsync) is embedded again."""
-    from edgesea.store.integrity import file_content
 
     st = os.stat(path)
     digest = file_content(path)["sha256"]
@@ -53,7 +54,6 @@ def _same_source(old: Any, new: Any) -> bool:
 def make_provenance(model_id: str, emb_dim: int, hop_size: float, center: bool,
                     source: dict[str, Any]) -> dict[str, Any]:
     """The provenance record of one output (see the module docstring)."""
-    from edgesea._version import __version__
 
     return {"model": model_id, "emb_dim": int(emb_dim), "hop_size": float(hop_size),
             "center": bool(center), "source": dict(source), "edgesea": __version__}

@@ -9,9 +9,8 @@ fastest exact CPU module this torch build offers, never touching the trainable m
 2. :class:`PackedTrunk` (preferred): each conv one oneDNN call with its weights reordered once
    into oneDNN's blocked layout and its ReLU fused as a post-op, activations channels-last
    between layers, 2x2 max pools as two pairwise maxima, the full-resolution layers in chunks
-   of :data:`CHUNK` windows. On the mcu student at 1 thread, 1.1x to 1.8x faster than (3)
-   (more when other processes load the memory system): no per-call weight reorder, no
-   separate ReLU pass, no layout conversions and a smaller working set.
+   of :data:`CHUNK` windows: no per-call weight reorder, no separate ReLU pass, no layout
+   conversions and a smaller working set than (3) (speed: docs/benchmarks.md).
 3. TorchScript frozen for oneDNN (``torch.jit.freeze`` + ``optimize_for_inference``).
 4. Eager channels-last, where neither is available.
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from edgesea.core.checks import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 from edgesea.errors import EdgeSEAError
-from edgesea.frontend.logmel import _PADDINGS, _SPECTRA, _WINDOWS
+from edgesea.frontend.logmel import PADDINGS, SPECTRA, WINDOWS
 
 __all__ = ["LIMITS", "activation_bytes", "check_activations", "check_config", "check_frontend",
            "expected_state_shapes", "feature_map_size", "frontend_activation_bytes",
@@ -36,8 +36,8 @@ ACTIVATION_ENV = "EDGESEA_MAX_ACTIVATION_BYTES"
 
 _FRONTEND_REQUIRED = ("sample_rate", "n_fft", "hop_length", "n_mels")
 _FRONTEND_CHOICES: dict[str, tuple[Any, ...]] = {
-    "window": _WINDOWS, "padding": _PADDINGS, "mel_scale": ("htk", "slaney"),
-    "mel_norm": ("slaney", None), "spectrum": _SPECTRA}
+    "window": WINDOWS, "padding": PADDINGS, "mel_scale": ("htk", "slaney"),
+    "mel_norm": ("slaney", None), "spectrum": SPECTRA}
 _FRONTEND_OPTIONAL = ("window", "periodic", "padding", "fmin", "fmax", "mel_scale", "mel_norm",
                       "spectrum", "power", "db", "ref", "amin", "top_db", "window_samples")
 _BN = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")

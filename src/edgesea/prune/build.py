@@ -31,6 +31,8 @@ import torch
 
 from edgesea.distill.train import TrainConfig, predict, regression_metrics
 from edgesea.errors import EdgeSEAError
+from edgesea.packaged import names as zoo
+from edgesea.prune.retrain import kd_data, kd_split, retrain_kd
 from edgesea.sparse.packaged import check_retrain, packaged_name
 from edgesea.sparse.prune import (
     PROFILES,
@@ -39,6 +41,8 @@ from edgesea.sparse.prune import (
     magnitude_masks,
     sparsity_report,
 )
+from edgesea.sparse.storage import save_sparse
+from edgesea.teachers.aisfx import AisfxTeacher
 
 __all__ = ["UPSTREAM_LICENSE", "BuildResult", "build_sparse_model", "save_packaged"]
 
@@ -177,9 +181,6 @@ def build_sparse_model(audio_dir: str | os.PathLike | None, out: str | os.PathLi
         Invalid settings (before any work), missing aisfx weights or audio, or a resume
         that does not match the interrupted run.
     """
-    from edgesea.prune.retrain import kd_data, kd_split, retrain_kd
-    from edgesea.sparse.storage import save_sparse
-    from edgesea.teachers.aisfx import AisfxTeacher
 
     out = Path(out)
     retrain, level = _check(sparsity, retrain, method, teacher, audio_dir, out, max_windows)
@@ -264,9 +265,6 @@ def save_packaged(state: Mapping[str, torch.Tensor], sparsity: float, *,
         Not an edgel3 level, not the aisfx network, or weights outside the profile's mask
         that are not zero.
     """
-    from edgesea.packaged import names as zoo
-    from edgesea.sparse.storage import save_sparse
-    from edgesea.teachers.aisfx import AisfxTeacher
 
     level = check_sparsity(sparsity)
     dense = teacher if teacher is not None else AisfxTeacher()

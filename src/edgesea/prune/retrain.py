@@ -32,6 +32,7 @@ from edgesea.core.fileio import clean_stale_temps, write_json, write_npy
 from edgesea.core.safe_json import read_json
 from edgesea.distill.train import TrainConfig, TrainResult, train_student
 from edgesea.errors import EdgeSEAError
+from edgesea.extract.run import extract
 from edgesea.sparse.prune import freeze_masks
 from edgesea.store.shards import EmbeddingStore
 
@@ -106,7 +107,6 @@ def kd_data(audio_dir: str | os.PathLike, out_dir: str | os.PathLike, teacher: A
     -------
     KDData
     """
-    from edgesea.extract.run import extract
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

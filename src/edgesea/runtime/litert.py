@@ -154,7 +154,7 @@ def tflite_quant(model: str | os.PathLike | bytes) -> TFLiteQuant:
         output_dtype=np.dtype(out["dtype"]).name, output_scale=o_s, output_zero_point=o_z)
 
 
-def _check_int8(quant: TFLiteQuant, logmels: np.ndarray) -> None:
+def check_int8(quant: TFLiteQuant, logmels: np.ndarray) -> None:
     if quant.input_dtype != "int8" or quant.output_dtype != "int8":
         raise EdgeSEAError(f"expected a full-int8 model (int8 input and output), got input "
                            f"{quant.input_dtype} and output {quant.output_dtype}")
@@ -169,7 +169,7 @@ def run_litert(model: str | os.PathLike | bytes, logmels: np.ndarray, num_thread
     window at a time. Returns ``(q_out int8 (N, D), dequantized float32 (N, D))``.
     ``xnnpack``: see :func:`litert_interpreter` (off by default: builtin kernels, as TFLM)."""
     quant = tflite_quant(model)
-    _check_int8(quant, logmels)
+    check_int8(quant, logmels)
     interp = litert_interpreter(model, num_threads, xnnpack=xnnpack)
     i_idx = interp.get_input_details()[0]["index"]
     o_idx = interp.get_output_details()[0]["index"]
@@ -180,7 +180,7 @@ def run_litert(model: str | os.PathLike | bytes, logmels: np.ndarray, num_thread
         interp.invoke()
         outs.append(interp.get_tensor(o_idx).reshape(-1).copy())
     q = np.stack(outs).astype(np.int8)
-    return q, _dequantize(q, quant.output_scale, quant.output_zero_point)
+    return q, dequantize(q, quant.output_scale, quant.output_zero_point)
 
 
 def run_tflm(model: str | os.PathLike | bytes, logmels: np.ndarray, arena_size: int
@@ -189,7 +189,7 @@ def run_tflm(model: str | os.PathLike | bytes, logmels: np.ndarray, arena_size: 
     bytes of tensor arena)."""
     tflm = require("tflite_micro", "running TensorFlow Lite Micro").runtime
     quant = tflite_quant(model)
-    _check_int8(quant, logmels)
+    check_int8(quant, logmels)
     data = bytes(model) if isinstance(model, bytes | bytearray) else Path(model).read_bytes()
     interp = tflm.Interpreter.from_bytes(data, arena_size=int(arena_size))
     outs = []
@@ -198,10 +198,10 @@ def run_tflm(model: str | os.PathLike | bytes, logmels: np.ndarray, arena_size: 
         interp.invoke()
         outs.append(np.asarray(interp.get_output(0)).reshape(-1).copy())
     q = np.stack(outs).astype(np.int8)
-    return q, _dequantize(q, quant.output_scale, quant.output_zero_point)
+    return q, dequantize(q, quant.output_scale, quant.output_zero_point)
 
 
-def _dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
     return (np.float32(scale) * (q.astype(np.float32) - np.float32(zero_point))).astype(
         np.float32)
 

@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from edgesea.core.checks import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 from edgesea.core.safe_json import read_json
 from edgesea.errors import EdgeSEAError
 from edgesea.models.validate import (
@@ -80,7 +81,6 @@ def check_edge_spec(spec: Any, where: str = "") -> dict[str, Any]:
     EdgeSEAError
         Naming the field, its value and what is accepted.
     """
-    from edgesea.core.checks import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 
     if not isinstance(spec, dict):
         raise EdgeSEAError(f"invalid edge spec {where}: expected a JSON object")

@@ -42,7 +42,8 @@ DTYPES = {"float32": "F32", "int64": "I64"}
 def architecture() -> tuple[dict[str, tuple[tuple[int, ...], str]], tuple[str, ...]]:
     """``({state name: (shape, safetensors dtype)}, conv weight names)`` of
     :class:`~edgesea.teachers.aisfx.AisfxNet`, built on the meta device (no memory)."""
-    import torch  # only here: the header checks and the catalog need no torch
+    # torch only here: the header checks and the catalog (`edgesea models`) need none
+    import torch
 
     from edgesea.sparse.prune import conv_layers
     from edgesea.teachers.aisfx import AisfxNet

@@ -32,7 +32,10 @@ from torch import nn
 from edgesea.errors import EdgeSEAError
 from edgesea.models.footprint import footprint as _dense_footprint
 from edgesea.models.footprint import frontend_macs
+from edgesea.packaged.names import resolve_model
+from edgesea.packaged.tiers import TIERS
 from edgesea.sparse.prune import conv_layers, sparsity_report
+from edgesea.sparse.storage import load_sparse
 from edgesea.teachers.aisfx import embed_windows
 from edgesea.teachers.aisfx_net import N_FFT, SAMPLE_RATE, AisfxFrontend, AisfxNet, packed_forward
 from edgesea.teachers.base import identity_hash
@@ -169,7 +172,6 @@ class SparseModel(nn.Module):
     @classmethod
     def load(cls, path: str | os.PathLike) -> SparseModel:
         """Load a sparse model file (:func:`edgesea.sparse.storage.load_sparse`)."""
-        from edgesea.sparse.storage import load_sparse
 
         f = load_sparse(path)
         return cls(f.net, f.header, f.path, f.file_bytes)
@@ -248,7 +250,6 @@ class SparseModel(nn.Module):
 def load_sparse_model(model: str | os.PathLike) -> SparseModel:
     """A :class:`SparseModel` from a sparse model file or a packaged name
     (``sparse_aisfx_95.45_kd``, :func:`edgesea.packaged.names.resolve_model`)."""
-    from edgesea.packaged.names import resolve_model
 
     return SparseModel.load(resolve_model(model, kind="float"))
 
@@ -257,7 +258,6 @@ def tier_note(fp: dict[str, Any]) -> str:
     """Which device tiers (:data:`edgesea.packaged.tiers.TIERS`) a sparse model could fit: none when
     its largest activation alone (a lower bound of the RAM it needs) or its file exceeds a
     tier's arena or flash."""
-    from edgesea.packaged.tiers import TIERS
 
     act, size = round(fp["activation_mb"] * 1e6), fp["file_bytes"] or round(
         fp["sparse_size_mb"] * 1e6)

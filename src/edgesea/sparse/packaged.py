@@ -65,6 +65,7 @@ def packaged_path(sparsity: object = 95.45, retrain_type: object = "kd") -> str:
         packaged (naming the packaged ones and ``edgesea prune``), or a file whose header
         says another level or retraining than its name.
     """
+    # torch (sparse.storage) on use: this module serves the torch-free catalog too
     from edgesea.sparse.storage import read_sparse_header
 
     name = packaged_name(sparsity, retrain_type)

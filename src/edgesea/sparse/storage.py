@@ -57,6 +57,7 @@ from edgesea.sparse.file_checks import (
     document,
     raw_header,
 )
+from edgesea.teachers.aisfx import AisfxNet
 
 __all__ = ["ARCHITECTURE", "FORMAT", "FORMAT_VERSION", "MAX_FILE_BYTES", "MAX_HEADER_BYTES",
            "RETRAIN_TYPES", "TEACHER_LICENSE", "SparseFile", "is_sparse_file", "load_sparse",
@@ -251,7 +252,6 @@ def load_sparse(path: str | os.PathLike) -> SparseFile:
         popcount differs from its value count or with padding bits set, a checksum that
         does not match, or values that are not finite.
     """
-    from edgesea.teachers.aisfx import AisfxNet
 
     path = os.fspath(path)
     table, size = raw_header(path)

@@ -11,7 +11,15 @@ from edgesea.core.checks import Boolean, Integer, OneOf, Real, validate_params
 from edgesea.core.settings import Settings
 from edgesea.distill.train import TrainConfig
 from edgesea.errors import EdgeSEAError
-from edgesea.models.network import HEADS, LEVELS, SEA_FILTERS, STUDENT_RATES
+from edgesea.models.network import (
+    HEADS,
+    LEVELS,
+    SEA_FILTERS,
+    STUDENT_RATES,
+    sea_mcu1m_student,
+    sea_mcu_student,
+    sea_student,
+)
 from edgesea.reduce import REDUCERS
 from edgesea.teachers.views import VIEWS
 
@@ -157,7 +165,6 @@ class SpecializeConfig(Settings):
 
     def build_student(self) -> Any:
         """A freshly initialised student of this architecture (seed torch first)."""
-        from edgesea.models.network import sea_mcu1m_student, sea_mcu_student, sea_student
 
         kw = {"sample_rate": self.sample_rate, "level": self.level, "stream": self.stream}
         if self.arch == "mcu":

@@ -40,6 +40,7 @@ from edgesea.distill.train import TrainConfig, TrainResult, train_student
 from edgesea.errors import EdgeSEAError
 from edgesea.specialize.config import SpecializeConfig
 from edgesea.specialize.distill_job import distill_data
+from edgesea.specialize.layout import RunLayout
 
 __all__ = ["distill_parallel", "launch", "main", "run_job", "write_job"]
 
@@ -66,10 +67,10 @@ def run_job(job_path: str | os.PathLike, progress: bool = False,
     run = Path(job["run_dir"])
     config = SpecializeConfig.from_dict(job["config"])
     model = config.build_student()
-    model.load_state_dict(torch.load(run / "distill" / "init.pt", weights_only=True))
+    model.load_state_dict(torch.load(RunLayout(run).init, weights_only=True))
     x_tr, y_tr, x_val, y_val = distill_data(run, config.train_on, bool(job["has_aug"]))
     rank = dist.get_rank() if dist.is_initialized() else 0
-    res = train_student(model, x_tr, y_tr, x_val, y_val, run / "distill",
+    res = train_student(model, x_tr, y_tr, x_val, y_val, RunLayout(run).distill,
                         TrainConfig.from_dict(job["train"]),
                         resume=bool(job["resume"] if resume is None else resume),
                         progress=progress and rank == 0)
@@ -79,7 +80,7 @@ def run_job(job_path: str | os.PathLike, progress: bool = False,
               "epochs_run_now": res.epochs_run_now, "wall_s": res.wall_s,
               "world_size": dist.get_world_size() if dist.is_initialized() else 1}
 
-    write_json(Path(job_path).with_name("result.json"), result)
+    write_json(RunLayout.job_result(job_path), result)
     return result
 
 
@@ -128,7 +129,10 @@ def launch(job_path: str | os.PathLike, nproc: int, progress: bool = False
         raise EdgeSEAError(f"a distillation process failed: {last}") from e
     except mp.ProcessExitedException as e:
         raise EdgeSEAError(f"a distillation process died: {e}") from e
-    return read_json(Path(job_path).with_name("result.json"), "DDP result")
+    return read_json(RunLayout.job_result(job_path), "DDP result")
+
+
+_launch = launch  # distill_parallel's ``launch`` argument is a flag
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -156,18 +160,18 @@ def distill_parallel(run: Path, config: SpecializeConfig, model: Any, has_aug: b
     """The distill stage as a DDP job : the job file and
     the initial weights; trained on ``nproc`` processes when ``launch`` (else None: for
     torchrun). Returns a :class:`~edgesea.distill.train.TrainResult`."""
-    (run / "distill").mkdir(exist_ok=True)
-    save_atomic(model.state_dict(), run / "distill" / "init.pt")
-    job = write_job(run / "distill" / "job.json", {
+    RunLayout(run).distill.mkdir(exist_ok=True)
+    save_atomic(model.state_dict(), RunLayout(run).init)
+    job = write_job(RunLayout(run).job, {
         "run_dir": str(run.resolve()), "config": json.loads(json.dumps(config.to_dict())),
         "train": config.train, "has_aug": has_aug, "resume": resume})
     if not launch:
         return None
-    result = launch(job, nproc, progress)
-    best = torch.load(run / "distill" / "best.pt", weights_only=True)
+    result = _launch(job, nproc, progress)
+    best = torch.load(RunLayout(run).best, weights_only=True)
     model.load_state_dict(best["model"])
     model.eval()
-    history = read_json(run / "distill" / "history.json", "training history")
+    history = read_json(RunLayout(run).history, "training history")
     return TrainResult(model=model, history=history, best_epoch=result["best_epoch"],
                        stopped_early=result["stopped_early"],
                        epochs_run_now=result["epochs_run_now"], wall_s=result["wall_s"])

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from edgesea._aliases import moved_name
+from edgesea.specialize.layout import RunLayout
 from edgesea.store.arrays import ConcatRows, RowView
 
 __all__ = ["distill_data"]
@@ -21,14 +22,14 @@ __all__ = ["distill_data"]
 def distill_data(run: Path, train_on: str, has_aug: bool) -> tuple[Any, ...]:
     """``(x_train, y_train, x_val, y_val)`` of the distill stage of ``run``: inputs
     memory-mapped and selected by views (read batch by batch), targets gathered."""
-    split = np.load(run / "sample.npz")
-    x = np.load(run / "inputs" / "logmel.npy", mmap_mode="r")
-    targets = np.load(run / "reduce" / "targets.npy", mmap_mode="r")
+    split = np.load(RunLayout(run).sample)
+    x = np.load(RunLayout(run).inputs, mmap_mode="r")
+    targets = np.load(RunLayout(run).targets, mmap_mode="r")
     tr = split["train_all"] if train_on == "all" else split["sample"]
     x_tr, y_tr = RowView(x, tr), np.asarray(targets[tr])
     if has_aug:
-        x_tr = ConcatRows([x_tr, np.load(run / "augment" / "logmel.npy", mmap_mode="r")])
-        y_tr = np.concatenate([y_tr, np.load(run / "reduce" / "aug_targets.npy")])
+        x_tr = ConcatRows([x_tr, np.load(RunLayout(run).augment_inputs, mmap_mode="r")])
+        y_tr = np.concatenate([y_tr, np.load(RunLayout(run).aug_targets)])
     return x_tr, y_tr, RowView(x, split["val"]), np.asarray(targets[split["val"]])
 
 

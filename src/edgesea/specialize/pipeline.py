@@ -42,6 +42,8 @@ from edgesea.specialize.advice import training_advice  # re-exported: it was def
 from edgesea.specialize.config import SpecializeConfig
 from edgesea.specialize.ddp_job import distill_parallel
 from edgesea.specialize.distill_job import distill_data
+from edgesea.specialize.layout import RunLayout
+from edgesea.specialize.report import write_report
 from edgesea.specialize.stages import (
     augment_windows,
     fit_reduce,
@@ -86,7 +88,7 @@ class _Run:
 
     def __init__(self, root: Path, progress: bool) -> None:
         self.root, self.progress = root, progress
-        path = root / "stages.json"
+        path = RunLayout(root).stages
         self.stages: dict[str, dict[str, Any]] = read_json(path, "run stage table") \
             if path.is_file() else {}
         if not isinstance(self.stages, dict) or not all(
@@ -105,11 +107,11 @@ class _Run:
     def done(self, name: str, key: str, wall_s: float, **info: Any) -> None:
         self.stages[name] = {"key": key, "done": True, "wall_s": round(wall_s, 2), **info}
         self.ran[name] = "computed"
-        write_json(self.root / "stages.json", self.stages)
+        write_json(RunLayout(self.root).stages, self.stages)
 
     def started(self, name: str, key: str) -> None:
         self.stages[name] = {"key": key, "done": False}
-        write_json(self.root / "stages.json", self.stages)
+        write_json(RunLayout(self.root).stages, self.stages)
 
     def say(self, msg: str) -> None:
         if self.progress:
@@ -118,7 +120,7 @@ class _Run:
 
 def _check_run_dir(run: Path, config: SpecializeConfig, audio_dir: Path, force: bool) -> None:
     wanted = json.loads(json.dumps({"audio_dir": str(audio_dir), **config.to_dict()}))
-    cfg_path = run / "config.json"
+    cfg_path = RunLayout(run).config
     if cfg_path.is_file():
         old = read_json(cfg_path, "run configuration")
         if not isinstance(old, dict):
@@ -177,7 +179,6 @@ def specialize(audio_dir: str | os.PathLike, run_dir: str | os.PathLike,
         Paths of the student and the report, and the stage table (None with
         ``distill_job_only``).
     """
-    from edgesea.specialize.report import write_report
 
     config = config or SpecializeConfig()
     audio_dir = Path(audio_dir).resolve()
@@ -205,12 +206,12 @@ def specialize(audio_dir: str | os.PathLike, run_dir: str | os.PathLike,
         state.started("embed", k_embed)
         # replace: a store of other settings is replaced; of the same settings, only the
         # shards of files whose content changed are recomputed (extract checks each file)
-        rep = extract(audio_dir, run / "store", teacher, hop_size=config.hop_size,
+        rep = extract(audio_dir, RunLayout(run).store, teacher, hop_size=config.hop_size,
                       workers=workers, progress=progress, replace=True, engine=engine,
                       engine_options=engine_options)
         state.done("embed", k_embed, time.perf_counter() - t, n_files=rep.n_ok,
                    n_failed=rep.n_failed, n_windows=rep.n_windows)
-    store = EmbeddingStore.open(run / "store")
+    store = EmbeddingStore.open(RunLayout(run).store)
     # out of core: the embeddings stay in the store's shards, read rows on demand
     cols = {**store.load(["file_index", "laeq_db"]),
             "embedding": store_column(store, "embedding")}
@@ -220,7 +221,7 @@ def specialize(audio_dir: str | os.PathLike, run_dir: str | os.PathLike,
     torch.manual_seed(config.seed)
     model = config.build_student()
     k_inputs = _key("inputs", k_embed, model.config.frontend, model.config.sample_rate)
-    inputs_path = run / "inputs" / "logmel.npy"
+    inputs_path = RunLayout(run).inputs
     if not state.cached("inputs", k_inputs) or not inputs_path.is_file():
         state.say("[inputs] student log-mels")
         t = time.perf_counter()
@@ -233,7 +234,7 @@ def specialize(audio_dir: str | os.PathLike, run_dir: str | os.PathLike,
     # sample -----------------------------------------------------------------------------
     k_sample = _key("sample", k_embed, config.sampling, config.sample_size, config.seed,
                     config.val_fraction, config.group_by)
-    sample_path = run / "sample.npz"
+    sample_path = RunLayout(run).sample
     if not state.cached("sample", k_sample) or not sample_path.is_file():
         state.say(f"[sample] {config.sampling}")
         t = time.perf_counter()
@@ -242,12 +243,12 @@ def specialize(audio_dir: str | os.PathLike, run_dir: str | os.PathLike,
     split = dict(np.load(sample_path))
 
     # augment ----------------------------------------------------------------------------
-    aug_dir = run / "augment"
+    aug_dir = RunLayout(run).augment
     k_aug = None
     if config.augment_factor > 0:
         k_aug = _key("augment", k_sample, k_inputs, config.augment_factor, config.augment,
                      config.train_on)
-        if not state.cached("augment", k_aug) or not (aug_dir / "logmel.npy").is_file():
+        if not state.cached("augment", k_aug) or not (aug_dir / RunLayout.LOGMEL).is_file():
             state.say(f"[augment] x{config.augment_factor:g} teacher-labelled augmented windows")
             t = time.perf_counter()
             state.started("augment", k_aug)
@@ -258,27 +259,27 @@ def specialize(audio_dir: str | os.PathLike, run_dir: str | os.PathLike,
         state.ran["augment"] = "off"
     aug_emb = None
     if k_aug is not None:
-        aug_emb = augmented_column(aug_dir / "store", "embedding")
+        aug_emb = augmented_column(aug_dir / RunLayout.STORE, "embedding")
 
     # reduce -----------------------------------------------------------------------------
     red_parts: tuple = (k_sample, config.reduction, config.emb_dim, config.reduction_options)
     k_reduce = _key("reduce", *red_parts, *([k_aug] if k_aug else []))
-    red_dir = run / "reduce"
-    if not state.cached("reduce", k_reduce) or not (red_dir / "targets.npy").is_file():
+    red_dir = RunLayout(run).reduce
+    if not state.cached("reduce", k_reduce) or not (red_dir / RunLayout.TARGETS).is_file():
         state.say(f"[reduce] {config.reduction} to {config.emb_dim}")
         t = time.perf_counter()
         red_dir.mkdir(exist_ok=True)
         info = fit_reduce(cols["embedding"], split["sample"], config, red_dir, aug_emb)
         state.done("reduce", k_reduce, time.perf_counter() - t, **info)
-    reducer = np.load(red_dir / "reducer.npz")
+    reducer = np.load(red_dir / RunLayout.REDUCER)
 
     # distill ----------------------------------------------------------------------------
     k_distill = _key("distill", k_reduce, k_inputs, model.config.to_dict(), config.train,
                      config.train_on)
-    student_path = run / "student.safetensors"
+    student_path = RunLayout(run).student
     if not state.cached("distill", k_distill) or not student_path.is_file():
         prev = state.stages.get("distill", {})
-        partial = prev.get("key") == k_distill and (run / "distill" / "latest.pt").is_file()
+        partial = prev.get("key") == k_distill and RunLayout(run).latest.is_file()
         if partial and not resume and not force:
             raise EdgeSEAError(f"{run} has an interrupted distillation: pass --resume to "
                                "continue it, or --force to start it again")
@@ -292,10 +293,10 @@ def specialize(audio_dir: str | os.PathLike, run_dir: str | os.PathLike,
                                     bool(partial and resume), nproc, progress,
                                     not distill_job_only)
             if res is None:
-                state.say(f"[distill] job written: {run / 'distill' / 'job.json'}")
+                state.say(f"[distill] job written: {RunLayout(run).job}")
                 return None
         else:
-            res = train_student(model, *data, run / "distill",
+            res = train_student(model, *data, RunLayout(run).distill,
                                 TrainConfig.from_dict(config.train),
                                 resume=bool(partial and resume), progress=progress,
                                 on_epoch=lambda r: state.say(

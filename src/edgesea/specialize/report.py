@@ -10,6 +10,7 @@ from typing import Any
 
 from edgesea.core.fileio import atomic_path
 from edgesea.core.safe_json import read_json
+from edgesea.specialize.layout import RunLayout
 
 __all__ = ["write_report"]
 
@@ -28,7 +29,7 @@ def write_report(run: str | os.PathLike, stages: dict[str, dict[str, Any]],
     history; returns its path."""
     run = Path(run)
     ran = ran or {}
-    cfg = read_json(run / "config.json", "run configuration")
+    cfg = read_json(RunLayout(run).config, "run configuration")
     lines = ["# edgesea specialize report", "",
              f"Upstream audio: `{cfg['audio_dir']}`; teacher `{cfg['teacher']}`; hop "
              f"{cfg['hop_size']} s; emb_dim {cfg['emb_dim']}; sampling `{cfg['sampling']}` "
@@ -60,7 +61,7 @@ def write_report(run: str | os.PathLike, stages: dict[str, dict[str, Any]],
     lines.append(f"- `{cfg['reduction']}` to {cfg['emb_dim']} dimensions, fitted on the sample"
                  + (f"; explained variance of the standardised teacher embeddings: **{ev:.3f}**"
                     if ev is not None else "") + ".")
-    hist_path = run / "distill" / "history.json"
+    hist_path = RunLayout(run).history
     if d.get("done") and hist_path.is_file():
         hist = read_json(hist_path, "training history")
         best = hist[d["best_epoch"] - 1]
@@ -79,7 +80,7 @@ def write_report(run: str | os.PathLike, stages: dict[str, dict[str, Any]],
                   "training metrics in its metadata)."]
     else:
         lines += ["", "## Training", "", "Not finished."]
-    path = run / "report.md"
+    path = RunLayout(run).report
     with atomic_path(path) as tmp, open(tmp, "w") as f:
         f.write("\n".join(lines) + "\n")
     return path

@@ -22,6 +22,8 @@ from tqdm.auto import tqdm
 from edgesea.audio.files import check_excluded, recording_groups
 from edgesea.audio.io import load_audio, resample, to_float_mono
 from edgesea.audio.windows import frame_windows, hop_length
+from edgesea.augment.bank import make_augmented
+from edgesea.augment.transforms import AugmentConfig
 from edgesea.core.fileio import (
     atomic_path,
     clean_stale_temps,
@@ -32,7 +34,8 @@ from edgesea.models.network import EmbeddingModel
 from edgesea.reduce import make_reducer
 from edgesea.sampling.samplers import make_sampler, relevance_percentile
 from edgesea.specialize.config import SpecializeConfig
-from edgesea.store.arrays import BLOCK_ROWS, RowView, iter_rows
+from edgesea.specialize.layout import RunLayout
+from edgesea.store.arrays import BLOCK_ROWS, RowView, augmented_column, iter_rows
 from edgesea.store.shards import EmbeddingStore
 
 __all__ = ["FIT_MEMORY_BYTES", "augment_windows", "check_excluded", "fit_reduce",
@@ -180,10 +183,10 @@ def fit_reduce(emb: Any, sample: np.ndarray, config: SpecializeConfig,
         arrays, settings = red.to_arrays()
     ev = getattr(red, "explained_variance_total_", None)
     settings = {**settings, "explained_variance": ev, "n_fit": int(len(sample))}
-    _save_npz(out / "reducer.npz", settings=np.array(json.dumps(settings)), **arrays)
-    target_variance = _write_targets(out / "targets.npy", red, emb, block)
+    _save_npz(out / RunLayout.REDUCER, settings=np.array(json.dumps(settings)), **arrays)
+    target_variance = _write_targets(out / RunLayout.TARGETS, red, emb, block)
     if aug_emb is not None:
-        _write_targets(out / "aug_targets.npy", red, aug_emb,
+        _write_targets(out / RunLayout.AUG_TARGETS, red, aug_emb,
                        max(len(aug_emb), 1) if config.reduction == "umap" else BLOCK_ROWS)
     return {"explained_variance": ev, "target_variance": target_variance}
 
@@ -193,9 +196,6 @@ def augment_windows(store: EmbeddingStore, audio_dir: Path, split: dict[str, np.
                     progress: bool = True) -> dict[str, Any]:
     """Teacher-labelled augmented windows made from the training recordings only, and
     their student log-mels (``out/logmel.npy``)."""
-    from edgesea.augment.bank import make_augmented
-    from edgesea.augment.transforms import AugmentConfig
-    from edgesea.store.arrays import augmented_column
 
     clean_stale_temps(out)
     fi = store.load(["file_index"])["file_index"]
@@ -204,11 +204,11 @@ def augment_windows(store: EmbeddingStore, audio_dir: Path, split: dict[str, np.
     train_files = np.unique(fi[split["train_all"]])
     sources = [store.files[i].path for i in train_files]
     durations = [float(store.files[i].duration_s) for i in train_files]
-    make_augmented(audio_dir, sources, durations, out / "store", teacher, n_aug,
+    make_augmented(audio_dir, sources, durations, out / RunLayout.STORE, teacher, n_aug,
                    seed=config.seed, config=AugmentConfig(**config.augment),
                    student_rate=model.sample_rate, progress=progress,
                    forbidden=config.exclude_audio)
-    audio = augmented_column(out / "store", "student_audio")  # read 256 rows at a time
+    audio = augmented_column(out / RunLayout.STORE, "student_audio")  # read 256 rows at a time
     n_frames = model.frontend.n_frames(model.window_samples)
 
     def blocks():
@@ -217,6 +217,6 @@ def augment_windows(store: EmbeddingStore, audio_dir: Path, split: dict[str, np.
                 yield model.frontend(torch.from_numpy(
                     audio[i:i + 256].astype(np.float32) / 32767)).numpy()
 
-    write_npy(out / "logmel.npy", np.float16, (len(audio), model.frontend.n_mels, n_frames),
+    write_npy(out / RunLayout.LOGMEL, np.float16, (len(audio), model.frontend.n_mels, n_frames),
                blocks())
     return {"n_augmented": n_aug, "n_sources": len(sources)}

@@ -1,16 +1,15 @@
 """Out-of-core access to the columns of sharded stores: arrays that read rows on demand.
 
-The stages of ``specialize`` (:mod:`edgesea.specialize.stages`) used to load every window's teacher
-embedding (and the augmented windows' audio) into memory, which bounds an upstream set by
-the machine's memory. Here a store column is a :class:`ShardedArray`: a read-only, 2-D (or
-1-D) array-like over the uncompressed ``.npz`` shards of an embedding store
-(:mod:`edgesea.store.shards`) or an augmented store (:mod:`edgesea.augment.bank`), concatenated in
-shard order, that holds nothing but the location of each shard's column. Contiguous rows
-(:meth:`ShardedArray.iter_blocks`, slices) are read with ``pread`` into a fresh buffer;
-scattered rows (integer indexing, as the k-DPP chunks draw them) through a memory map of
-the shard member that is unmapped again after each access, so the pages it touched do not
-stay in the process's resident set. :class:`RowView` and :class:`ConcatRows` select and
-concatenate rows of such arrays (or of ndarrays and memory maps) without copying them.
+Columns are read without loading them, so an upstream set is not bounded by memory. A store
+column is a :class:`ShardedArray`: a read-only, 2-D (or 1-D) array-like over the uncompressed
+``.npz`` shards of an embedding store (:mod:`edgesea.store.shards`) or an augmented store
+(:mod:`edgesea.augment.bank`), concatenated in shard order, that holds nothing but the location
+of each shard's column. Contiguous rows (:meth:`ShardedArray.iter_blocks`, slices) are read
+with ``pread`` into a fresh buffer; scattered rows (integer indexing, as the k-DPP chunks draw
+them) through a memory map of the shard member that is unmapped again after each access, so the
+pages it touched do not stay in the process's resident set. :class:`RowView` and
+:class:`ConcatRows` select and concatenate rows of such arrays (or of ndarrays and memory maps)
+without copying them.
 
 Values are exactly those of :meth:`edgesea.store.shards.EmbeddingStore.load` (the same bytes), so
 a stage computed on a :class:`ShardedArray` gives bit-identical results to the stage on the

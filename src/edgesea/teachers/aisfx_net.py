@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from edgesea.models.inference import compile_trunk, fold_batchnorm, weights_signature
+
 __all__ = ["HOP", "LOG_SCALE", "N_FFT", "N_MELS", "SAMPLE_RATE", "AisfxFrontend", "AisfxNet",
            "aisfx_mel_filterbank", "packed_forward"]
 
@@ -162,7 +164,6 @@ def packed_forward(net: AisfxNet, logmel: torch.Tensor,
     ``T`` and kept in ``cache``; it is rebuilt when ``net``'s weights change (a new tensor
     or an in-place write, e.g. ``load_state_dict``), so a stale copy is never used.
     """
-    from edgesea.models.inference import compile_trunk, fold_batchnorm, weights_signature
 
     t = int(logmel.shape[1])
     weights = weights_signature(net)

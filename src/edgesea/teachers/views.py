@@ -7,7 +7,7 @@ see are noise to it (``docs/specialize.md``, "Why the view matters"). A *view* i
 transformation of each teacher window that makes the two agree:
 
 ``full``
-    The audio as it is (the teacher's information, all of it; what wave 1 did).
+    The audio as it is (the teacher's information, all of it).
 ``band``
     Each window resampled to the student's rate and back up to the teacher's (soxr,
     :func:`edgesea.audio.io.resample`), so the teacher hears the student's band. At a
