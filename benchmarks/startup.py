@@ -43,7 +43,7 @@ def run_once(src: Path, code: str) -> tuple[float, bool]:
     wall = time.perf_counter() - t0
     if res.returncode != 0:
         raise SystemExit(f"failed ({src}): {res.stderr[-1500:]}")
-    return wall, "TORCH" in res.stderr.splitlines()[-1]
+    return wall, res.stderr.splitlines()[-1] == "TORCH"
 
 
 def main() -> None:
