@@ -21,8 +21,14 @@ import soundfile as sf
 import soxr
 
 from edgesea.audio.io import _check_audio_path, _open_error
-from edgesea.audio.windows import hop_length, n_windows, window_timestamps
-from edgesea.core.checks import check_flag, check_hop_size, check_sample_rate
+from edgesea.audio.windows import (
+    front_padding,
+    hop_length,
+    n_windows,
+    window_length,
+    window_timestamps,
+)
+from edgesea.core.checks import check_flag, check_hop_size, check_int, check_sample_rate
 from edgesea.errors import EdgeSEAError
 
 __all__ = ["StreamInfo", "open_info", "stream_mono", "stream_windows"]
@@ -142,16 +148,14 @@ def stream_windows(path: str | os.PathLike, sr: float, window: float = 1.0,
     """
     hop_size = check_hop_size(hop_size)
     center = check_flag(center, "center")
-    if isinstance(block_windows, bool) or not isinstance(block_windows, int) \
-            or block_windows < 1:
-        raise EdgeSEAError(f"invalid block_windows={block_windows!r}: expected an int >= 1")
+    check_int(block_windows, "block_windows")
     info = info if info is not None else StreamInfo()
     left, right = (int(c) for c in context)
     if left < 0 or right < 0:
         raise EdgeSEAError(f"invalid context={context!r}: expected two sizes >= 0")
-    frame_len = int(round(window * sr))
+    frame_len = window_length(window, sr)
     hop_len = hop_length(hop_size, sr)
-    front = frame_len // 2 if center else 0
+    front = front_padding(frame_len, center)
     span = frame_len + left + right  # what each emitted window holds
     # buf holds padded samples [base, base + len(buf)) (the left context's zeros first);
     # window t covers [t * hop_len, t * hop_len + span) of them.

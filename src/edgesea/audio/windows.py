@@ -12,7 +12,8 @@ import numpy as np
 from edgesea.core.checks import check_flag, check_hop_size
 from edgesea.errors import EdgeSEAError
 
-__all__ = ["frame_audio", "frame_windows", "hop_length", "n_windows", "window_timestamps"]
+__all__ = ["frame_audio", "frame_windows", "front_padding", "hop_length", "n_windows",
+           "window_length", "window_timestamps"]
 
 
 def hop_length(hop_size: float, sr: float) -> int:
@@ -23,6 +24,17 @@ def hop_length(hop_size: float, sr: float) -> int:
             f"hop_size={hop_size} s is shorter than one sample at {sr:g} Hz: expected "
             f"hop_size >= {1.0 / sr:.3g} s")
     return hop_len
+
+
+def window_length(window: float, sr: float) -> int:
+    """Samples in a window of ``window`` seconds at ``sr``: ``round(window * sr)``."""
+    return int(round(window * sr))
+
+
+def front_padding(frame_len: int, center: bool) -> int:
+    """Zeros before the signal: half a window when windows are centred on their timestamps
+    (edgel3/openl3's ``center=True``), none otherwise."""
+    return frame_len // 2 if center else 0
 
 
 def window_timestamps(n: int, hop_length: int, sr: float, start: int = 0) -> np.ndarray:
@@ -38,9 +50,9 @@ def window_timestamps(n: int, hop_length: int, sr: float, start: int = 0) -> np.
 def n_windows(n_samples: int, sr: float, window: float = 1.0, hop_size: float = 0.1,
               center: bool = True) -> int:
     """Number of windows :func:`frame_audio` cuts from ``n_samples`` samples."""
-    frame_len = int(round(window * sr))
+    frame_len = window_length(window, sr)
     hop_len = hop_length(hop_size, sr)
-    total = n_samples + (frame_len // 2 if center else 0)
+    total = n_samples + front_padding(frame_len, center)
     if total <= frame_len:
         return 1
     return 1 + int(math.ceil((total - frame_len) / hop_len))
@@ -75,10 +87,10 @@ def frame_audio(audio: np.ndarray, sr: float, window: float = 1.0, hop_size: flo
     """
     center = check_flag(center, "center")
     hop_size = check_hop_size(hop_size)
-    frame_len = int(round(window * sr))
+    frame_len = window_length(window, sr)
     hop_len = hop_length(hop_size, sr)
     n = n_windows(audio.shape[0], sr, window, hop_size, bool(center))
-    front = frame_len // 2 if center else 0
+    front = front_padding(frame_len, bool(center))
     if hop_len > frame_len:  # windows do not overlap: cut each (memory: the windows alone,
         frames = np.zeros((n, frame_len), dtype=np.float32)  # not n hops of padding)
         for t in range(n):
@@ -100,9 +112,9 @@ def frame_windows(mono: np.ndarray, sr: int, n: int, hop_size: float, window: fl
              center: bool) -> np.ndarray:
     """The first ``n`` windows of ``mono`` framed as :func:`frame_audio` does (same starts),
     for a count known beforehand (e.g. a store's rows of the file)."""
-    frame_len = int(round(window * sr))
+    frame_len = window_length(window, sr)
     hop_len = hop_length(hop_size, sr)
-    front = frame_len // 2 if center else 0
+    front = front_padding(frame_len, bool(center))
     total = frame_len + (n - 1) * hop_len
     padded = np.zeros(max(total, front + len(mono)), dtype=np.float32)
     padded[front:front + len(mono)] = mono

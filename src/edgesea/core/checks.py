@@ -12,8 +12,20 @@ import numpy as np
 
 from edgesea.errors import ParameterError
 
-__all__ = ["MAX_SAMPLE_RATE", "MIN_SAMPLE_RATE", "Boolean", "Constraint", "Integer", "OneOf",
-           "Real", "check_flag", "check_hop_size", "check_sample_rate", "validate_params"]
+__all__ = [
+    "MAX_SAMPLE_RATE",
+    "MIN_SAMPLE_RATE",
+    "Boolean",
+    "Constraint",
+    "Integer",
+    "OneOf",
+    "Real",
+    "check_flag",
+    "check_hop_size",
+    "check_int",
+    "check_sample_rate",
+    "validate_params",
+]
 
 #: The sample rates accepted anywhere (Hz).
 MIN_SAMPLE_RATE = 100.0
@@ -99,13 +111,13 @@ class OneOf(Constraint):
 
 
 class Integer(Constraint):
-    """An ``int`` (not a bool) in ``[low, high]`` (either bound optional)."""
+    """An integer (Python or NumPy; not a bool) in ``[low, high]`` (either bound optional)."""
 
     def __init__(self, low: int | None = None, high: int | None = None) -> None:
         self.low, self.high = low, high
 
     def accepts(self, value: object) -> bool:
-        return (isinstance(value, int) and not isinstance(value, bool)
+        return (isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_)
                 and (self.low is None or value >= self.low)
                 and (self.high is None or value <= self.high))
 
@@ -159,3 +171,15 @@ def validate_params(values: dict[str, object], rules: dict[str, Constraint]) -> 
         value = values[name]
         if not rule.accepts(value):
             raise ParameterError(f"invalid {name}={value!r}: expected {rule.expected()}")
+
+
+def check_int(value: object, name: str, low: int = 1) -> int:
+    """``value`` as an ``int`` when it is an integer >= ``low``.
+
+    Raises
+    ------
+    ParameterError
+        ``invalid NAME=VALUE: expected an integer >= LOW``.
+    """
+    validate_params({name: value}, {name: Integer(low)})
+    return int(value)  # type: ignore[arg-type]

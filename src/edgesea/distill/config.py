@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from edgesea.core.checks import check_int
 from edgesea.core.settings import Settings
 from edgesea.errors import EdgeSEAError
 
@@ -89,12 +90,10 @@ class TrainConfig(Settings):
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise EdgeSEAError(f"invalid {name}={v!r}: expected an integer >= 1")
+            check_int(v, name)
         for name in ("patience", "lr_patience", "spec_mask", "seed"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise EdgeSEAError(f"invalid {name}={v!r}: expected an integer >= 0")
+            check_int(v, name, low=0)
         if not (isinstance(self.lr, int | float) and math.isfinite(self.lr) and self.lr > 0):
             raise EdgeSEAError(f"invalid lr={self.lr!r}: expected a number > 0")
         for name in ("weight_decay", "cosine_weight", "min_delta"):

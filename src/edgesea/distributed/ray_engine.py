@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from edgesea.core.checks import check_int
 from edgesea.errors import EdgeSEAError, MissingExtraError
 
 __all__ = ["RayOptions", "connect", "import_ray", "ray_options", "resources", "results"]
@@ -39,8 +40,7 @@ def ray_options(options: RayOptions | None) -> tuple[str | None, int, float]:
         raise EdgeSEAError(f"unknown Ray engine options {unknown}")
     n = opts.get("num_actors", 1)
     g = opts.get("num_gpus_per_actor", 0.0)
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise EdgeSEAError(f"invalid num_actors={n!r}: expected an integer >= 1")
+    check_int(n, "num_actors")
     if isinstance(g, bool) or not isinstance(g, int | float) or not math.isfinite(g) or g < 0:
         raise EdgeSEAError(f"invalid num_gpus_per_actor={g!r}: expected a number >= 0")
     return opts.get("address"), int(n), float(g)

@@ -34,6 +34,7 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 
+from edgesea.core.checks import check_int
 from edgesea.errors import EdgeSEAError
 from edgesea.extract.run import extract
 
@@ -260,8 +261,7 @@ def evaluate_embedder(ds: Dataset, windows: list[np.ndarray], train_folds: list[
     for f in [*train_folds, test_fold]:
         if f not in known:
             raise EdgeSEAError(f"fold {f} is not in the dataset (folds {sorted(known)})")
-    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
-        raise EdgeSEAError(f"invalid seeds={seeds!r}: expected an integer >= 1")
+    check_int(seeds, "seeds")
     x = clip_features(windows)
     tr = np.flatnonzero(np.isin(ds.folds, train_folds))
     te = np.flatnonzero(ds.folds == test_fold)

@@ -30,7 +30,7 @@ from edgesea.core.fileio import pid_alive
 from edgesea.errors import EdgeSEAError
 from edgesea.teachers.base import Teacher
 
-__all__ = ["LONG_FILE_S", "Batcher", "DecodeFailed", "FileSource", "sources"]
+__all__ = ["LONG_FILE_S", "DecodeFailed", "FileSource", "TeacherBatcher", "sources"]
 
 #: Files longer than this (seconds, from the header) are streamed in the calling process
 #: rather than decoded whole by a worker.
@@ -183,7 +183,7 @@ def sources(paths: list[str], sr: int, window: float, hop_size: float, center: b
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-class Batcher:
+class TeacherBatcher:
     """Feeds windows to ``teacher.embed`` in batches of ``batch_size``, across files (a
     :class:`~edgesea.core.batches.BatchQueue` whose rows are kept in order), with
     ``rollback`` to forget the windows of a file that failed."""

@@ -37,10 +37,10 @@ from tqdm.auto import tqdm
 from edgesea._version import __version__
 from edgesea.audio.io import AUDIO_EXTENSIONS
 from edgesea.audio.windows import frame_audio
-from edgesea.core.checks import check_hop_size
+from edgesea.core.checks import check_hop_size, check_int
 from edgesea.core.fileio import walk_real_dirs
 from edgesea.errors import EdgeSEAError
-from edgesea.extract.decode import Batcher, DecodeFailed, sources
+from edgesea.extract.decode import DecodeFailed, TeacherBatcher, sources
 from edgesea.models import load_model
 from edgesea.sparse.model import load_sparse_model
 from edgesea.store.integrity import content_changed, file_content, writer_lock
@@ -162,9 +162,7 @@ class ExtractReport:
 
 
 def _check_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise EdgeSEAError(f"invalid {name}={value!r}: expected an integer >= 1")
-    return int(value)
+    return check_int(value, name)
 
 
 def teacher_info(teacher: Teacher) -> dict[str, Any]:
@@ -358,7 +356,7 @@ def _run(audio_dir: Path, out: Path, teacher: Teacher, manifest: dict[str, Any],
             shard = shards[k]
             first, count = shard["first_file"], shard["n_files"]
             meta: list[tuple[np.ndarray, ...]] = []
-            embed = Batcher(teacher, batch_size, window_samples + sum(context))
+            embed = TeacherBatcher(teacher, batch_size, window_samples + sum(context))
             for i in range(first, first + count):
                 src, entry = next(stream), files[i]
                 mark, n_meta, rows = embed.n, len(meta), 0

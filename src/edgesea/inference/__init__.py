@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from edgesea.inference.batching import (
         MAX_BATCH_WINDOWS as MAX_BATCH_WINDOWS,
     )
+    from edgesea.inference.batching import (
+        ModelBatcher as ModelBatcher,
+    )
     from edgesea.inference.int8 import (
         TFLiteEmbedder as TFLiteEmbedder,
     )
@@ -97,7 +100,7 @@ if TYPE_CHECKING:
 
 __getattr__, __dir__, __all__ = attach(__name__, {
     "api": ["FileResult", "get_embedding", "get_model", "model_identity", "model_inputs"],
-    "batching": ["MAX_BATCH_WINDOWS"],
+    "batching": ["MAX_BATCH_WINDOWS", "ModelBatcher"],
     "int8": ["TFLiteEmbedder", "WindowBatcher", "find_edge_spec"],
     "outputs": ["BLOCK_S", "BLOCK_WINDOWS", "COPY_ROWS", "SPILL_ROWS", "RowSink", "check_targets",
                 "differences", "make_provenance", "publish", "read_provenance", "refusal",

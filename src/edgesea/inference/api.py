@@ -23,12 +23,12 @@ import torch
 
 from edgesea._aliases import moved_name
 from edgesea.audio.io import prepare_mono, preprocess_audio
-from edgesea.audio.windows import hop_length, n_windows, window_timestamps
+from edgesea.audio.windows import front_padding, hop_length, n_windows, window_timestamps
 from edgesea.core.checks import check_flag, check_hop_size
 from edgesea.errors import EdgeSEAError
 from edgesea.inference.batching import (
+    ModelBatcher,
     _array_sink,
-    _Batcher,
     _check_batch_size,
 )
 from edgesea.inference.int8 import TFLiteEmbedder, WindowBatcher
@@ -166,7 +166,7 @@ def _embed_frames(model: EmbeddingModel, frames: Sequence[np.ndarray], batch_siz
                   verbose: bool) -> list[np.ndarray]:
     """Embed lists of window arrays, batching across lists, in order."""
     outs = [np.empty((f.shape[0], model.emb_dim), dtype=np.float32) for f in frames]
-    batcher = _Batcher(model, batch_size, verbose, total=sum(f.shape[0] for f in frames))
+    batcher = ModelBatcher(model, batch_size, verbose, total=sum(f.shape[0] for f in frames))
     for f, out in zip(frames, outs, strict=True):
         batcher.feed(f, _array_sink(out))
     batcher.flush()
@@ -187,7 +187,7 @@ def _signal(audio: object, sr: object, model: EmbeddingModel, hop_size: float, c
     """
     mono = prepare_mono(audio, sr, model.sample_rate, model.window, stacklevel=4)
     n = n_windows(mono.shape[0], model.sample_rate, model.window, hop_size, center)
-    start = -(model.window_samples // 2) if center else 0
+    start = -front_padding(model.window_samples, center)
     hop = hop_length(hop_size, model.sample_rate)
     return mono, start, hop, n, window_timestamps(n, hop, model.sample_rate)
 
@@ -235,7 +235,7 @@ def model_inputs(audio: Any, sr: Any, model: ModelLike = None, model_type: str =
 
 def _embed_stream(model: EmbeddingModel, signals: list[tuple], batcher: Any
                   ) -> list[np.ndarray]:
-    """Embed signals through a batcher of log-mel rows (``_Batcher(..., logmel=True)``, or
+    """Embed signals through a batcher of log-mel rows (``ModelBatcher(..., logmel=True)``, or
     an int8 model's ``WindowBatcher(..., logmel=True)``): log-mel blocks (a ``"stream"``
     front end computes the frames once per block of windows), in order."""
     outs = [np.empty((sig[3], model.emb_dim), dtype=np.float32) for sig in signals]
@@ -345,7 +345,7 @@ def get_embedding(audio: Any, sr: Any, model: ModelLike = None, model_type: str 
             batcher = WindowBatcher(int8, batch_size, logmel=True, verbose=verbose,
                                     total=total)
         else:
-            batcher = _Batcher(net, batch_size, verbose, total=total, logmel=True)
+            batcher = ModelBatcher(net, batch_size, verbose, total=total, logmel=True)
         embs = _embed_stream(net, signals, batcher)
         stamps = [sig[4] for sig in signals]
         return (embs, stamps) if is_list else (embs[0], stamps[0])

@@ -1,6 +1,6 @@
 """Batches of windows through a student, and the inference copy of a student.
 
-:class:`_Batcher` packs the windows of any number of inputs into full ``batch_size``
+:class:`ModelBatcher` packs the windows of any number of inputs into full ``batch_size``
 forward passes and hands each row back to the input it came from, in order
 (:func:`edgesea.get_embedding`, :func:`edgesea.inference.process.iter_process_files`);
 :func:`_inference_net` is the BN-folded copy of a model it runs, cached per model object.
@@ -17,11 +17,11 @@ import numpy as np
 import torch
 
 from edgesea.core.batches import BatchQueue
-from edgesea.errors import EdgeSEAError
+from edgesea.core.checks import check_int
 from edgesea.models import EmbeddingModel
 from edgesea.models.inference import weights_signature
 
-__all__ = ["MAX_BATCH_WINDOWS"]
+__all__ = ["MAX_BATCH_WINDOWS", "ModelBatcher"]
 
 _FAST_LOCK = threading.Lock()
 _FAST: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -48,13 +48,10 @@ MAX_BATCH_WINDOWS = 256
 
 def _check_batch_size(batch_size: object) -> int:
     """``batch_size`` checked (an integer >= 1) and capped at :data:`MAX_BATCH_WINDOWS`."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) \
-            or batch_size < 1:
-        raise EdgeSEAError(f"invalid batch_size={batch_size!r}: expected an integer >= 1")
-    return min(int(batch_size), MAX_BATCH_WINDOWS)
+    return min(check_int(batch_size, "batch_size"), MAX_BATCH_WINDOWS)
 
 
-class _Batcher(BatchQueue):
+class ModelBatcher(BatchQueue):
     """Windows of any number of inputs, in order, into full ``batch_size`` forward passes of
     a float model (:class:`~edgesea.core.batches.BatchQueue` with zero-filled batches, so
     results never depend on batch composition: one input alone or among others, whole or in

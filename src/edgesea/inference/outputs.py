@@ -24,14 +24,15 @@ import os
 import warnings
 import zipfile
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from edgesea.audio.stream import StreamInfo, stream_windows
 from edgesea.audio.windows import hop_length, window_timestamps
+from edgesea.core.batches import BatchQueue
 from edgesea.core.fileio import (
     chmod_like_new_file,
     disk_full_error,
@@ -182,16 +183,6 @@ class FileResult:
     n_windows: int = 0
 
 
-class Batcher(Protocol):
-    """What :func:`stream_files` needs of a batcher (:class:`edgesea.core.batches.BatchQueue`)."""
-
-    def feed(self, frames: np.ndarray, sink: Callable[[np.ndarray], None]) -> None:
-        """Queue windows; ``sink`` receives their rows, in order."""
-
-    def flush(self) -> None:
-        """Embed what is still queued."""
-
-
 #: Windows per streamed block and seconds of audio decoded per block (bound memory).
 BLOCK_WINDOWS = 64
 BLOCK_S = 20.0
@@ -252,7 +243,7 @@ def _warn_like_preprocess(info: StreamInfo, window: float, nonzero: bool) -> Non
             f"({window:g} s): it is zero-padded", EdgeSEAWarning, stacklevel=3)
 
 
-def stream_files(pairs: list[tuple[str, str]], net: EmbeddingModel, batcher: Batcher,
+def stream_files(pairs: list[tuple[str, str]], net: EmbeddingModel, batcher: BatchQueue,
                  model_id: str, center: bool, hop_size: float, overwrite: bool
                  ) -> Iterator[FileResult]:
     """Embed ``(source, output)`` pairs with ``net`` through ``batcher``, yielding results

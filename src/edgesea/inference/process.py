@@ -29,7 +29,7 @@ from edgesea.inference.api import (
     get_model,
     model_identity,
 )
-from edgesea.inference.batching import _Batcher, _check_batch_size
+from edgesea.inference.batching import ModelBatcher, _check_batch_size
 from edgesea.inference.int8 import TFLiteEmbedder, WindowBatcher
 from edgesea.inference.outputs import FileResult
 
@@ -58,7 +58,7 @@ class FrameOnceFeeder:
     ----------
     batcher : object
         Has ``feed(rows, sink)`` and ``flush()`` and takes log-mel rows ``(n, n_mels,
-        n_frames)`` (``edgesea.inference.batching._Batcher(..., logmel=True)``,
+        n_frames)`` (``edgesea.inference.batching.ModelBatcher(..., logmel=True)``,
         :class:`edgesea.inference.int8.WindowBatcher` with ``logmel=True``).
     frontend : LogMelSpectrogram
         The model's ``"stream"`` front end.
@@ -177,7 +177,7 @@ def iter_process_files(paths: Sequence[str | os.PathLike], output_dir=None,
         identity = int8.identity
     else:
         def batcher(logmel: bool) -> Any:
-            return _Batcher(net, batch_size, logmel=logmel)
+            return ModelBatcher(net, batch_size, logmel=logmel)
         identity = model_identity(net)
     # a stream front end: frames computed once per streamed block, as get_embedding does
     feed = FrameOnceFeeder.of(net, batcher(True), hop_size) if _is_stream(net) else batcher(False)

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from edgesea.core.checks import check_int
 from edgesea.errors import EdgeSEAError
 from edgesea.models.footprint import footprint as _dense_footprint
 from edgesea.models.footprint import frontend_macs
@@ -153,8 +154,7 @@ class SparseModel(nn.Module):
         super().__init__()
         if not isinstance(net, AisfxNet):
             raise EdgeSEAError(f"SparseModel wraps an AisfxNet, got {type(net).__name__}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise EdgeSEAError(f"invalid batch_size={batch_size!r}: expected an int >= 1")
+        check_int(batch_size, "batch_size")
         self.net = copy.deepcopy(net).cpu().eval()
         with torch.no_grad():
             for _, conv in conv_layers(self.net):

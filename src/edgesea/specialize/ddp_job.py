@@ -33,6 +33,7 @@ import torch
 import torch.distributed as dist
 
 from edgesea._aliases import moved_name
+from edgesea.core.checks import check_int
 from edgesea.core.fileio import write_json
 from edgesea.core.safe_json import read_json
 from edgesea.distill.checkpoint import save_atomic
@@ -115,8 +116,7 @@ def launch(job_path: str | os.PathLike, nproc: int, progress: bool = False
     EdgeSEAError
         Bad ``nproc``, or a process failed (its error is in the message).
     """
-    if isinstance(nproc, bool) or not isinstance(nproc, int) or nproc < 1:
-        raise EdgeSEAError(f"invalid nproc={nproc!r}: expected an integer >= 1")
+    check_int(nproc, "nproc")
     import torch.multiprocessing as mp
 
     threads = max(1, torch.get_num_threads() // nproc)

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from edgesea.core.checks import check_int
 from edgesea.errors import EdgeSEAError
 from edgesea.teachers.aisfx_net import (
     HOP,
@@ -195,8 +196,7 @@ class AisfxTeacher:
                 math.isfinite(window) and round(window * SAMPLE_RATE) > _MIN_SAMPLES):
             raise EdgeSEAError(f"invalid window={window!r}: expected seconds > "
                                f"{_MIN_SAMPLES / SAMPLE_RATE:.4f} (8 frames), e.g. 1.0")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise EdgeSEAError(f"invalid batch_size={batch_size!r}: expected an int >= 1")
+        check_int(batch_size, "batch_size")
         self.block = block
         self.window = float(window)
         self.window_samples = round(self.window * SAMPLE_RATE)
