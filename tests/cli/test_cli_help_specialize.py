@@ -70,3 +70,24 @@ def test_engine_help_names_the_ray_extra(name: str) -> None:
     assert "edgesea[ray]" in r.output, name
     for opt in ("--address", "--num-actors", "--num-gpus-per-actor"):
         assert opt in r.output, (name, opt)
+
+
+ALL_COMMANDS = sorted(typer.main.get_command(app).commands)
+
+
+@pytest.mark.parametrize("name", ALL_COMMANDS)
+def test_option_names_are_whole_at_80_columns(name: str) -> None:
+    """``--reduction-options`` was shown as ``--reduction-optio…`` in an 80-column terminal."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLUMNS": "80", "TERMINAL_WIDTH": "80"}
+    res = subprocess.run([sys.executable, "-m", "edgesea.cli", name, "--help"], env=env,
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert max(len(line) for line in res.stdout.splitlines()) <= 80
+    for p in _command(name).params:
+        for opt in p.opts + p.secondary_opts:
+            if opt.startswith("--"):
+                assert opt in res.stdout, f"{name}: {opt} not shown whole"

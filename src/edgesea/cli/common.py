@@ -3,6 +3,7 @@ the files-done progress bar, and the command classes that keep ``-h`` clean."""
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import click
 import typer
+from rich.cells import cell_len
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -19,6 +21,9 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Table
+from rich.text import Text
+from typer import rich_utils
 from typer.core import TyperCommand, TyperGroup
 
 from edgesea.audio.io import AUDIO_EXTENSIONS
@@ -55,6 +60,33 @@ def reflow(text: str) -> str:
     return "\n\n".join(p if p.startswith("\b") else " ".join(p.split()) for p in paragraphs)
 
 
+class _WholeNames(Table):
+    """typer's options table with option names, flags and types never cut (``--reduction-
+    optio…`` at 80 columns): every column but the last (the help text, which wraps) is at
+    least as wide as its widest cell and does not wrap; a word of the help text longer than
+    its column is folded onto the next line instead of cut."""
+
+    def add_row(self, *renderables: Any, **kwargs: Any) -> None:
+        super().add_row(*renderables, **kwargs)
+        for column, cell in zip(self.columns[:-1], renderables, strict=False):
+            width = cell.cell_len if isinstance(cell, Text) else cell_len(str(cell or ""))
+            column.no_wrap = True
+            column.min_width = max(column.min_width or 0, width)
+        if self.columns:
+            self.columns[-1].overflow = "fold"  # a long word in a help text: folded, not cut
+
+
+@contextlib.contextmanager
+def _whole_option_names() -> Iterator[None]:
+    """typer's help panels drawn with :class:`_WholeNames` (typer has no option for it)."""
+    real = rich_utils.Table
+    rich_utils.Table = _WholeNames
+    try:
+        yield
+    finally:
+        rich_utils.Table = real
+
+
 class _CleanHelp:
     """Help without a type placeholder (``<bool>``) on flags, descriptions reflowed."""
 
@@ -67,7 +99,8 @@ class _CleanHelp:
         for param in self.get_params(ctx):
             if getattr(param, "is_flag", False) and param.metavar is None:
                 param.metavar = ""  # flags take no value: show none
-        super().format_help(ctx, formatter)
+        with _whole_option_names():
+            super().format_help(ctx, formatter)
 
 
 class Command(_CleanHelp, TyperCommand):
