@@ -387,3 +387,11 @@ def test_real_clip(real_clip, tiny_model_path):
     assert emb.dtype == np.float32 and np.isfinite(emb).all()
     np.testing.assert_allclose(ts, np.arange(emb.shape[0]) * 0.5)
     assert emb.std(axis=0).max() > 0  # windows differ
+
+
+def test_list_of_numbers_is_a_clear_error(tiny_model_path) -> None:
+    """A list of samples used to fail with 'audio has 0 dimensions' (issue 34)."""
+    with pytest.raises(EdgeSEAError, match=r"list of 800 numbers.*np\.asarray\(audio\)"):
+        get_embedding([0.1] * 800, 8000, model=tiny_model_path)
+    emb, ts = get_embedding(np.asarray([0.1] * 8000), 8000, model=tiny_model_path)
+    assert emb.shape[0] == ts.shape[0] >= 1

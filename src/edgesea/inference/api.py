@@ -320,6 +320,11 @@ def get_embedding(audio: Any, sr: Any, model: ModelLike = None, model_type: str 
         audios = list(audio)
         if not audios:
             raise EdgeSEAError("audio is an empty list: expected at least one array")
+        if all(np.ndim(a) == 0 for a in audios):  # a list of samples, not of signals
+            raise EdgeSEAError(
+                f"audio is a list of {len(audios)} numbers: a list means several signals, "
+                "one array each (as openl3 / edgel3 take them); pass one signal as an array, "
+                "np.asarray(audio)")
         if isinstance(sr, list | tuple):
             if len(sr) != len(audios):
                 raise EdgeSEAError(f"got {len(audios)} audio arrays but {len(sr)} sample rates:"
