@@ -395,3 +395,12 @@ def test_list_of_numbers_is_a_clear_error(tiny_model_path) -> None:
         get_embedding([0.1] * 800, 8000, model=tiny_model_path)
     emb, ts = get_embedding(np.asarray([0.1] * 8000), 8000, model=tiny_model_path)
     assert emb.shape[0] == ts.shape[0] >= 1
+
+
+def test_model_type_error_lists_every_packaged_type() -> None:
+    """The error listed only 'sea' although 'sparse' works too (issue 34)."""
+    with pytest.raises(EdgeSEAError, match=r"invalid model_type='foo': expected one of "
+                       r"\['sea', 'sparse'\]"):
+        get_model(None, model_type="foo")
+    with pytest.raises(ValueError):  # a ParameterError
+        get_embedding(np.zeros(8000), 8000, model_type="foo")

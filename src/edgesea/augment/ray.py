@@ -31,14 +31,12 @@ class _AugEmbedder:
     def __init__(self, teacher: Any, audio_dir: str, sources: list[str],
                  durations: list[float], config: Any, seed: int, student_rate: int,
                  batch_size: int) -> None:
-
         self.teacher = teacher
         self.aug = Augmenter(durations, config, seed, teacher.window)
         self.load = source_loader(Path(audio_dir), list(sources))
         self.student_rate, self.batch_size = int(student_rate), int(batch_size)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-
         parts = []
         for k, start, n in zip(batch["shard"], batch["start"], batch["n_rows"], strict=True):
             cols = shard_columns(np.arange(int(start), int(start) + int(n)), self.aug,

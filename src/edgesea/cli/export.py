@@ -117,7 +117,6 @@ def export_command(
 
     try:
         if tier is not None:
-
             get_tier(tier)
             if not {"tflite-int8", "c-array", "firmware"}.intersection(formats):
                 raise EdgeSEAError("--tier checks the int8 .tflite: add --format tflite-int8")
@@ -277,7 +276,6 @@ def footprint_command(
             raise EdgeSEAError(f"--windows and --repeats must be >= 1, got {windows} and "
                                f"{repeats}")
         if tier is not None:
-
             get_tier(tier)
         report = tflite_footprint(resolve_model(model, kind="int8"), audio_dir=audio,
                                   float_model=float_model,

@@ -114,6 +114,5 @@ def load_embedding_model_path(model_type: str = "sparse", emb_dim: int = 128,
     """
     model_type, emb_dim = _check_args(model_type, emb_dim, retrain_type, sparsity)
     if model_type == "sparse":
-
         return packaged_path(float(sparsity), retrain_type)
     return zoo.pretrained_path(model_type, emb_dim)

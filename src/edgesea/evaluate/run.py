@@ -63,7 +63,6 @@ def _cached_result(path: Path) -> dict[str, Any] | None:
     pickled, corrupt: it is recomputed and written again)."""
     import numpy as np
 
-
     if not path.is_file():
         return None
     try:
@@ -115,7 +114,6 @@ def run_evaluation(dataset: Path, models: list[Path], teachers: list[str],
 
     models = [Path(resolve_model(m)) for m in models]
     import numpy as np
-
 
     if test_fold in train_folds:  # refuse before any work
         raise EdgeSEAError(f"the test fold {test_fold} is also a training fold: refusing to "

@@ -175,7 +175,6 @@ def export_model(model_path: str | os.PathLike, formats: str | Sequence[str],
             reference = model.embed_logmel(torch.from_numpy(cal.logmels)).numpy()
     quant = None
     if "tflite-int8" in wanted or "c-array" in wanted:
-
         tfl = out / f"{ident}.int8.tflite"
         result.sizes["tflite-int8"] = convert_tflite_int8(model, cal.logmels, tfl,
                                                           progress=progress)
@@ -189,7 +188,6 @@ def export_model(model_path: str | os.PathLike, formats: str | Sequence[str],
             result.files["c-source"], result.files["c-header"] = c_files.source, c_files.header
             result.sizes["c-array"] = c_files.size
     if "onnx" in wanted or "onnx-int8" in wanted:
-
         onnx_path = out / f"{ident}.onnx"
         result.sizes["onnx"] = export_onnx(model, onnx_path)
         if "onnx" in wanted:

@@ -56,7 +56,6 @@ class FileSource:
 
 
 def _levels(frames: np.ndarray, sr: int) -> np.ndarray:
-
     return np.asarray(laeq(frames, sr), dtype=np.float32).reshape(-1)
 
 

@@ -98,7 +98,6 @@ def run_extract(audio_dir: Path, out: Path, teacher: Any, manifest: dict[str, An
     """Compute and write the shards ``todo`` on Ray (see the module docstring); returns the
     seconds of audio embedded. The signature is :func:`edgesea.extract.run._run`'s."""
 
-
     address, num_actors, gpus = ray_options(options)
     info, shards, files = manifest["teacher"], manifest["shards"], manifest["files"]
     if not todo:

@@ -184,7 +184,6 @@ def _inputs(model: str | os.PathLike, tflite: str | os.PathLike | None,
 
 
 def _check_quant(spec: dict[str, Any], tflite: Path) -> None:
-
     q = tflite_quant(tflite)
     inp = spec.get("input", {})
     if q.input_dtype != "int8" or q.output_dtype != "int8":

@@ -46,7 +46,6 @@ def real_clips(folder: str | os.PathLike, n_clips: int, sample_rate: int,
     """
     import soundfile as sf
 
-
     out = []
     for path in sorted(Path(folder).glob("*.*")):
         try:

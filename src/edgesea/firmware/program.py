@@ -43,7 +43,6 @@ def default_clip(sample_rate: int) -> np.ndarray:
     ``sample_rate``."""
     import soundfile as sf
 
-
     with resources.as_file(resources.files("edgesea.firmware") / "data" / CLIP_NAME) as p:
         pcm, sr = sf.read(str(p), dtype="int16")
     if sr != sample_rate:

@@ -110,7 +110,6 @@ def load_tflite(model: str | os.PathLike | bytes) -> bytes:
     if isinstance(model, bytes | bytearray):
         data = bytes(model)
     else:
-
         path = Path(model)
         if path.is_file() and path.stat().st_size > MAX_TFLITE_BYTES:
             raise EdgeSEAError(f"{model} is {path.stat().st_size:,} bytes: the network "

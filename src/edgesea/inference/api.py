@@ -24,7 +24,7 @@ import torch
 from edgesea._aliases import moved_name
 from edgesea.audio.io import prepare_mono, preprocess_audio
 from edgesea.audio.windows import front_padding, hop_length, n_windows, window_timestamps
-from edgesea.core.checks import check_flag, check_hop_size
+from edgesea.core.checks import OneOf, check_flag, check_hop_size, validate_params
 from edgesea.errors import EdgeSEAError
 from edgesea.inference.batching import (
     ModelBatcher,
@@ -36,7 +36,7 @@ from edgesea.inference.outputs import FileResult
 from edgesea.models import EmbeddingModel, load_model
 from edgesea.models.inference import weights_signature
 from edgesea.models.io import tensor_hash
-from edgesea.packaged.names import ZOO_TIERS, pretrained_path, resolve_model
+from edgesea.packaged.names import MODEL_TYPES, ZOO_TIERS, pretrained_path, resolve_model
 from edgesea.sparse.model import SparseModel
 from edgesea.sparse.packaged import packaged_path
 from edgesea.sparse.storage import is_sparse_file
@@ -59,7 +59,6 @@ def _load_file(path: str) -> EmbeddingModel:
     """An edgesea model file, or a sparse model file (:mod:`edgesea.sparse.storage`)."""
 
     if is_sparse_file(path):
-
         return SparseModel.load(path)  # type: ignore[return-value]
     return load_model(path)
 
@@ -81,14 +80,15 @@ def get_model(model: ModelLike = None, model_type: str = "sea",
     if not isinstance(tier, str) or tier not in ZOO_TIERS:
         raise EdgeSEAError(f"invalid tier={tier!r}: expected one of {ZOO_TIERS}")
     if isinstance(model, torch.nn.Module):
-
         if not isinstance(model, EmbeddingModel | SparseModel):
             raise EdgeSEAError(f"model must be an edgesea EmbeddingModel, a SparseModel or a "
                                f"path, got {type(model).__name__}")
         return model.eval()
     if model is None:
+        # every packaged type, the sparse models included (the zoo names only the students)
+        validate_params({"model_type": model_type},
+                        {"model_type": OneOf(*MODEL_TYPES, "sparse")})
         if isinstance(model_type, str) and model_type == "sparse":
-
             path = packaged_path(sparsity, retrain_type)
         else:
             path = pretrained_path(model_type, emb_dim, tier)
@@ -346,7 +346,6 @@ def get_embedding(audio: Any, sr: Any, model: ModelLike = None, model_type: str 
             signals.append(_signal(a, s, net, hop_size, bool(center)))
         total = sum(sig[3] for sig in signals)
         if int8 is not None:
-
             batcher = WindowBatcher(int8, batch_size, logmel=True, verbose=verbose,
                                     total=total)
         else:

@@ -171,7 +171,6 @@ def iter_process_files(paths: Sequence[str | os.PathLike], output_dir=None,
     for folder in {os.path.dirname(os.path.abspath(out)) for _, out in pairs}:
         clean_stale_temps(folder)
     if int8 is not None:
-
         def batcher(logmel: bool) -> Any:
             return WindowBatcher(int8, batch_size, logmel=logmel)
         identity = int8.identity
