@@ -39,7 +39,8 @@ def clip() -> tuple[np.ndarray, int]:
 
 @pytest.fixture(scope="module")
 def sea128():
-    return edgel3.models.load_embedding_model(model_type="sea", emb_dim=128)
+    return edgel3.models.load_embedding_model(model_type="sea", emb_dim=128, retrain_type="kd",
+                                              sparsity=95.45)
 
 
 @pytest.fixture()
@@ -93,8 +94,10 @@ def test_signatures_are_edgel3s():
         ("verbose", 1)]
     assert params(edgel3.process_file) == [
         ("filepath", e), ("output_dir", None), ("suffix", None), ("model", None),
-        ("model_type", "sparse"), ("emb_dim", 128), ("retrain_type", "ft"),
-        ("sparsity", 95.45), ("center", True), ("hop_size", 0.1), ("verbose", True)]
+        ("model_type", "sparse"), ("emb_dim", 128), ("sparsity", 95.45), ("center", True),
+        ("hop_size", 0.1), ("verbose", True), ("retrain_type", "ft")]  # edgesea's: keyword-only
+    assert inspect.signature(edgel3.process_file).parameters["retrain_type"].kind == \
+        inspect.Parameter.KEYWORD_ONLY
     assert params(edgel3.get_output_path) == [("filepath", e), ("suffix", e),
                                               ("output_dir", None)]
     assert [n for n, _ in params(edgel3.load_embedding_model)] == [
@@ -130,7 +133,8 @@ def test_tutorial_every_sea_size(clip, emb_dim):
 def test_readme_load_embedding_model(clip, sea128):
     audio, sr = clip
     assert isinstance(sea128, edgesea.models.EmbeddingModel) and sea128.emb_dim == 128
-    assert edgel3.models.load_embedding_model("sea", 128) is sea128  # cached, not reloaded
+    # cached, not reloaded
+    assert edgel3.models.load_embedding_model("sea", 128, "kd", 95.45) is sea128
     # "Since the model is provided, model_type and its parameters are ignored"
     emb1, _ = edgel3.get_embedding(audio, sr, model=sea128)
     emb2, _ = edgel3.get_embedding(audio, sr, model_type="sea", emb_dim=128, verbose=0)
@@ -286,7 +290,8 @@ def test_cli_defaults_are_sparse_and_say_so(wav_dir):
     with the fix (-retrain kd)."""
     with patch("sys.argv", ["edgel3", str(wav_dir / CLIP.name)]), \
             pytest.raises(edgel3.EdgeL3Error, match=r"retrain_type='ft'.*audio-visual.*"
-                          r"retrain_type='kd'"):
+                          r"retrain_type='kd'.*on the command line: --retrain-type kd "
+                          r"\(-retrain kd\)"):
         edgel3.main()
     assert not (wav_dir / "103074-7-0-2.npz").exists()
 
@@ -312,8 +317,7 @@ def test_sparse_model_type_is_a_clear_error(clip, sea128):
     level that is not packaged names the packaged ones and ``edgesea prune``."""
     audio, sr = clip
     for call in (lambda: edgel3.get_embedding(audio, sr),
-                 lambda: edgel3.load_embedding_model(),
-                 lambda: edgel3.load_embedding_model_path("sparse", 128, "ft", 95.45),
+                 lambda: edgel3.load_embedding_model("sparse", 128, "ft", 95.45),
                  lambda: edgesea.get_embedding(audio, sr, model_type="sparse",
                                                retrain_type="ft")):
         with pytest.raises(edgel3.EdgeL3Error, match=r"retrain_type='ft'.*video.*"
@@ -321,12 +325,15 @@ def test_sparse_model_type_is_a_clear_error(clip, sea128):
             call()
     for call in (lambda: edgel3.get_embedding(audio, sr, model_type="sparse",
                                               retrain_type="kd", sparsity=53.5),
-                 lambda: edgel3.load_embedding_model_path("sparse", 128, "kd", 63.5),
+                 lambda: edgel3.load_embedding_model("sparse", 128, "kd", 63.5),
                  lambda: edgesea.get_embedding(audio, sr, model_type="sparse",
                                                sparsity=72.3)):
         with pytest.raises(edgel3.EdgeL3Error, match=r"no sparse model at sparsity.*"
                            r"packaged sparse models.*edgesea prune"):
             call()
+    # load_embedding_model_path validates nothing and never raises, as edgel3's
+    assert edgel3.load_embedding_model_path("sparse", 128, "ft", 95.45).endswith(
+        "sparse_aisfx_95.45_ft.safetensors")
     # with a model, the (default) model type is ignored, as in edgel3
     emb, _ = edgel3.get_embedding(audio, sr, model=sea128, verbose=0)
     assert emb.shape == (36, 128)
@@ -342,7 +349,6 @@ def test_sparse_model_type_is_a_clear_error(clip, sea128):
     ({"sparsity": "95.45"}, "Invalid sparsity value"),
     ({"sparsity": True}, "Invalid sparsity value"),
     ({"emb_dim": 100}, "Invalid embedding dimension"),
-    ({"emb_dim": 128.0}, "Invalid embedding dimension"),
     ({"emb_dim": "128"}, "Invalid embedding dimension"),
     ({"hop_size": 0}, "hop_size"),
     ({"hop_size": "0.1"}, "hop_size"),
@@ -370,7 +376,9 @@ def test_valid_edgel3_values_are_accepted(clip, sea128):
     want, _ = edgel3.get_embedding(audio, sr, model=sea128, verbose=0)
     for kwargs in ({"retrain_type": "kd"}, {"sparsity": 53.5}, {"sparsity": 87},
                    {"sparsity": np.float64(72.3)}, {"verbose": True}, {"verbose": 0},
-                   {"verbose": np.int64(1)}, {"center": 1}, {"center": np.bool_(True)}):
+                   {"verbose": np.int64(1)}, {"center": 1}, {"center": np.bool_(True)},
+                   {"emb_dim": 128.0}, {"emb_dim": np.int64(128)}, {"verbose": 1.0},
+                   {"center": 1.0}):  # edgel3 tests membership: 128.0, 1.0 pass
         emb, _ = edgel3.get_embedding(audio, sr, model_type="sea", **kwargs)
         np.testing.assert_array_equal(emb, want)
     nc, _ = edgel3.get_embedding(audio, sr, model=sea128, center=False, verbose=0)

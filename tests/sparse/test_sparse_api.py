@@ -122,7 +122,7 @@ def test_sparse_errors_say_what_to_do(zoo_dir, clip, tmp_path) -> None:
                  lambda: edgesea.process_file(CLIP, tmp_path / "o", model_type="sparse",
                                               retrain_type="ft"),
                  lambda: edgel3.get_embedding(audio, sr),
-                 lambda: edgel3.load_embedding_model()):
+                 lambda: edgel3.load_embedding_model("sparse", 128, "ft", 95.45)):
         with pytest.raises(EdgeSEAError, match=r"retrain_type='ft'.*audio-visual.*video.*"
                            r"retrain_type='kd'"):
             call()
@@ -131,7 +131,7 @@ def test_sparse_errors_say_what_to_do(zoo_dir, clip, tmp_path) -> None:
         edgesea.get_model(None, "sparse", retrain_type="pruned")
     with pytest.raises(edgel3.EdgeL3Error, match=r"not packaged|no sparse model.*edgesea "
                        r"prune"):
-        edgel3.load_embedding_model_path("sparse", 128, "kd", 87.0)
+        edgel3.load_embedding_model("sparse", 128, "kd", 87.0)
     # a file whose header does not match its packaged name
     net = SparseModel.load(zoo_dir / f"{NAME}.safetensors").net
     save_sparse(net, zoo_dir / f"{NAME}.safetensors", sparsity=87.0, retrain="oneshot")

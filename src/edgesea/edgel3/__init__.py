@@ -62,7 +62,14 @@ What differs from edgel3 (on purpose):
 from __future__ import annotations
 
 from edgesea.edgel3 import cli, core, edgel3_exceptions, edgel3_warnings, models
-from edgesea.edgel3.cli import get_file_list, main, parse_args, positive_float, run
+from edgesea.edgel3.cli import (
+    get_file_list,
+    main,
+    parse_args,
+    positive_float,
+    positive_int,
+    run,
+)
 from edgesea.edgel3.core import get_embedding, get_output_path, process_file
 from edgesea.edgel3.edgel3_exceptions import EdgeL3Error
 from edgesea.edgel3.edgel3_warnings import EdgeL3Warning
@@ -79,7 +86,7 @@ __all__ = ["EMB_DIMS", "MODEL_TYPES", "RETRAIN_TYPES", "SPARSITIES", "EdgeL3Erro
            "EdgeL3Warning", "__version__", "cli", "core", "edgel3_exceptions",
            "edgel3_warnings", "get_embedding", "get_file_list", "get_output_path",
            "load_embedding_model", "load_embedding_model_path", "main", "models",
-           "parse_args", "positive_float", "process_file", "run"]
+           "parse_args", "positive_float", "positive_int", "process_file", "run"]
 
 #: The edgel3 version whose API this package follows.
 __version__ = "0.2.1"

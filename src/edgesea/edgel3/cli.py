@@ -1,6 +1,6 @@
 """edgel3's command line (``edgel3.cli``): :func:`main`, :func:`run`, :func:`parse_args`,
-:func:`positive_float` and :func:`get_file_list`; ``python -m edgesea.edgel3`` is the
-``edgel3`` script."""
+:func:`positive_float`, :func:`positive_int` and :func:`get_file_list`; ``python -m
+edgesea.edgel3`` is the ``edgel3`` script."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from edgesea.edgel3.models import (
 from edgesea.errors import EdgeSEAError
 from edgesea.inference import process
 
-__all__ = ["get_file_list", "main", "parse_args", "positive_float", "run"]
+__all__ = ["get_file_list", "main", "parse_args", "positive_float", "positive_int", "run"]
 
 
 class _ArgumentError(EdgeSEAError, ArgumentTypeError):
@@ -40,6 +40,19 @@ def positive_float(value: object) -> float:
     if not fvalue > 0 or fvalue == float("inf"):
         raise _ArgumentError("Expected a positive float")
     return fvalue
+
+
+def positive_int(value: object) -> int:
+    """An argparse type accepting only positive integers (edgel3's ``cli.positive_int``):
+    ``int(value)`` (5.0 -> 5, '7' -> 7; 1.9 -> 1, as ``int`` truncates), refused when that
+    fails ('128.0', None, 'x') or is not > 0."""
+    try:
+        ivalue = int(value)  # type: ignore[call-overload]
+    except (ValueError, TypeError) as e:
+        raise _ArgumentError(f"Expected a positive int, error message: {e}") from e
+    if ivalue <= 0:
+        raise _ArgumentError("Expected a positive int")
+    return ivalue
 
 
 def get_file_list(input_list: Iterable[str | os.PathLike]) -> list[str]:
@@ -107,7 +120,12 @@ def run(inputs: str | os.PathLike | Sequence[str | os.PathLike],
         print(f"Edgel3: No WAV files found in {inputs!s}. Aborting.")
         sys.exit(-1)
     verbose = check_flag(verbose, "verbose")
-    model = load_embedding_model(model_type, emb_dim, retrain_type, sparsity)
+    try:
+        model = load_embedding_model(model_type, emb_dim, retrain_type, sparsity)
+    except EdgeL3Error as e:
+        if retrain_type != "ft" or model_type != "sparse":
+            raise
+        raise EdgeL3Error(f"{e}; on the command line: --retrain-type kd (-retrain kd)") from e
     center = check_flag(center, "center")
     results = process.iter_process_files(files, output_dir or None, _check_suffix(suffix),
                                      model=model, center=center,
@@ -142,7 +160,7 @@ def _parser() -> ArgumentParser:
                         help="Type of smaller L3 model: 'sea' (the specialized students) or "
                         "'sparse' (edgel3's default: the pruned aisfx teacher in edgesea; "
                         "needs --retrain-type kd).")
-    parser.add_argument("--emb-dim", "-e", "-emb", type=int, default=128,
+    parser.add_argument("--emb-dim", "-e", "-emb", type=positive_int, default=128,
                         choices=list(EMB_DIMS),
                         help="Embedding dimension of the 'sea' model.")
     parser.add_argument("--retrain-type", "-retrain", type=str, default="ft",

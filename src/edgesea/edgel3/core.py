@@ -9,12 +9,34 @@ from typing import Any
 
 import numpy as np
 
-from edgesea.core.checks import check_flag, check_hop_size
+from edgesea.core.checks import check_hop_size
 from edgesea.edgel3.edgel3_exceptions import EdgeL3Error
-from edgesea.edgel3.models import ModelArg, _check_args, _net
+from edgesea.edgel3.models import ModelArg, _check_args, _flag, _net
 from edgesea.inference import api, process
 
-__all__ = ["get_embedding", "get_output_path", "process_file"]
+__all__ = ["L3_TARGET_SR", "SEA_TARGET_SR", "get_embedding", "get_output_path", "process_file"]
+
+#: edgel3's model rates: L3-Net (the sparse models) 48 kHz, the SEA students 8 kHz. edgesea's
+#: own models run at their own rates (the aisfx sparse models 44.1 kHz, the students 16 kHz:
+#: ``model.sample_rate``); audio at any rate is resampled to the model's.
+L3_TARGET_SR = 48000
+SEA_TARGET_SR = 8000
+
+
+def _center_audio(audio: np.ndarray, frame_len: int) -> np.ndarray:
+    """edgel3's centring: ``int(frame_len / 2)`` zeros before the audio (1-D), none after."""
+    return np.pad(audio, (int(frame_len / 2.0), 0), mode="constant")
+
+
+def _pad_audio(audio: np.ndarray, frame_len: int, hop_len: int) -> np.ndarray:
+    """edgel3's tail padding: zeros after the audio so that it holds at least one frame and
+    ``len - frame_len`` is a multiple of ``hop_len`` (every sample in some window)."""
+    n = int(audio.size)
+    if n < frame_len:
+        pad = frame_len - n
+    else:
+        pad = int(np.ceil((n - frame_len) / float(hop_len))) * hop_len - (n - frame_len)
+    return np.pad(audio, (0, pad), mode="constant") if pad > 0 else audio
 
 
 def get_embedding(audio: Any, sr: Any, model: ModelArg = None, model_type: str = "sparse",
@@ -64,8 +86,8 @@ def get_embedding(audio: Any, sr: Any, model: ModelArg = None, model_type: str =
     """
     model_type, emb_dim = _check_args(model_type, emb_dim, retrain_type, sparsity)
     hop_size = check_hop_size(hop_size)
-    verbose = check_flag(verbose, "verbose")
-    center = check_flag(center, "center")
+    verbose = _flag(verbose, "verbose")
+    center = _flag(center, "center")
     net = _net(model, model_type, emb_dim, retrain_type, sparsity)
     return api.get_embedding(audio, sr, model=net, center=center, hop_size=hop_size,
                              verbose=verbose)
@@ -116,9 +138,9 @@ def _check_suffix(suffix: object) -> str | None:
 
 def process_file(filepath: str | os.PathLike, output_dir: str | os.PathLike | None = None,
                  suffix: str | None = None, model: ModelArg = None,
-                 model_type: str = "sparse", emb_dim: int = 128, retrain_type: str = "ft",
-                 sparsity: float = 95.45, center: bool = True, hop_size: float = 0.1,
-                 verbose: bool = True) -> None:
+                 model_type: str = "sparse", emb_dim: int = 128, sparsity: float = 95.45,
+                 center: bool = True, hop_size: float = 0.1, verbose: bool = True, *,
+                 retrain_type: str = "ft") -> None:
     """edgel3's ``process_file``: embed an audio file into ``<base>[_<suffix>].npz``.
 
     Parameters
@@ -129,10 +151,14 @@ def process_file(filepath: str | os.PathLike, output_dir: str | os.PathLike | No
         Output folder (created if needed); default: the file's folder.
     suffix : str, optional
         Output name ``<base>_<suffix>.npz``.
-    model, model_type, emb_dim, retrain_type, sparsity, center, hop_size
-        As in :func:`get_embedding`.
+    model, model_type, emb_dim, sparsity, center, hop_size
+        As in :func:`get_embedding` (edgel3's order: no ``retrain_type`` among them).
     verbose : bool or {0, 1}
         Show a progress bar over the files.
+    retrain_type : {'ft', 'kd'}, keyword-only
+        edgesea's extension: the sparse model's retraining. edgel3's ``process_file`` has no
+        such argument and always uses ``'ft'`` (refused here, it needs video): pass
+        ``model=load_embedding_model(...)`` or ``retrain_type='kd'``.
 
     Returns
     -------
@@ -148,8 +174,8 @@ def process_file(filepath: str | os.PathLike, output_dir: str | os.PathLike | No
     """
     model_type, emb_dim = _check_args(model_type, emb_dim, retrain_type, sparsity)
     hop_size = check_hop_size(hop_size)
-    verbose = check_flag(verbose, "verbose")
-    center = check_flag(center, "center")
+    verbose = _flag(verbose, "verbose")
+    center = _flag(center, "center")
     suffix = _check_suffix(suffix)
     net = _net(model, model_type, emb_dim, retrain_type, sparsity)
     process.process_file(filepath, output_dir or None, suffix, net, center=center,

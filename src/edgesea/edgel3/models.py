@@ -6,18 +6,20 @@ from __future__ import annotations
 
 import os
 from numbers import Real
+from typing import Any
 
 import numpy as np
 
 from edgesea.edgel3.edgel3_exceptions import EdgeL3Error
 from edgesea.inference import api
 from edgesea.models import EmbeddingModel
+from edgesea.models.network import sea_mcu_student
 from edgesea.packaged import names as zoo
 from edgesea.sparse.model import SparseModel
-from edgesea.sparse.packaged import packaged_path
+from edgesea.teachers.aisfx import AisfxNet
 
-__all__ = ["EMB_DIMS", "MODEL_TYPES", "RETRAIN_TYPES", "SPARSITIES", "load_embedding_model",
-           "load_embedding_model_path"]
+__all__ = ["EMB_DIMS", "MODELS", "MODEL_TYPES", "RETRAIN_TYPES", "SPARSITIES",
+           "load_embedding_model", "load_embedding_model_path"]
 
 #: edgel3's model types (``"sparse"``: edgesea's pruned aisfx, :mod:`edgesea.sparse`).
 MODEL_TYPES = ("sea", "sparse")
@@ -43,11 +45,28 @@ def _check_args(model_type: object, emb_dim: object, retrain_type: object,
             or sparsity <= 0 or float(sparsity) not in SPARSITIES:
         raise EdgeL3Error(f"Invalid sparsity value {sparsity!r}: expected one of "
                           f"{', '.join(f'{s:g}' for s in SPARSITIES)}")
-    if isinstance(emb_dim, bool | np.bool_) or not isinstance(emb_dim, int | np.integer) \
-            or int(emb_dim) not in EMB_DIMS:
-        raise EdgeL3Error(f"Invalid embedding dimension emb_dim={emb_dim!r}: expected an "
-                          f"integer, one of {', '.join(map(str, EMB_DIMS))}")
+    # edgel3 tests membership only (``emb_dim not in (512, 256, 128, 64)``): 128.0 and
+    # numpy integers pass, '128' and True do not
+    if isinstance(emb_dim, str | bytes | bool | np.bool_) or not _member(emb_dim, EMB_DIMS):
+        raise EdgeL3Error(f"Invalid embedding dimension emb_dim={emb_dim!r}: expected one of "
+                          f"{', '.join(map(str, EMB_DIMS))}")
     return model_type, int(emb_dim)
+
+
+def _member(value: object, choices: tuple) -> bool:
+    """``value in choices`` as edgel3 evaluates it (``==``), False where that fails."""
+    try:
+        return bool(value in choices)
+    except (TypeError, ValueError):  # e.g. an array
+        return False
+
+
+def _flag(value: object, name: str) -> bool:
+    """edgel3's ``center`` / ``verbose`` check, ``value in (True, False)``: True, False, 0, 1,
+    0.0, 1.0 and NumPy booleans pass; -1, 2, 'x', None and arrays do not."""
+    if isinstance(value, str | bytes) or not _member(value, (0, 1)):
+        raise EdgeL3Error(f"invalid {name}={value!r}: expected True or False (or 0 or 1)")
+    return bool(value)
 
 
 def _net(model: ModelArg, model_type: str, emb_dim: int, retrain_type: str = "kd",
@@ -65,8 +84,7 @@ def _net(model: ModelArg, model_type: str, emb_dim: int, retrain_type: str = "kd
                          retrain_type=retrain_type)
 
 
-def load_embedding_model(model_type: str = "sparse", emb_dim: int = 128,
-                         retrain_type: str = "ft", sparsity: float = 95.45
+def load_embedding_model(model_type: str, emb_dim: int, retrain_type: str, sparsity: float
                          ) -> EmbeddingModel:
     """The packaged model with edgel3's characteristics, loaded once (cached).
 
@@ -99,20 +117,43 @@ def load_embedding_model(model_type: str = "sparse", emb_dim: int = 128,
     return _net(None, model_type, emb_dim, retrain_type, sparsity)
 
 
-def load_embedding_model_path(model_type: str = "sparse", emb_dim: int = 128,
-                              retrain_type: str = "ft", sparsity: float = 95.45) -> str:
-    """The path of the packaged model file :func:`load_embedding_model` loads.
+def load_embedding_model_path(model_type: str, emb_dim: int, retrain_type: str,
+                              sparsity: float) -> str:
+    """The path of the packaged file of a model: as edgel3's, it validates nothing and never
+    raises (:func:`load_embedding_model` checks the arguments).
 
-    Parameters and errors are those of :func:`load_embedding_model`; the file is an edgesea
-    ``.safetensors`` model (edgel3's were Keras ``.h5`` weights).
+    For ``model_type='sea'``: the student of size ``emb_dim``
+    (``edgesea/pretrained/sea_urban_<emb_dim>.safetensors``; ``retrain_type`` and
+    ``sparsity`` ignored); for any other type: the sparse model
+    (``edgesea/pretrained/sparse_aisfx_<sparsity>_<retrain_type>.safetensors``; ``emb_dim``
+    ignored), the values written as :func:`str` writes them (87.0 -> ``87.0``, 87 ->
+    ``87``), as edgel3 builds its names. edgel3's files were Keras weights named
+    ``edgel3_sea_ust_audio_emb_<emb_dim>.h5`` and ``edgel3_<retrain>_audio_sparsity_<s>.h5``;
+    edgesea's are ``.safetensors`` model files (docs/edgel3.md). A path is returned whether
+    or not the file is installed (the packaged levels: ``edgesea models``).
 
     Returns
     -------
     str
-        The installed file of the packaged ``'sea'`` model of size ``emb_dim``, or of the
-        ``'sparse'`` model of ``(sparsity, retrain_type)`` (a sparse model file).
     """
-    model_type, emb_dim = _check_args(model_type, emb_dim, retrain_type, sparsity)
-    if model_type == "sparse":
-        return packaged_path(float(sparsity), retrain_type)
-    return zoo.pretrained_path(model_type, emb_dim)
+    folder = zoo.PRETRAINED_DIR
+    if model_type == "sea":
+        return os.fspath(folder / f"sea_urban_{emb_dim}.safetensors")
+    return os.fspath(folder / f"sparse_aisfx_{sparsity}_{retrain_type}.safetensors")
+
+
+def _sea_network(emb_dim: int = 128, **kwargs: Any) -> EmbeddingModel:
+    """An untrained network of the packaged ``'sea'`` students' architecture (``mcu``)."""
+    return sea_mcu_student(int(emb_dim))
+
+
+def _sparse_network(**kwargs: Any) -> Any:
+    """An untrained network of the sparse models' architecture (the dense aisfx CNN9, before
+    pruning; edgel3's was L3-Net's audio network)."""
+    return AisfxNet()
+
+
+#: edgel3's model constructors by type (networks with fresh weights, as edgel3's builders
+#: return them before ``load_weights``): ``'sea'`` takes ``emb_dim``; keyword arguments
+#: edgel3 passes and does not use are ignored.
+MODELS = {"sparse": _sparse_network, "sea": _sea_network}
