@@ -91,3 +91,22 @@ def test_option_names_are_whole_at_80_columns(name: str) -> None:
         for opt in p.opts + p.secondary_opts:
             if opt.startswith("--"):
                 assert opt in res.stdout, f"{name}: {opt} not shown whole"
+
+
+@pytest.mark.parametrize("name", ALL_COMMANDS)
+def test_options_named_in_help_exist(name: str) -> None:
+    """A help text may name only options the command has (``--nproc`` named a ``--batch``
+    that no command has); an option of another command only with that command's name."""
+    import re
+
+    cmd = _command(name)
+    own = {o for p in cmd.params for o in p.opts + p.secondary_opts} | {"--help"}
+    texts = [p.help or "" for p in cmd.params] + [cmd.help or ""]
+    for text in texts:
+        for sentence in re.split(r"(?<=[.;:])\s", text):
+            for opt in re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", sentence):
+                other = re.search(r"edgesea ([a-z-]+) ", sentence)
+                if opt in own:
+                    continue
+                assert other and opt in {o for p in _command(other.group(1)).params
+                                         for o in p.opts}, f"{name}: {opt} in {sentence!r}"

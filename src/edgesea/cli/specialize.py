@@ -123,7 +123,8 @@ def specialize_command(
     num_gpus_per_actor: GpusPerActorOption = 0.0,
     nproc: Annotated[int, typer.Option(
         "--nproc", help="Processes of the distill stage: N > 1 trains with PyTorch "
-        "DistributedDataParallel (gloo; the global batch stays --batch of 64).")] = 1,
+        "DistributedDataParallel (gloo; the global batch of 64 windows is split between the "
+        "processes).")] = 1,
     distill_job_only: Annotated[bool, typer.Option(
         "--distill-job-only", help="Stop before training, after writing RUN/distill/"
         "job.json: train it with torchrun on several nodes (docs/scaling.md), then rerun "
