@@ -159,3 +159,27 @@ def test_errors(tmp_path):
     assert resolver_method("L2_POOL_2D") == "AddL2Pool2D"
     with pytest.raises(EdgeSEAError, match="builtin"):
         resolver_method("CUSTOM")
+
+
+def test_readme_names_the_model_as_given(tmp_path):
+    """The README said `edgesea export mine_student`, which does not resolve for a model
+    that is not packaged: it gives the model as it was exported (issue 34)."""
+    pytest.importorskip("ai_edge_litert")
+    import shutil
+
+    from edgesea.packaged.names import PRETRAINED_DIR, resolve_model
+
+    own = tmp_path / "my models"
+    own.mkdir()
+    for ext in (".safetensors", ".int8.tflite", ".edge.json"):
+        shutil.copy(PRETRAINED_DIR / f"sea_urban_64{ext}", own / f"mine_student{ext}")
+    model = own / "mine_student.safetensors"
+    b = export_firmware(model, tmp_path / "fw", arena_bytes=100_000, measure=False)
+    readme = (tmp_path / "fw" / "README.md").read_text()
+    assert f"`edgesea export '{model}' --format firmware`" in readme
+    assert "edgesea export mine_student " not in readme
+    assert b.source == str(model) and resolve_model(b.source) == str(model)
+    b = export_firmware("sea_urban_64", tmp_path / "fw2", name="other", arena_bytes=100_000,
+                        measure=False)
+    assert "`edgesea export sea_urban_64 --format firmware`" in (
+        tmp_path / "fw2" / "README.md").read_text()

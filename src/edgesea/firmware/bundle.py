@@ -52,6 +52,9 @@ class FirmwareBundle:
     ----------
     out_dir, name, ident : str
         The folder, the model's file name and its C identifier.
+    source : str
+        The model as it was given (a packaged name or a path): ``edgesea export SOURCE
+        --format firmware`` remakes the bundle.
     files : dict of str to str
         What was written, by role (``model-source``, ``model-header``, ``frontend-source``,
         ``frontend-header``, ``main``, ``readme``, ``json``, ``tflite``, ``spec``).
@@ -83,6 +86,7 @@ class FirmwareBundle:
     out_dir: str
     name: str
     ident: str
+    source: str = ""
     files: dict[str, str] = field(default_factory=dict)
     ops: list[str] = field(default_factory=list)
     arena_bytes: int = 0
@@ -259,7 +263,7 @@ def export_firmware(model: str | os.PathLike, out_dir: str | os.PathLike, *,
     if out.exists() and not out.is_dir():
         raise EdgeSEAError(f"output path {out_dir} exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
-    bundle = FirmwareBundle(out_dir=str(out), name=name, ident=ident)
+    bundle = FirmwareBundle(out_dir=str(out), name=name, ident=ident, source=os.fspath(model))
     h, c, layout = write_frontend(spec_doc, out, spec_name=f"{name}.edge.json")
     data = check_tflite_file(tfl)
     arrays = write_c_array(data, out, ident)
