@@ -55,6 +55,8 @@ from edgesea.packaged.names import PRETRAINED_DIR, ZOO_TIERS, parse_zoo_name, zo
 from edgesea.packaged.tiers import check_budget, get_tier
 from edgesea.specialize.config import SpecializeConfig
 from edgesea.teachers.model import ModelTeacher
+from edgesea.zoo import catalog as zoo_catalog
+from edgesea.zoo.figures import card_figures
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIP = ROOT / "examples" / "audio" / "fold1" / "103074-7-0-2.flac"
@@ -434,6 +436,42 @@ def cards(eval_dir: Path, audio: Path, pretrained: Path, docs: Path, expected: P
         print(f"warning: {p}")
 
 
+#: The README's zoo table sits between these lines; `readme` (and `cards`) rewrite it from
+#: the model cards (``edgesea.zoo.catalog``).
+README_BEGIN = ("<!-- zoo-table: written by `python benchmarks/build_zoo.py readme` from the "
+                "model cards; edit the cards, not this table -->")
+README_END = "<!-- /zoo-table -->"
+
+
+def readme_zoo_table() -> list[str]:
+    """The README's table of the packaged students, from their cards."""
+    lines = ["| model | tier | params | int8 flash B | TFLM arena B | fold-10 micro-AUPRC "
+             "float / int8 |", "|---|---|---|---|---|---|"]
+    for m in zoo_catalog():
+        if m.kind != "sea":
+            continue
+        fig = card_figures(m.name)
+        micro = fig["micro_auprc"] or {}
+        score = (f"{micro['float']:.3f} / {micro['int8']:.3f}"
+                 if micro.get("float") is not None and micro.get("int8") is not None else "-")
+        lines.append(f"| `{m.name}` | {m.tier} | {fig['params']:,} | {fig['flash_bytes']:,} | "
+                     f"{fig['arena_bytes']:,} | {score} |")
+    return lines
+
+
+def write_readme_table(readme: Path = ROOT / "README.md") -> bool:
+    """Rewrite the README's zoo table from the cards; True when it changed."""
+    text = readme.read_text(encoding="utf-8")
+    if README_BEGIN not in text or README_END not in text:
+        raise SystemExit(f"{readme} has no zoo-table markers")
+    head, rest = text.split(README_BEGIN, 1)
+    _, tail = rest.split(README_END, 1)
+    new = head + README_BEGIN + "\n" + "\n".join(readme_zoo_table()) + "\n" + README_END + tail
+    if new != text:
+        readme.write_text(new, encoding="utf-8")
+    return new != text
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -452,11 +490,15 @@ def main() -> None:
     c.add_argument("--docs", type=Path, default=ROOT / "docs" / "models")
     c.add_argument("--expected", type=Path, default=ROOT / "tests" / "data" /
                    "zoo_expected.npz")
+    sub.add_parser("readme", help="rewrite README.md's zoo table from the model cards")
     args = ap.parse_args()
     if args.cmd == "pack":
         pack(args.model, args.calibration, args.out)
+    elif args.cmd == "readme":
+        print("README.md zoo table", "rewritten" if write_readme_table() else "unchanged")
     else:
         cards(args.eval, args.audio, args.pretrained, args.docs, args.expected)
+        write_readme_table()
 
 
 if __name__ == "__main__":
