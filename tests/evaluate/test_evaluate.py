@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
 import torch
 from sklearn.metrics import average_precision_score
 from typer.testing import CliRunner
@@ -26,6 +25,7 @@ from edgesea.evaluate.classify import (
 from edgesea.evaluate.run import run_evaluation
 from edgesea.models import load_model, save_model, sea_student
 from edgesea.teachers.model import ModelTeacher
+from shared_helpers import make_dataset
 
 
 def test_auprc_on_known_inputs() -> None:
@@ -60,23 +60,6 @@ def test_clip_features() -> None:
     np.testing.assert_array_equal(clip_features(w), [[2, 1, 3, 2], [5, 5, 5, 5]])
 
 
-def make_dataset(root: Path, multilabel: bool = False) -> Path:
-    """Two classes (low / high tone) in folds 1, 2 and 3; 2 clips per source recording."""
-    rng = np.random.default_rng(0)
-    (root / "audio").mkdir(parents=True)
-    rows = ["filename,label,fold,freesound_id"]
-    sr = 16000
-    t = np.arange(int(1.5 * sr)) / sr
-    for i in range(36):
-        fold, cls = i % 3 + 1, (i // 3) % 2
-        f0 = rng.uniform(150, 300) if cls == 0 else rng.uniform(2000, 3000)
-        x = 0.3 * np.sin(2 * np.pi * f0 * t) + 0.02 * rng.standard_normal(t.size)
-        name = f"audio/c{i}.wav"
-        sf.write(root / name, x.astype(np.float32), sr)
-        label = ["low", "high"][cls] + (";noise" if multilabel and i % 4 == 0 else "")
-        rows.append(f"{name},{label},{fold},{i // 2}")
-    (root / "metadata.csv").write_text("\n".join(rows) + "\n")
-    return root
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_extract import assert_same_store, write_clips
 from typer.testing import CliRunner
 
 from edgesea.augment.bank import load_augmented, make_augmented
@@ -21,6 +20,7 @@ from edgesea.errors import EdgeSEAError
 from edgesea.extract.run import extract
 from edgesea.store.shards import EmbeddingStore
 from edgesea.teachers.model import ModelTeacher
+from shared_helpers import assert_same_store, write_clips
 
 
 @pytest.fixture(scope="module")

@@ -27,23 +27,7 @@ from edgesea.models import sea_student
 from edgesea.store.shards import COLUMNS, EmbeddingStore
 from edgesea.teachers import Teacher
 from edgesea.teachers.model import ModelTeacher
-
-# (relative path, seconds, sample rate, channels): 8 files, sorted order differs from this.
-CLIPS = [("b.wav", 1.3, 16000, 1), ("a.wav", 0.4, 16000, 1), ("sub/c.flac", 2.2, 22050, 2),
-         ("sub/d.wav", 1.0, 8000, 1), ("e.WAV", 1.6, 16000, 1), ("sub/deeper/f.wav", 0.7, 16000, 1),
-         ("g.flac", 2.6, 11025, 1), ("h.wav", 1.1, 16000, 2)]
-
-
-def write_clips(root: Path) -> list[str]:
-    rng = np.random.default_rng(0)
-    for rel, seconds, sr, ch in CLIPS:
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        n = int(seconds * sr)
-        tone = np.sin(2 * np.pi * rng.uniform(200, 2000) * np.arange(n) / sr)
-        audio = (0.3 * tone[:, None] + 0.05 * rng.standard_normal((n, ch))).astype(np.float32)
-        sf.write(root / rel, audio, sr)
-    (root / "notes.txt").write_text("not audio")
-    return sorted(rel for rel, *_ in CLIPS)
+from shared_helpers import CLIPS, assert_same_store, slow_teacher_script, write_clips
 
 
 @pytest.fixture(scope="module")
@@ -61,15 +45,6 @@ def reference(audio_dir: Path, teacher: ModelTeacher, tmp_path_factory) -> Embed
                    progress=False).store
 
 
-def assert_same_store(a: EmbeddingStore, b: EmbeddingStore) -> None:
-    da, db = a.load(), b.load()
-    for k in COLUMNS:
-        if k == "embedding":  # another process may pick other float kernels
-            np.testing.assert_allclose(da[k], db[k], rtol=1e-5, atol=1e-6)
-        else:
-            np.testing.assert_array_equal(da[k], db[k])
-    assert a.files == b.files
-    assert a.manifest["shards"] == b.manifest["shards"]
 
 
 def test_model_teacher(teacher: ModelTeacher) -> None:
@@ -140,25 +115,6 @@ def test_failed_files_are_recorded(tmp_path: Path, teacher: ModelTeacher) -> Non
     assert again.shards_computed == 0 and again.n_failed == 1
 
 
-def slow_teacher_script(delay: float, body: str) -> str:
-    """A Python script defining ``Slow`` (a ModelTeacher that sleeps ``delay`` s per batch),
-    then ``body`` (which runs an extraction with it)."""
-    return f"""
-import sys, time
-from edgesea.extract.run import extract
-from edgesea.models import load_model
-from edgesea.teachers.model import ModelTeacher
-
-class Slow:
-    def __init__(self, t):
-        self.t = t
-        for a in ("name", "identity", "sample_rate", "window", "emb_dim"):
-            setattr(self, a, getattr(t, a))
-    def embed(self, w):
-        time.sleep({delay})
-        return self.t.embed(w)
-
-""" + body
 
 
 _SLOW_RUN = slow_teacher_script(0.5, """

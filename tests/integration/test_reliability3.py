@@ -38,10 +38,9 @@ def _noise(seconds: float, seed: int = 0) -> np.ndarray:
 def _evaluated(tmp_path: Path):
     """A tiny student evaluated once on a synthetic dataset: ``(run, root, out, first)``,
     ``run(out)`` evaluating again."""
-    from test_evaluate import make_dataset
-
     from edgesea.evaluate.run import run_evaluation
     from edgesea.models import save_model, sea_student
+    from shared_helpers import make_dataset
 
     torch.manual_seed(0)
     model = Path(save_model(sea_student(16, head="linear", filters=(4, 4, 8, 8)).eval(),

@@ -131,10 +131,9 @@ def test_launch_refuses_bad_nproc(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict:
     """A 1-process ``specialize`` run and a copy of it distilled with ``--nproc 2``."""
-    from test_pipeline import config, write_audio
-
     from edgesea.models import save_model, sea_student
     from edgesea.specialize.pipeline import specialize
+    from shared_helpers import config, write_audio
 
     root = tmp_path_factory.mktemp("ddp-runs")
     torch.manual_seed(0)

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
 import torch
 from typer.testing import CliRunner
 
@@ -25,6 +24,7 @@ from edgesea.models import load_model, save_model, sea_student
 from edgesea.reduce import reducer_from_arrays
 from edgesea.specialize.pipeline import SpecializeConfig, specialize
 from edgesea.store.shards import EmbeddingStore
+from shared_helpers import config, write_audio
 
 
 @pytest.fixture(scope="module")
@@ -35,18 +35,6 @@ def teacher_spec(tmp_path_factory) -> str:
     return f"model:{path}"
 
 
-def write_audio(root: Path, n_files: int = 12, seed: int = 0) -> Path:
-    """UrbanSound8K-style names: 6 recordings of 2 slices, tones + noise, 2 s at 16 kHz."""
-    rng = np.random.default_rng(seed)
-    root.mkdir(parents=True, exist_ok=True)
-    sr = 16000
-    t = np.arange(2 * sr) / sr
-    for i in range(n_files):
-        f0 = rng.uniform(100, 3000)
-        audio = (rng.uniform(0.05, 0.5) * np.sin(2 * np.pi * f0 * t)
-                 + rng.uniform(0.001, 0.2) * rng.standard_normal(t.size)).astype(np.float32)
-        sf.write(root / f"{1000 + i // 2}-{i % 10}-0-{i % 2}.wav", audio, sr)
-    return root
 
 
 @pytest.fixture(scope="module")
@@ -54,10 +42,6 @@ def audio_dir(tmp_path_factory) -> Path:
     return write_audio(tmp_path_factory.mktemp("upstream"))
 
 
-def config(teacher_spec: str, **kw) -> SpecializeConfig:
-    base = dict(teacher=teacher_spec, emb_dim=8, arch="sea:4,4,8,8", sample_size="24",
-                val_fraction=0.34, train={"epochs": 2, "lr": 1e-3}, augment_factor=0.0)
-    return SpecializeConfig(**(base | kw))
 
 
 @pytest.fixture(scope="module")

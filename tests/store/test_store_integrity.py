@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from test_extract import slow_teacher_script
 
 from edgesea.audio.io import load_audio, resample, to_float_mono
 from edgesea.audio.loudness import laeq
@@ -28,6 +27,7 @@ from edgesea.extract.run import extract
 from edgesea.models import load_model, save_model, sea_student
 from edgesea.store.shards import COLUMNS, EmbeddingStore
 from edgesea.teachers.model import ModelTeacher
+from shared_helpers import slow_teacher_script
 
 # (name, seconds, sample rate): 5 files -> shards of 2, 2, 1 with files_per_shard=2.
 CLIPS = [("a.wav", 1.2, 16000), ("b.wav", 0.8, 16000), ("c.wav", 1.5, 8000),
@@ -393,3 +393,14 @@ def test_memoised_content_hash_sees_a_rewrite_with_the_same_size_and_mtime(tmp_p
     second = si.file_content(p)
     assert (second["size"], second["mtime_ns"]) == (first["size"], first["mtime_ns"])
     assert second["sha256"] != first["sha256"]
+
+
+def test_stale_lock_of_a_dead_process_is_taken_over(tmp_path: Path) -> None:
+    """A lock file left by a killed writer (its pid dead, no flock held) does not block the
+    next writer, which removes it on a clean exit."""
+    from edgesea.store.integrity import LOCK_FILE, writer_lock
+
+    (tmp_path / LOCK_FILE).write_text("999999999\n")  # a pid that cannot be running
+    with writer_lock(tmp_path):
+        assert (tmp_path / LOCK_FILE).read_text().strip() == str(os.getpid())
+    assert not (tmp_path / LOCK_FILE).exists()
