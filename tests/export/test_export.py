@@ -394,3 +394,44 @@ def test_tflite_embedder_matches_the_float_model(exported, tiny_student, audio_d
     lonely.write_bytes(Path(exported.files["tflite-int8"]).read_bytes())
     with pytest.raises(EdgeSEAError, match=r"edge\.json"):
         TFLiteEmbedder(lonely)
+
+
+def test_firmware_export_reuses_an_identical_int8_export(tmp_path, audio_dir, monkeypatch):
+    """`export --format firmware --calibration DIR` recalibrated although the same int8 file
+    was there (issue 34): it is reused when the model, the calibration audio (content), the
+    window count and the seed are the same, and made again when one changes."""
+    _needs_extra()
+    pytest.importorskip("tflite")
+    import edgesea.export.exporter as exporter
+    from edgesea.firmware.bundle import export_firmware_formats
+
+    torch.manual_seed(0)
+    tiny_student = tmp_path / "streamer.safetensors"  # the firmware program streams
+    save_model(sea_student(16, head="linear", filters=(4, 4, 8, 8), stream=True).eval(),
+               tiny_student)
+    out = tmp_path / "fw"
+    calls = []
+    real = exporter.convert_tflite_int8
+    monkeypatch.setattr(exporter, "convert_tflite_int8",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    kw = {"calibration_dir": audio_dir, "n_calibration": 32, "progress": False}
+    first = export_firmware_formats(tiny_student, ["firmware"], out, **kw)
+    assert len(calls) == 1 and "reused" not in first.export
+    tfl = out / f"{first.name}.int8.tflite"
+    stamp = tfl.stat().st_mtime_ns
+    again = export_firmware_formats(tiny_student, ["firmware"], out, **kw)
+    assert len(calls) == 1 and again.export["reused"] is True
+    assert tfl.stat().st_mtime_ns == stamp
+    export_firmware_formats(tiny_student, ["firmware"], out, **{**kw, "n_calibration": 33})
+    assert len(calls) == 2  # another window count: calibrated again
+    export_firmware_formats(tiny_student, ["firmware"], out, **kw)
+    assert len(calls) == 3  # back to 32 windows: the files on disk are the 33-window ones
+    cal = tmp_path / "cal"
+    shutil.copytree(audio_dir, cal)
+    export_firmware_formats(tiny_student, ["firmware"], out, **{**kw, "calibration_dir": cal})
+    assert len(calls) == 3  # the same audio content in another folder: reused
+    victim = sorted(p for p in cal.rglob("*") if p.is_file())[0]
+    data, sr = sf.read(victim)
+    sf.write(victim, data * 0.5, sr)
+    export_firmware_formats(tiny_student, ["firmware"], out, **{**kw, "calibration_dir": cal})
+    assert len(calls) == 4  # a calibration file changed: calibrated again

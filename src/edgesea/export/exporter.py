@@ -10,7 +10,6 @@ against the float model on the calibration windows (mean cosine, relative error)
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -26,6 +25,7 @@ from edgesea.export.calibration import logmel_windows
 from edgesea.export.carray import c_identifier, write_c_array
 from edgesea.export.graph import load_student, model_name
 from edgesea.export.onnx import export_onnx, quantize_onnx_int8, run_onnx
+from edgesea.export.reuse import calibration_key, file_sha256
 from edgesea.export.tflite import convert_tflite_int8
 from edgesea.runtime.frontend_spec import frontend_spec
 from edgesea.runtime.litert import run_litert, tflite_quant
@@ -101,14 +101,6 @@ def _check_formats(formats: str | Sequence[str]) -> list[str]:
             raise EdgeSEAError(f"unknown export format {f!r}: expected one of "
                                f"{', '.join(FORMATS)}{hint}")
     return [f for f in FORMATS if f in wanted]
-
-
-def _sha256(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def export_model(model_path: str | os.PathLike, formats: str | Sequence[str],
@@ -205,11 +197,15 @@ def export_model(model_path: str | os.PathLike, formats: str | Sequence[str],
     spec_path = out / f"{ident}.edge.json"
     description = {
         "name": ident, "source": os.path.basename(os.fspath(model_path)),
-        "source_sha256": _sha256(model_path), "family": model.config.family,
+        "source_sha256": file_sha256(model_path), "family": model.config.family,
         "emb_dim": model.emb_dim, "head": model.config.head,
         "files": {k: os.path.basename(v) for k, v in result.files.items()},
         "calibration": result.calibration, "check": result.check,
     }
+    if cal is not None:  # what an existing export is reused on (edgesea.export.reuse)
+        description["calibration_key"] = calibration_key(calibration_dir, n_calibration, seed)
+    if "tflite-int8" in result.files:
+        description["tflite_sha256"] = file_sha256(result.files["tflite-int8"])
     spec = frontend_spec(fe, model.window_samples, model=description,
                          input_quant=quant.input_dict() if quant else None,
                          output_quant=quant.output_dict() if quant else None,

@@ -27,6 +27,7 @@ from edgesea.errors import EdgeSEAError
 from edgesea.export import export_model
 from edgesea.export.carray import c_identifier, write_c_array
 from edgesea.export.footprint import find_min_arena, tflite_macs
+from edgesea.export.reuse import reusable_int8
 from edgesea.firmware.budget import device_budget, frontend_footprint, latency_estimate
 from edgesea.firmware.codegen import write_frontend
 from edgesea.firmware.measure import latency_from_instructions, measure_program, tier_fit
@@ -372,22 +373,25 @@ def export_firmware_formats(model: str | os.PathLike, formats: Sequence[str],
     Returns
     -------
     FirmwareBundle
-        With ``export`` holding the int8 export's result when one was made.
+        With ``export`` holding the int8 export's result when one was made, or ``{"reused":
+        True}`` when an int8 export of the same model, calibration audio (content),
+        window count and seed was already in ``out_dir`` (:mod:`edgesea.export.reuse`).
     """
-
     other = [f for f in formats if f != "firmware"]
-    result = None
-    if calibration_dir is not None or other:
+    tiers, reused, result = [tier] if tier else None, None, None
+    if calibration_dir is not None and not other:  # the same int8 export already there
+        reused = reusable_int8(resolve_model(model, kind="float"), out_dir, name,
+                               calibration_dir, n_calibration, seed)
+    if reused is None and (calibration_dir is not None or other):
         wanted = list(dict.fromkeys([*other, *(["tflite-int8"] if calibration_dir else [])]))
         result = export_model(resolve_model(model, kind="float"), wanted, out_dir,
                               calibration_dir=calibration_dir, n_calibration=n_calibration,
                               name=name, seed=seed, progress=progress)
-    if result is not None and "tflite-int8" in result.files:
-        bundle = export_firmware(model, out_dir, tflite=result.files["tflite-int8"],
-                                 spec=result.files["spec"], name=result.name,
-                                 tiers=[tier] if tier else None)
-    else:
-        bundle = export_firmware(model, out_dir, name=name, tiers=[tier] if tier else None)
-    if result is not None:
-        bundle.export = result.to_dict()
+    files = reused or (result.files if result and "tflite-int8" in result.files else None)
+    bundle = export_firmware(model, out_dir, tflite=files and files["tflite-int8"],
+                             spec=files and files["spec"],
+                             name=result.name if result and files else name, tiers=tiers)
+    if result is not None or reused is not None:
+        bundle.export = result.to_dict() if result else {"reused": True, "files": {
+            k: reused[k] for k in ("tflite-int8", "spec")}}
     return bundle
