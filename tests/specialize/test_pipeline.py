@@ -5,6 +5,7 @@ student stands in as the teacher (``model:PATH``) so no download or ../shared is
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -310,3 +311,27 @@ def test_stale_temps_of_killed_runs_are_cleaned(finished, audio_dir: Path, teach
     finally:
         live.kill()
         live.wait()
+
+
+def test_distill_shows_an_estimate_and_time_left(audio_dir: Path, teacher_spec: str,
+                                                 tmp_path: Path, capsys) -> None:
+    """specialize on 150 clips ran 15 min with no estimate (issue 34): after the first
+    measured epoch it says how long the stage will take, and a bar over the epochs shows
+    the time left."""
+    specialize(audio_dir, tmp_path / "run", config(teacher_spec, train={"epochs": 3,
+                                                                        "lr": 1e-3}),
+               progress=True)
+    out = capsys.readouterr()
+    lines = [line for line in out.out.splitlines() if "[distill] estimate" in line]
+    assert len(lines) == 1, out.out
+    assert re.search(r"\d+ s per epoch, 2 of 3 epochs left: about \d+ s more", lines[0])
+    assert out.out.index("epoch 1:") < out.out.index("[distill] estimate") < \
+        out.out.index("epoch 2:")
+    assert re.search(r"distill: .*\d/3 \[.*<", out.err)  # tqdm: done/total [elapsed<left]
+
+
+def test_duration_reads_well() -> None:
+    from edgesea.specialize.progress import duration
+
+    assert [duration(s) for s in (4, 89.4, 600, 5399, 7500)] == [
+        "4 s", "89 s", "10 min", "90 min", "2 h 05 min"]

@@ -43,6 +43,7 @@ from edgesea.specialize.config import SpecializeConfig
 from edgesea.specialize.ddp_job import distill_parallel
 from edgesea.specialize.distill_job import distill_data
 from edgesea.specialize.layout import RunLayout
+from edgesea.specialize.progress import DistillProgress
 from edgesea.specialize.report import write_report
 from edgesea.specialize.stages import (
     augment_windows,
@@ -296,13 +297,14 @@ def specialize(audio_dir: str | os.PathLike, run_dir: str | os.PathLike,
                 state.say(f"[distill] job written: {RunLayout(run).job}")
                 return None
         else:
-            res = train_student(model, *data, RunLayout(run).distill,
-                                TrainConfig.from_dict(config.train),
-                                resume=bool(partial and resume), progress=progress,
-                                on_epoch=lambda r: state.say(
-                                    f"  epoch {r['epoch']}: train loss {r['train_loss']:.4f}, "
-                                    f"val loss {r['val_loss']:.4f}, val R2 {r['val_r2']:.3f}, "
-                                    f"val cos {r['val_cosine']:.3f} ({r['epoch_s']:.0f} s)"))
+            train = TrainConfig.from_dict(config.train)
+            shown = DistillProgress(train.epochs, state.say, progress)
+            try:
+                res = train_student(model, *data, RunLayout(run).distill, train,
+                                    resume=bool(partial and resume), progress=progress,
+                                    on_epoch=shown)
+            finally:
+                shown.close()
         best = res.best
         summary = {"best_epoch": res.best_epoch, "epochs_run": len(res.history),
                    "stopped_early": res.stopped_early, "n_train": int(len(x_tr)),
