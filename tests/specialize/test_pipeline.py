@@ -335,3 +335,38 @@ def test_duration_reads_well() -> None:
 
     assert [duration(s) for s in (4, 89.4, 600, 5399, 7500)] == [
         "4 s", "89 s", "10 min", "90 min", "2 h 05 min"]
+
+
+def test_shared_store_is_reused_across_run_directories(audio_dir: Path, teacher_spec: str,
+                                                       tmp_path: Path) -> None:
+    """A new run directory on the same audio recomputed every teacher embedding (issue 34):
+    with --store the embeddings live in a content-addressed store folder shared by runs."""
+    shared = tmp_path / "stores"
+    cfg = config(teacher_spec)
+    first = specialize(audio_dir, tmp_path / "run1", cfg, progress=False, store=shared)
+    embed1 = first.stages["embed"]
+    assert embed1["shards_computed"] > 0 and Path(embed1["store"]).parent == shared
+    assert not (tmp_path / "run1" / "store").exists()
+    second = specialize(audio_dir, tmp_path / "run2", config(teacher_spec, seed=1),
+                        progress=False, store=shared)
+    assert second.stages["embed"]["store"] == embed1["store"]
+    assert second.stages["embed"]["shards_computed"] == 0  # nothing embedded again
+    copy = tmp_path / "copy"  # the same content elsewhere: the same store
+    shutil.copytree(audio_dir, copy)
+    third = specialize(copy, tmp_path / "run3", cfg, progress=False, store=shared)
+    assert third.stages["embed"]["store"] == embed1["store"]
+    assert third.stages["embed"]["shards_computed"] == 0
+    other = specialize(audio_dir, tmp_path / "run4", config(teacher_spec, hop_size=0.25),
+                       progress=False, store=shared)  # another hop: another store
+    assert other.stages["embed"]["store"] != embed1["store"]
+    assert len(list(shared.iterdir())) == 2
+    from edgesea.cli import app
+
+    res = CliRunner().invoke(app, ["specialize", str(audio_dir), "--out",
+                                   str(tmp_path / "run5"), "--teacher", teacher_spec,
+                                   "--emb-dim", "8", "--arch", "sea:4,4,8,8", "--sample-size",
+                                   "24", "--epochs", "1", "--val-fraction", "0.34",
+                                   "--augment-factor", "0", "--store", str(shared), "-q"])
+    assert res.exit_code == 0, res.output
+    stages = json.loads((tmp_path / "run5" / "stages.json").read_text())
+    assert stages["embed"]["store"] == embed1["store"] and stages["embed"]["shards_computed"] == 0

@@ -113,6 +113,11 @@ def specialize_command(
     augment: Annotated[str, typer.Option("--augment-options", help="JSON AugmentConfig "
                                          "settings.")] = "{}",
     exclude: ExcludeOption = None,
+    store: Annotated[Path | None, typer.Option(
+        "--store", file_okay=False, show_default=False,
+        help="A folder of teacher-embedding stores shared between runs: the embeddings go to "
+        "STORE/embed-<key> (key: teacher, hop and audio content), so another run on the same "
+        "audio and teacher reuses them. Default: OUT/store.")] = None,
     workers: Annotated[int, typer.Option("--workers", help="Decoding processes of the "
                                          "teacher stage.")] = 1,
     engine: Annotated[str, typer.Option(
@@ -159,7 +164,7 @@ def specialize_command(
             group_by=group_by, seed=seed, train=train, augment_factor=augment_factor,
             augment=aug_options, exclude_audio=[str(p) for p in exclude or []])
         result = specialize(audio_dir, out, config, resume=resume, force=force,
-                            workers=workers, progress=not quiet, nproc=nproc,
+                            workers=workers, progress=not quiet, nproc=nproc, store=store,
                             distill_job_only=distill_job_only, engine=engine,
                             engine_options=None if engine != "ray" else {
                                 "address": address, "num_actors": num_actors,

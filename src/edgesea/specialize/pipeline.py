@@ -144,7 +144,8 @@ def specialize(audio_dir: str | os.PathLike, run_dir: str | os.PathLike,
                config: SpecializeConfig | None = None, resume: bool = False,
                force: bool = False, workers: int = 1, progress: bool = True,
                nproc: int = 1, distill_job_only: bool = False, engine: str = "local",
-               engine_options: dict[str, Any] | None = None) -> SpecializeResult | None:
+               engine_options: dict[str, Any] | None = None,
+               store: str | os.PathLike | None = None) -> SpecializeResult | None:
     """Run (or continue) the SEA pipeline on ``audio_dir`` in ``run_dir``.
 
     Parameters
@@ -173,6 +174,12 @@ def specialize(audio_dir: str | os.PathLike, run_dir: str | os.PathLike,
     distill_job_only : bool
         Stop before training, after writing ``distill/job.json`` (train it with torchrun
         across nodes, then rerun with ``resume=True`` to finish; docs/scaling.md).
+    store : path, optional
+        A folder of teacher-embedding stores shared between run directories: the teacher's
+        embeddings go to ``STORE/embed-<key>``, the key a digest of the teacher (identity
+        and view), the hop and the content of every audio file, so another run on the same
+        audio with the same teacher computes none again (``edgesea specialize --store``).
+        Default: ``RUN/store``.
 
     Returns
     -------
@@ -201,18 +208,22 @@ def specialize(audio_dir: str | os.PathLike, run_dir: str | os.PathLike,
     listing = [(p, c["size"], c["sha256"])
                for p, c in ((p, file_content(audio_dir / p)) for p in files)]
     k_embed = _key("embed", teacher_info(teacher), config.hop_size, listing)
-    if not state.cached("embed", k_embed):
+    # a shared store folder: one store per (teacher, hop, audio content), named by that key,
+    # so another run directory on the same audio reuses its embeddings
+    store_dir = RunLayout(run).store if store is None else Path(store) / f"embed-{k_embed[:24]}"
+    if not state.cached("embed", k_embed) or not (store_dir / "manifest.json").is_file():
         state.say("[embed] teacher embeddings")
         t = time.perf_counter()
         state.started("embed", k_embed)
         # replace: a store of other settings is replaced; of the same settings, only the
         # shards of files whose content changed are recomputed (extract checks each file)
-        rep = extract(audio_dir, RunLayout(run).store, teacher, hop_size=config.hop_size,
+        rep = extract(audio_dir, store_dir, teacher, hop_size=config.hop_size,
                       workers=workers, progress=progress, replace=True, engine=engine,
                       engine_options=engine_options)
         state.done("embed", k_embed, time.perf_counter() - t, n_files=rep.n_ok,
-                   n_failed=rep.n_failed, n_windows=rep.n_windows)
-    store = EmbeddingStore.open(RunLayout(run).store)
+                   n_failed=rep.n_failed, n_windows=rep.n_windows,
+                   shards_computed=rep.shards_computed, store=str(store_dir))
+    store = EmbeddingStore.open(store_dir)
     # out of core: the embeddings stay in the store's shards, read rows on demand
     cols = {**store.load(["file_index", "laeq_db"]),
             "embedding": store_column(store, "embedding")}
