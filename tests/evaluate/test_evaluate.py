@@ -196,3 +196,23 @@ def test_evaluate_output_explains_itself(tmp_path: Path, model_file: Path,
     assert "chance" in text and "pr_curves.png" in text and "per_class_ap.png" in text
     assert (tmp_path / "o" / "pr_curves.png").stat().st_size > 1000
     assert (tmp_path / "o" / "per_class_ap.png").stat().st_size > 1000
+
+
+def test_deterministic_classifier_is_fitted_once(tmp_path: Path, monkeypatch) -> None:
+    """A logistic regression gives the same result for every seed: it is fitted once on the
+    training folds, not once per seed (issue 34)."""
+    import edgesea.evaluate.classify as ev
+
+    ds = read_dataset(make_dataset(tmp_path / "d"))
+    rng = np.random.default_rng(0)
+    windows = [rng.normal(size=(3, 4)) + (1.0 if "low" in ds.classes[int(y.argmax())] else 0)
+               for y in ds.labels]
+    monkeypatch.setattr(ev, "HIDDEN", (0,))
+    calls = []
+    real = ev.fit_and_score
+    monkeypatch.setattr(ev, "fit_and_score", lambda *a, **k: calls.append(a[6]) or real(*a, **k))
+    res = ev.evaluate_embedder(ds, windows, [1, 2], 3, seeds=5)
+    n_search = len(ev.ALPHAS) * 2  # the classifier search: one fit per (alpha, fold)
+    assert res["deterministic"] and len(calls) == n_search + 1
+    assert len(res["metrics"]["micro_auprc"]["values"]) == 5
+    assert res["metrics"]["micro_auprc"]["std"] == 0
