@@ -5,6 +5,7 @@ Public API (edgel3-compatible)::
 
     emb, ts = edgesea.get_embedding(audio, sr, model="student.safetensors", hop_size=0.1)
     edgesea.process_file("clip.wav", output_dir="out/", model="student.safetensors")
+    stream = edgesea.StreamEmbedder(sr=16000); emb, ts = stream.push(chunk)  # live audio
 
 edgel3 code runs unchanged on ``import edgesea.edgel3 as edgel3`` (edgel3 0.2.1's names,
 signatures and defaults, and its command line as ``python -m edgesea.edgel3``; see
@@ -28,17 +29,19 @@ if TYPE_CHECKING:
     from edgesea.audio.io import load_audio
     from edgesea.inference.api import get_embedding, get_model
     from edgesea.inference.process import process_file
+    from edgesea.inference.stream import StreamEmbedder
     from edgesea.models.footprint import footprint
     from edgesea.models.io import load_model, save_model
 
-__all__ = ["EdgeSEAError", "EdgeSEAWarning", "__version__", "footprint", "get_embedding",
-           "get_model", "load_audio", "load_model", "process_file", "save_model"]
+__all__ = ["EdgeSEAError", "EdgeSEAWarning", "StreamEmbedder", "__version__", "footprint",
+           "get_embedding", "get_model", "load_audio", "load_model", "process_file",
+           "save_model"]
 
 #: Public name -> the module that defines it (imported on first use).
 _LAZY = {"footprint": "edgesea.models.footprint", "get_embedding": "edgesea.inference.api",
          "get_model": "edgesea.inference.api", "load_audio": "edgesea.audio.io",
          "load_model": "edgesea.models.io", "process_file": "edgesea.inference.process",
-         "save_model": "edgesea.models.io"}
+         "save_model": "edgesea.models.io", "StreamEmbedder": "edgesea.inference.stream"}
 
 _aliases.install()
 

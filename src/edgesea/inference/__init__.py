@@ -97,8 +97,10 @@ if TYPE_CHECKING:
     from edgesea.inference.process import (
         process_file as process_file,
     )
+    from edgesea.inference.stream import StreamEmbedder as StreamEmbedder
 
 __getattr__, __dir__, __all__ = attach(__name__, {
+    "stream": ["StreamEmbedder"],
     "api": ["FileResult", "get_embedding", "get_model", "model_identity", "model_inputs"],
     "batching": ["MAX_BATCH_WINDOWS", "ModelBatcher"],
     "int8": ["TFLiteEmbedder", "WindowBatcher", "find_edge_spec"],
