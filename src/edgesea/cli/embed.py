@@ -62,6 +62,18 @@ def _resolve_model(model: Path | str | None, model_type: str, emb_dim: int | Non
     return net
 
 
+def _grouped(caught: list, files: Sequence[Path]) -> dict[str, list[str]]:
+    """Warnings by message, each with the files it was given for (a warning about a file
+    starts with the file's path)."""
+    prefixes = sorted({f"{f}: " for f in files}, key=len, reverse=True)
+    out: dict[str, list[str]] = {}
+    for w in caught:
+        text = str(w.message)
+        prefix = next((p for p in prefixes if text.startswith(p)), "")
+        out.setdefault(text[len(prefix):], []).append(prefix[:-2])
+    return out
+
+
 def _check_outputs(files: Sequence[Path], output_dir: Path | None, suffix: str | None) -> None:
     """Refuse runs where two inputs would write the same output file."""
     from edgesea.inference.process import output_path  # torch: on use (start-up cost)
@@ -170,8 +182,11 @@ def embed_command(
             fail(f"stopped after {sum(counts.values())} of {len(files)} files: {e}",
                   EXIT_FAILED)
     if not quiet:
-        for message, n in Counter(str(w.message) for w in caught).items():
-            typer.echo(f"warning: {message}" + (f" ({n} files)" if n > 1 else ""), err=True)
+        for message, sources in _grouped(caught, files).items():
+            n = len(sources)
+            where = (f" ({n} files): {', '.join(sources[:5])}{', ...' if n > 5 else ''}"
+                     if n > 1 else f" ({sources[0]})" if sources[0] else "")
+            typer.echo(f"warning: {message}{where}", err=True)
         typer.echo(f"written {counts['written']}, skipped {counts['skipped']}, "
                    f"failed {counts['failed']}")
     if failures:

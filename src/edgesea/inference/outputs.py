@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from edgesea.audio.io import bandwidth_warning
 from edgesea.audio.stream import StreamInfo, stream_windows
 from edgesea.audio.windows import hop_length, window_timestamps
 from edgesea.core.batches import BatchQueue
@@ -232,15 +233,20 @@ class _Job:
             self.rows.close()
 
 
-def _warn_like_preprocess(info: StreamInfo, window: float, nonzero: bool) -> None:
-    """The warnings :func:`edgesea.audio.io.preprocess_audio` gives, for a streamed file."""
+def _warn_like_preprocess(src: str, info: StreamInfo, window: float, nonzero: bool,
+                          target_sr: float) -> None:
+    """The warnings :func:`edgesea.audio.io.preprocess_audio` gives, for a streamed file,
+    each naming the file."""
+    where = f"{src}: "
     if not nonzero:
-        warnings.warn("audio is all zeros (silent): its embeddings carry no information",
-                      EdgeSEAWarning, stacklevel=3)
+        warnings.warn(f"{where}audio is all zeros (silent): its embeddings carry no "
+                      "information", EdgeSEAWarning, stacklevel=3)
     if info.n_input < window * info.sr:
         warnings.warn(
-            f"audio is {info.n_input / info.sr:.3f} s long, shorter than one window "
+            f"{where}audio is {info.n_input / info.sr:.3f} s long, shorter than one window "
             f"({window:g} s): it is zero-padded", EdgeSEAWarning, stacklevel=3)
+    if (message := bandwidth_warning(info.sr, target_sr, where)) is not None:
+        warnings.warn(message, EdgeSEAWarning, stacklevel=3)
 
 
 def stream_files(pairs: list[tuple[str, str]], net: EmbeddingModel, batcher: BatchQueue,
@@ -290,7 +296,7 @@ def stream_files(pairs: list[tuple[str, str]], net: EmbeddingModel, batcher: Bat
                     batcher.feed(frames, job.receive)
                     yield from ready()
                 job.streamed = True
-                _warn_like_preprocess(info, net.window, nonzero)
+                _warn_like_preprocess(src, info, net.window, nonzero, net.sample_rate)
             except EdgeSEAError as e:
                 job.fail(str(e))
             yield from ready()

@@ -19,7 +19,7 @@ import numpy as np
 import soxr
 import torch
 
-from edgesea.audio.io import to_float_mono
+from edgesea.audio.io import bandwidth_warning, to_float_mono
 from edgesea.audio.windows import front_padding, hop_length, n_windows, window_timestamps
 from edgesea.core.checks import check_flag, check_hop_size, check_sample_rate
 from edgesea.errors import EdgeSEAError, EdgeSEAWarning
@@ -74,6 +74,8 @@ class StreamEmbedder:
         self.hop_size, self.center = hop_size, bool(center)
         self.left, self.right = (int(c) for c in self.net.frontend.context(self.window))
         self.front = front_padding(self.window, self.center)
+        if (message := bandwidth_warning(self.sr, self.rate)) is not None:
+            warnings.warn(message, EdgeSEAWarning, stacklevel=2)
         self._resampler = (soxr.ResampleStream(self.sr, self.rate, 1, dtype="float32",
                                                quality="HQ")
                            if self.sr != self.rate else None)
