@@ -1,6 +1,7 @@
 """Embedding audio with a model: model resolution and the model cache, ``get_embedding``
 (:mod:`.api`), batching (:mod:`.batching`), int8 ``.tflite`` models (:mod:`.int8`), files to
-``.npz`` (:mod:`.process`, :mod:`.outputs`) and output provenance (:mod:`.provenance`).
+``.npz`` (:mod:`.process`, :mod:`.outputs`), output provenance (:mod:`.provenance`) and live
+streams (:mod:`.stream`).
 """
 
 from __future__ import annotations
