@@ -129,6 +129,10 @@ def embed_command(
         help="Pad half a window before the audio so window t is centred at t * hop.")] = True,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Windows per forward "
                                             "pass.")] = 64,
+    pool: Annotated[str | None, typer.Option(
+        "--pool", show_default=False, help="Also store a clip embedding (clip_embedding): "
+        "these statistics of the windows over time, concatenated, e.g. mean,max (mean, max, "
+        "min, std).")] = None,
     overwrite: Annotated[bool, typer.Option(
         "--overwrite", help="Re-embed files whose .npz was made by other settings (another "
         "model, hop, centering or a changed audio file; default: such files fail). Outputs "
@@ -170,7 +174,8 @@ def embed_command(
             # a float model, or an int8 .tflite whose network LiteRT runs
             results = iter_process_files(files, output_dir, suffix, model=net,
                                          center=centering, hop_size=hop,
-                                         batch_size=batch_size, overwrite=overwrite)
+                                         batch_size=batch_size, overwrite=overwrite,
+                                         pool=pool)
         except EdgeSEAError as e:
             fail(str(e))
         try:

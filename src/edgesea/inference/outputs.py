@@ -41,6 +41,7 @@ from edgesea.core.fileio import (
     make_temp,
 )
 from edgesea.errors import EdgeSEAError, EdgeSEAWarning
+from edgesea.inference.pooling import PoolAccumulator
 from edgesea.inference.provenance import (  # re-exported: they were defined here
     differences,
     make_provenance,
@@ -164,8 +165,14 @@ def write_npz(path: str, rows: np.ndarray | RowSink, hop_size: float,
         shape, chunks = (rows.n_rows, rows.width), rows.chunks()
     else:
         shape, chunks = rows.shape, [rows]
+    pooled = PoolAccumulator(provenance["pool"], shape[1]) if provenance.get("pool") else None
+    if pooled is not None:
+        chunks = pooled.passing(chunks)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
         _write_npy_rows(zf, "embedding.npy", chunks, tuple(shape), np.dtype(np.float32))
+        if pooled is not None:  # the clip vector (edgesea.inference.pooling)
+            with zf.open("clip_embedding.npy", "w") as f:
+                np.lib.format.write_array(f, pooled.result(), allow_pickle=False)
         _write_npy_rows(zf, "timestamps.npy", _timestamps(shape[0], hop_size, sample_rate),
                         (shape[0],), np.dtype(np.float64))
         with zf.open("provenance.npy", "w") as f:
@@ -250,8 +257,8 @@ def _warn_like_preprocess(src: str, info: StreamInfo, window: float, nonzero: bo
 
 
 def stream_files(pairs: list[tuple[str, str]], net: EmbeddingModel, batcher: BatchQueue,
-                 model_id: str, center: bool, hop_size: float, overwrite: bool
-                 ) -> Iterator[FileResult]:
+                 model_id: str, center: bool, hop_size: float, overwrite: bool,
+                 pool: tuple[str, ...] = ()) -> Iterator[FileResult]:
     """Embed ``(source, output)`` pairs with ``net`` through ``batcher``, yielding results
     in input order (the engine of :func:`~.process.iter_process_files`).
 
@@ -274,7 +281,7 @@ def stream_files(pairs: list[tuple[str, str]], net: EmbeddingModel, batcher: Bat
         for src, out in pairs:
             try:
                 prov = make_provenance(model_id, net.emb_dim, hop_size, center,
-                                       source_info(src))
+                                       source_info(src), pool)
             except OSError:  # missing: stream_windows says so in its words
                 prov = {}
             if prov and os.path.exists(out) and not overwrite:

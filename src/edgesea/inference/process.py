@@ -32,6 +32,7 @@ from edgesea.inference.api import (
 from edgesea.inference.batching import ModelBatcher, _check_batch_size
 from edgesea.inference.int8 import TFLiteEmbedder, WindowBatcher
 from edgesea.inference.outputs import FileResult
+from edgesea.inference.pooling import check_pool
 
 __all__ = [
     "FileResult",
@@ -124,7 +125,8 @@ def iter_process_files(paths: Sequence[str | os.PathLike], output_dir=None,
                        model_type: str = "sea", emb_dim: int = 128, center: bool = True,
                        hop_size: float = 0.1, batch_size: int = 64,
                        overwrite: bool = False, tier: str = "mcu", sparsity: float = 95.45,
-                       retrain_type: str = "kd") -> Iterator[FileResult]:
+                       retrain_type: str = "kd", pool: str | Sequence[str] | None = None
+                       ) -> Iterator[FileResult]:
     """Embed audio files, yielding one :class:`FileResult` per input, in input order.
 
     Parameters
@@ -134,7 +136,7 @@ def iter_process_files(paths: Sequence[str | os.PathLike], output_dir=None,
     output_dir, suffix
         Where outputs go, as in :func:`process_file`.
     model, model_type, emb_dim, center, hop_size, batch_size, overwrite, tier, sparsity,
-    retrain_type
+    retrain_type, pool
         As in :func:`process_file` (keyword-only).
 
     Returns
@@ -158,6 +160,7 @@ def iter_process_files(paths: Sequence[str | os.PathLike], output_dir=None,
         an ``output_dir`` that is not a folder.
     """
     hop_size = check_hop_size(hop_size)
+    pool = check_pool(pool)
     batch_size = _check_batch_size(batch_size)
     center = check_flag(center, "center")
     int8 = _as_int8(model)  # an int8 .tflite: its network is run by LiteRT
@@ -180,7 +183,8 @@ def iter_process_files(paths: Sequence[str | os.PathLike], output_dir=None,
         identity = model_identity(net)
     # a stream front end: frames computed once per streamed block, as get_embedding does
     feed = FrameOnceFeeder.of(net, batcher(True), hop_size) if _is_stream(net) else batcher(False)
-    return outputs.stream_files(pairs, net, feed, identity, bool(center), hop_size, overwrite)
+    return outputs.stream_files(pairs, net, feed, identity, bool(center), hop_size, overwrite,
+                                pool)
 
 
 def process_file(filepath: str | os.PathLike | Sequence[str | os.PathLike],
@@ -189,7 +193,8 @@ def process_file(filepath: str | os.PathLike | Sequence[str | os.PathLike],
                  center: bool = True, hop_size: float = 0.1, batch_size: int = 64,
                  verbose: bool = False, overwrite: bool = False,
                  tier: str = "mcu", sparsity: float = 95.45,
-                 retrain_type: str = "kd") -> list[str]:
+                 retrain_type: str = "kd", pool: str | Sequence[str] | None = None
+                 ) -> list[str]:
     """Embed audio file(s) and write ``<base>[_<suffix>].npz`` files (edgel3's contract).
 
     Parameters
@@ -210,12 +215,17 @@ def process_file(filepath: str | os.PathLike | Sequence[str | os.PathLike],
         hop_size, center or a changed source file); matching ones are always skipped.
     tier, sparsity, retrain_type
         The packaged model, as in :func:`get_embedding` (keyword-only).
+    pool : str or sequence of str, optional
+        Also store a clip embedding ``clip_embedding``: these statistics of the window
+        embeddings over time, concatenated (``"mean,max"``: ``2 * D`` values; ``mean``,
+        ``max``, ``min``, ``std``; :func:`edgesea.inference.pooling.pool_embeddings`).
 
     Returns
     -------
     list of str
         The output paths (written or skipped), in input order. Each ``.npz`` holds
-        ``embedding``, ``timestamps`` and ``provenance`` (JSON: what produced it).
+        ``embedding``, ``timestamps`` and ``provenance`` (JSON: what produced it), and
+        ``clip_embedding`` with ``pool``.
 
     Raises
     ------
@@ -233,7 +243,7 @@ def process_file(filepath: str | os.PathLike | Sequence[str | os.PathLike],
                                  model_type=model_type, emb_dim=emb_dim, center=center,
                                  hop_size=hop_size, batch_size=batch_size,
                                  overwrite=overwrite, tier=tier, sparsity=sparsity,
-                                 retrain_type=retrain_type)
+                                 retrain_type=retrain_type, pool=pool)
     for r in tqdm(results, total=len(paths), unit="file", disable=not verbose):
         if r.status == "failed":
             failures.append(f"{r.path}: {r.error}")

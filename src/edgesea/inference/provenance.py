@@ -24,7 +24,7 @@ __all__ = ["MATCH_KEYS", "differences", "make_provenance", "read_provenance", "r
            "source_info"]
 
 #: The provenance fields that must match for an output to be reused.
-MATCH_KEYS = ("model", "emb_dim", "hop_size", "center", "source")
+MATCH_KEYS = ("model", "emb_dim", "hop_size", "center", "source", "pool")
 
 
 def source_info(path: str | os.PathLike) -> dict[str, Any]:
@@ -52,11 +52,12 @@ def _same_source(old: Any, new: Any) -> bool:
 
 
 def make_provenance(model_id: str, emb_dim: int, hop_size: float, center: bool,
-                    source: dict[str, Any]) -> dict[str, Any]:
-    """The provenance record of one output (see the module docstring)."""
-
-    return {"model": model_id, "emb_dim": int(emb_dim), "hop_size": float(hop_size),
-            "center": bool(center), "source": dict(source), "edgesea": __version__}
+                    source: dict[str, Any], pool: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The provenance record of one output (see the module docstring); ``pool`` (the clip
+    embedding's statistics) only when there is one."""
+    out = {"model": model_id, "emb_dim": int(emb_dim), "hop_size": float(hop_size),
+           "center": bool(center), "source": dict(source), "edgesea": __version__}
+    return out | ({"pool": list(pool)} if pool else {})
 
 
 def read_provenance(path: str | os.PathLike) -> dict[str, Any] | None:
