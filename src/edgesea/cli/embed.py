@@ -7,13 +7,13 @@ import warnings
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from edgesea.audio.io import AUDIO_EXTENSIONS
 from edgesea.audio.windows import n_windows
-from edgesea.cli.common import EXIT_FAILED, fail, find_audio_files, track
+from edgesea.cli.common import EXIT_FAILED, EXIT_USAGE, fail, find_audio_files, track
 from edgesea.core.checks import check_hop_size
 from edgesea.errors import EdgeSEAError
 from edgesea.packaged.names import resolve_model
@@ -62,6 +62,33 @@ def _resolve_model(model: Path | str | None, model_type: str, emb_dim: int | Non
     return net
 
 
+def _destination(files: Sequence[Path], output_dir: Path | None, suffix: str | None) -> bool:
+    """Check where the outputs go; True for one Parquet table (``-o FILE.parquet``)."""
+    table = output_dir is not None and output_dir.suffix == ".parquet"
+    if table and suffix:
+        raise EdgeSEAError("--suffix names .npz files: drop it with -o FILE.parquet")
+    if not table and output_dir is not None and output_dir.is_file():
+        raise EdgeSEAError(f"--output-dir {output_dir} is a file: expected a folder, or a "
+                           "FILE.parquet table")
+    if not table:
+        _check_outputs(files, output_dir, suffix)
+    return table
+
+
+def _embed_table(files: Sequence[Path], out: Path, net: Any, center: bool, hop: float,
+                 batch_size: int, overwrite: bool, pool: str | None, quiet: bool) -> None:
+    """``edgesea embed ... -o FILE.parquet`` (:func:`edgesea.inference.table.embed_to_parquet`)."""
+    from edgesea.inference.table import embed_to_parquet  # torch, pyarrow: on use (start-up)
+
+    try:
+        res = embed_to_parquet(files, out, model=net, center=center, hop_size=hop,
+                               batch_size=batch_size, overwrite=overwrite, pool=pool)
+    except EdgeSEAError as e:
+        fail(str(e), EXIT_FAILED if "could not be embedded" in str(e) else EXIT_USAGE)
+    if not quiet:
+        typer.echo(f"table {res['table']}: {res['written']} rows written, {res['kept']} kept")
+
+
 def _grouped(caught: list, files: Sequence[Path]) -> dict[str, list[str]]:
     """Warnings by message, each with the files it was given for (a warning about a file
     starts with the file's path)."""
@@ -92,8 +119,10 @@ def embed_command(
         exists=True, show_default=False, metavar="INPUTS",
         help="Audio files and/or folders of audio files.")],
     output_dir: Annotated[Path | None, typer.Option(
-        "--output-dir", "-o", file_okay=False,
-        help="Folder for the .npz files (default: next to each audio file).")] = None,
+        "--output-dir", "-o",
+        help="Folder for the .npz files (default: next to each audio file), or FILE.parquet: "
+        "one table for all the files (a row each; resumable; pip install "
+        "edgesea[parquet]).")] = None,
     suffix: Annotated[str | None, typer.Option(
         "--suffix", "-x", help="Output names become <base>_<suffix>.npz.")] = None,
     model: Annotated[str | None, typer.Option(
@@ -160,9 +189,12 @@ def embed_command(
                     else "; only the top level searched: drop --no-recursive for sub-folders")
             raise EdgeSEAError(f"no audio files found in {', '.join(map(str, inputs))} "
                                f"(extensions {' '.join(AUDIO_EXTENSIONS)}{hint})")
-        _check_outputs(files, output_dir, suffix)
+        table = _destination(files, output_dir, suffix)
     except EdgeSEAError as e:
         fail(str(e))
+    if table:
+        _embed_table(files, output_dir, net, centering, hop, batch_size, overwrite, pool, quiet)
+        return
 
     from edgesea.inference.process import iter_process_files  # torch: on use (start-up cost)
 

@@ -1,7 +1,8 @@
 """Embedding audio with a model: model resolution and the model cache, ``get_embedding``
 (:mod:`.api`), batching (:mod:`.batching`), int8 ``.tflite`` models (:mod:`.int8`), files to
 ``.npz`` (:mod:`.process`, :mod:`.outputs`), output provenance (:mod:`.provenance`) and live
-streams (:mod:`.stream`).
+streams (:mod:`.stream`), clip embeddings (:mod:`.pooling`) and one Parquet table for
+a dataset (:mod:`.table`).
 """
 
 from __future__ import annotations
@@ -102,6 +103,8 @@ if TYPE_CHECKING:
 
 __getattr__, __dir__, __all__ = attach(__name__, {
     "stream": ["StreamEmbedder"],
+    "pooling": ["pool_embeddings"],
+    "table": ["embed_to_parquet"],
     "api": ["FileResult", "get_embedding", "get_model", "model_identity", "model_inputs"],
     "batching": ["MAX_BATCH_WINDOWS", "ModelBatcher"],
     "int8": ["TFLiteEmbedder", "WindowBatcher", "find_edge_spec"],
