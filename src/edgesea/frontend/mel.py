@@ -1,5 +1,6 @@
 """The mel scale (HTK and Slaney) and triangular mel filterbanks in NumPy, as librosa 0.x
-builds them (``librosa.filters.mel``), without librosa at run time."""
+builds them (``librosa.filters.mel``), without librosa at run time, and Essentia's mel bands as
+the aisfx teacher computes them."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 
 from edgesea.errors import EdgeSEAError
 
-__all__ = ["hz_to_mel", "mel_filterbank", "mel_to_hz"]
+__all__ = ["aisfx_mel_filterbank", "hz_to_mel", "mel_filterbank", "mel_to_hz"]
 
 
 def hz_to_mel(freqs: np.ndarray | float, scale: str = "htk") -> np.ndarray:
@@ -66,3 +67,28 @@ def mel_filterbank(sr: float, n_fft: int, n_mels: int, fmin: float = 0.0,
     elif norm is not None:
         raise EdgeSEAError(f"unknown mel norm {norm!r}: expected 'slaney' or None")
     return weights
+
+
+def aisfx_mel_filterbank(sr: float = 44100, n_fft: int = 2048, n_mels: int = 96,
+                         fmin: float = 0.0, fmax: float = 22050.0) -> np.ndarray:
+    """Essentia's ``MelBands`` matrix ``(n_mels, 1 + n_fft // 2)`` (float64).
+
+    HTK mel scale (``1127 ln(1 + f / 700)``), ``n_mels + 2`` edges evenly spaced in mel,
+    triangles evaluated on the mel value of each bin (``weighting="warping"``: linear in mel,
+    not in Hz as librosa builds them), each band divided by its sum (``normalize="unit_sum"``).
+    """
+    def hz2mel(f: np.ndarray) -> np.ndarray:
+        return 1127.0 * np.log1p(np.asarray(f, dtype=np.float64) / 700.0)
+
+    edges_mel = np.linspace(hz2mel(fmin), hz2mel(fmax), n_mels + 2)
+    edges_hz = 700.0 * np.expm1(edges_mel / 1127.0)
+    freqs = np.arange(n_fft // 2 + 1) * (sr / n_fft)
+    bin_mel = hz2mel(freqs)[None, :]
+    lo, mid, hi = (edges_hz[i:i + n_mels, None] for i in range(3))
+    mlo, mmid, mhi = (edges_mel[i:i + n_mels, None] for i in range(3))
+    f = freqs[None, :]
+    up = (bin_mel - mlo) / (mmid - mlo)
+    down = (mhi - bin_mel) / (mhi - mmid)
+    weights = np.where((f >= lo) & (f < mid), up, np.where((f >= mid) & (f < hi), down, 0.0))
+    sums = weights.sum(axis=1, keepdims=True)
+    return weights / np.where(sums > 0, sums, 1.0)

@@ -16,7 +16,7 @@ from edgesea.core.safe_json import check_text
 from edgesea.errors import EdgeSEAError
 
 __all__ = ["ARCHITECTURE", "FORMAT", "FORMAT_VERSION", "KEY", "MAX_FILE_BYTES",
-           "MAX_HEADER_BYTES", "RETRAIN_TYPES", "TEACHER_LICENSE", "architecture",
+           "MAX_HEADER_BYTES", "RETRAIN_TYPES", "TEACHER_LICENSE", "VALUE_DTYPES", "architecture",
            "check_table", "document", "raw_header"]
 
 FORMAT = "edgesea-sparse"
@@ -36,23 +36,31 @@ TEACHER_LICENSE = ("CC BY 4.0 (aisfx 0.1.2 checkpoint.pth by Alison B. Ma and Al
                    "ISMIR 2022; code MIT)")
 #: safetensors dtype names of the state tensors of the aisfx network.
 DTYPES = {"float32": "F32", "int64": "I64"}
+#: safetensors dtypes of the stored non-zero values: float32, or float16 (half the bytes;
+#: read back as float32).
+VALUE_DTYPES = ("F32", "F16")
+
+
+#: The channels of the aisfx CNN9's four blocks (two 3x3 convolutions each).
+_BLOCKS = ((1, 64), (64, 128), (128, 256), (256, 512))
 
 
 @lru_cache(maxsize=1)
 def architecture() -> tuple[dict[str, tuple[tuple[int, ...], str]], tuple[str, ...]]:
     """``({state name: (shape, safetensors dtype)}, conv weight names)`` of
-    :class:`~edgesea.teachers.aisfx.AisfxNet`, built on the meta device (no memory)."""
-    # torch only here: the header checks and the catalog (`edgesea models`) need none
-    import torch
-
-    from edgesea.sparse.prune import conv_layers
-    from edgesea.teachers.aisfx import AisfxNet
-
-    with torch.device("meta"):
-        net = AisfxNet()
-    shapes = {k: (tuple(v.shape), DTYPES[str(v.dtype).removeprefix("torch.")])
-              for k, v in net.state_dict().items()}
-    return shapes, tuple(f"{name}.weight" for name, _ in conv_layers(net))
+    :class:`~edgesea.teachers.aisfx_net.AisfxNet`, in its state-dict order (written out, so
+    reading a file needs no torch; ``tests/sparse`` compares it with the torch network)."""
+    shapes: dict[str, tuple[tuple[int, ...], str]] = {}
+    convs = []
+    for b, (c_in, c_out) in enumerate(_BLOCKS, start=1):
+        for j, cin in ((1, c_in), (2, c_out)):
+            conv, bn = f"conv_block{b}.conv{j}", f"conv_block{b}.bn{j}"
+            shapes[f"{conv}.weight"] = ((c_out, cin, 3, 3), "F32")
+            convs.append(f"{conv}.weight")
+            for k in ("weight", "bias", "running_mean", "running_var"):
+                shapes[f"{bn}.{k}"] = ((c_out,), "F32")
+            shapes[f"{bn}.num_batches_tracked"] = ((), "I64")
+    return shapes, tuple(convs)
 
 
 def raw_header(path: str) -> tuple[dict[str, Any], int]:
@@ -162,8 +170,9 @@ def check_table(table: dict[str, Any], path: str) -> dict[str, int]:
                                 f"implies {expected[k][1]} {list(expected[k][0])}")
         else:
             n = int(np.prod(shapes[k[len("sparse/"):-len(".values")]][0]))
-            if dtype != "F32" or len(shape) != 1 or shape[0] > n:
-                problems.append(f"{k} is {dtype} {shape}: expected F32 [k] with k <= {n}")
+            if dtype not in VALUE_DTYPES or len(shape) != 1 or shape[0] > n:
+                problems.append(f"{k} is {dtype} {shape}: expected F32 or F16 [k] with "
+                                f"k <= {n}")
             else:
                 counts[k] = shape[0]
         if len(problems) >= 8:

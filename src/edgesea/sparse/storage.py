@@ -35,13 +35,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
 
 from edgesea.core.fileio import atomic_path
 from edgesea.errors import EdgeSEAError
 from edgesea.models.io import canonical_json, tensor_hash
+from edgesea.sparse.arrays import read_sparse_arrays
 from edgesea.sparse.file_checks import (
     ARCHITECTURE,
     DTYPES,
@@ -53,7 +53,6 @@ from edgesea.sparse.file_checks import (
     RETRAIN_TYPES,
     TEACHER_LICENSE,
     architecture,
-    check_table,
     document,
     raw_header,
 )
@@ -253,48 +252,10 @@ def load_sparse(path: str | os.PathLike) -> SparseFile:
         does not match, or values that are not finite.
     """
 
-    path = os.fspath(path)
-    table, size = raw_header(path)
-    doc = document(table, path)
-    counts = check_table(table, path)
-    shapes, convs = architecture()
-    try:
-        with safe_open(path, framework="pt") as f:
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as e:  # safetensors' own errors: offsets out of the file, ...
-        raise EdgeSEAError(f"{path} is not a readable sparse model file (corrupt or "
-                           f"truncated): {e}") from e
-    state: dict[str, torch.Tensor] = {}
-    masks: dict[str, torch.Tensor] = {}
-    for k in convs:
-        shape = shapes[k][0]
-        n = int(np.prod(shape))
-        packed = tensors[f"sparse/{k}.mask"].numpy()
-        bits = np.unpackbits(packed)
-        if bits[n:].any():
-            raise EdgeSEAError(f"{path}: the mask of {k} has padding bits set")
-        keep = bits[:n].astype(bool)
-        if int(keep.sum()) != counts[f"sparse/{k}.values"]:
-            raise EdgeSEAError(f"{path}: the mask of {k} keeps {int(keep.sum()):,} weights "
-                               f"but {counts[f'sparse/{k}.values']:,} values are stored")
-        values = tensors[f"sparse/{k}.values"]
-        flat = torch.zeros(n, dtype=torch.float32)
-        flat[torch.from_numpy(keep)] = values
-        state[k] = flat.reshape(shape)
-        masks[k] = torch.from_numpy(keep).reshape(shape)
-    for k in shapes:
-        if k not in convs:
-            state[k] = tensors[f"dense/{k}"]
-    if sparse_digest(tensors, doc) != doc["sha256"]:
-        raise EdgeSEAError(f"{path}: checksum mismatch: the file is corrupt or was changed "
-                           "after it was written")
-    bad = [k for k, t in state.items() if t.is_floating_point() and not torch.isfinite(t).all()]
-    if bad:
-        raise EdgeSEAError(f"{path}: {bad[0]} holds NaN or Inf values")
-    layers = {r.get("name"): r.get("nonzero") for r in doc["layers"] if isinstance(r, dict)}
-    if layers != {k: int(masks[k].sum()) for k in convs}:
-        raise EdgeSEAError(f"{path}: the per-layer counts of the metadata do not match the "
-                           "stored masks")
+    arrays = read_sparse_arrays(path)
+    state = {k: torch.from_numpy(np.array(v)) for k, v in arrays.state.items()}
+    masks = {k: torch.from_numpy(v) for k, v in arrays.masks.items()}
     net = AisfxNet()
     net.load_state_dict(state, strict=True)
-    return SparseFile(net=net.eval(), masks=masks, header=doc, path=path, file_bytes=size)
+    return SparseFile(net=net.eval(), masks=masks, header=arrays.header, path=arrays.path,
+                      file_bytes=arrays.file_bytes)

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from edgesea.frontend.mel import aisfx_mel_filterbank
 from edgesea.models.inference import compile_trunk, fold_batchnorm, weights_signature
 
 __all__ = ["HOP", "LOG_SCALE", "N_FFT", "N_MELS", "SAMPLE_RATE", "AisfxFrontend", "AisfxNet",
@@ -27,31 +28,6 @@ N_FFT = 2048
 HOP = 1024
 N_MELS = 96
 LOG_SCALE = 9.457798957824707  # the package's 'original' min-max normalisation (min 0)
-
-def aisfx_mel_filterbank(sr: float = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_MELS,
-                         fmin: float = 0.0, fmax: float = SAMPLE_RATE / 2) -> np.ndarray:
-    """Essentia's ``MelBands`` matrix ``(n_mels, 1 + n_fft // 2)`` (float64).
-
-    HTK mel scale (``1127 ln(1 + f / 700)``), ``n_mels + 2`` edges evenly spaced in mel,
-    triangles evaluated on the mel value of each bin (``weighting="warping"``: linear in mel,
-    not in Hz as librosa builds them), each band divided by its sum (``normalize="unit_sum"``).
-    """
-    def hz2mel(f: np.ndarray) -> np.ndarray:
-        return 1127.0 * np.log1p(np.asarray(f, dtype=np.float64) / 700.0)
-
-    edges_mel = np.linspace(hz2mel(fmin), hz2mel(fmax), n_mels + 2)
-    edges_hz = 700.0 * np.expm1(edges_mel / 1127.0)
-    freqs = np.arange(n_fft // 2 + 1) * (sr / n_fft)
-    bin_mel = hz2mel(freqs)[None, :]
-    lo, mid, hi = (edges_hz[i:i + n_mels, None] for i in range(3))
-    mlo, mmid, mhi = (edges_mel[i:i + n_mels, None] for i in range(3))
-    f = freqs[None, :]
-    up = (bin_mel - mlo) / (mmid - mlo)
-    down = (mhi - bin_mel) / (mhi - mmid)
-    weights = np.where((f >= lo) & (f < mid), up, np.where((f >= mid) & (f < hi), down, 0.0))
-    sums = weights.sum(axis=1, keepdims=True)
-    return weights / np.where(sums > 0, sums, 1.0)
-
 
 class AisfxFrontend(nn.Module):
     """The aisfx (Essentia) log-mel front end: waveforms ``(B, n)`` -> ``(B, T, 96)``.
