@@ -26,6 +26,9 @@ zoo table ``docs/models/README.md``, and ``tests/data/zoo_expected.npz`` (the em
 real clip by each shipped model: key ``sea_<d>`` for tier ``mcu``, ``sea_<d>_mcu1m`` for
 tier ``mcu-1m``; checked by ``tests/zoo/test_zoo.py``).
 
+``onnx`` exports every packaged student to ``<name>.onnx`` (float32, run by ONNX Runtime in
+the torch-free install) and checks it against its ``.safetensors`` model.
+
 ``--pretrained``, ``--docs`` and ``--expected`` choose the output folders / file (default:
 the package, ``docs/models`` and ``tests/data/zoo_expected.npz``), e.g. to build and check a
 candidate zoo elsewhere (``EDGESEA_ZOO_DIR=DIR pytest tests/zoo/test_zoo.py``, see that file).
@@ -472,6 +475,40 @@ def write_readme_table(readme: Path = ROOT / "README.md") -> bool:
     return new != text
 
 
+def onnx_files(pretrained: Path, tolerance: float = 1e-4) -> None:
+    """Export every packaged student to ``<name>.onnx`` beside it (the torch-free install's
+    float models, :class:`edgesea.light.OnnxEmbedder`) and check each against its
+    ``.safetensors`` model on real log-mel inputs: the largest difference relative to the
+    largest embedding value must be at most ``tolerance``. A file is rewritten only when
+    its source model changed (the identity in its metadata)."""
+    import numpy as np
+    import torch
+
+    from edgesea.export.onnx import export_onnx
+    from edgesea.inference.api import model_identity
+    from edgesea.light.onnx_models import OnnxEmbedder
+    from edgesea.models import load_model
+
+    rng = np.random.default_rng(0)
+    for src in sorted(pretrained.glob("sea_urban_*.safetensors")):
+        model = load_model(src).eval()
+        out = src.with_suffix(".onnx")
+        if not out.is_file() or OnnxEmbedder(out).source_identity != model_identity(model):
+            export_onnx(model, out)
+        emb = OnnxEmbedder(out)
+        n = model.window_samples + sum(model.context_samples)
+        windows = (0.1 * rng.standard_normal((16, n))).astype(np.float32)
+        with torch.inference_mode():
+            ref = model(torch.from_numpy(windows)).numpy()
+        got = emb.embed(windows)
+        rel = float(np.abs(got - ref).max() / np.abs(ref).max())
+        status = "ok" if rel <= tolerance else "FAILED"
+        print(f"{out.name}: {out.stat().st_size:,} bytes, max |onnx - torch| / max |torch| = "
+              f"{rel:.2e} ({status})")
+        if rel > tolerance:
+            raise SystemExit(f"{out.name} differs from {src.name} by {rel:.2e} > {tolerance}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -491,8 +528,13 @@ def main() -> None:
     c.add_argument("--expected", type=Path, default=ROOT / "tests" / "data" /
                    "zoo_expected.npz")
     sub.add_parser("readme", help="rewrite README.md's zoo table from the model cards")
+    o = sub.add_parser("onnx", help="export every packaged student to <name>.onnx and check "
+                       "it against the .safetensors model")
+    o.add_argument("--pretrained", type=Path, default=PRETRAINED_DIR)
     args = ap.parse_args()
-    if args.cmd == "pack":
+    if args.cmd == "onnx":
+        onnx_files(args.pretrained)
+    elif args.cmd == "pack":
         pack(args.model, args.calibration, args.out)
     elif args.cmd == "readme":
         print("README.md zoo table", "rewritten" if write_readme_table() else "unchanged")

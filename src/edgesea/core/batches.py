@@ -10,7 +10,9 @@ from collections.abc import Callable
 import numpy as np
 from tqdm.auto import tqdm
 
-__all__ = ["BatchQueue", "Sink"]
+from edgesea.core.checks import check_int
+
+__all__ = ["MAX_BATCH_WINDOWS", "BatchQueue", "Sink", "array_sink", "check_batch_size"]
 
 #: Receives the rows of the windows it fed, in order, possibly over several calls.
 Sink = Callable[[np.ndarray], None]
@@ -94,3 +96,25 @@ class BatchQueue:
             pos += k
         self.bar.update(n)
         self.fill, self.owners = 0, []
+
+
+#: Largest batch a batcher allocates: a larger ``batch_size`` is run as batches of this many
+#: windows (the rows are the same; the buffers and the network's activations stay bounded).
+MAX_BATCH_WINDOWS = 256
+
+
+def check_batch_size(batch_size: object) -> int:
+    """``batch_size`` checked (an integer >= 1) and capped at :data:`MAX_BATCH_WINDOWS`."""
+    return min(check_int(batch_size, "batch_size"), MAX_BATCH_WINDOWS)
+
+
+def array_sink(out: np.ndarray) -> Sink:
+    """A sink filling ``out`` row by row."""
+    pos = 0
+
+    def sink(rows: np.ndarray) -> None:
+        nonlocal pos
+        out[pos:pos + rows.shape[0]] = rows
+        pos += rows.shape[0]
+
+    return sink

@@ -10,13 +10,10 @@ from typing import Any
 
 import numpy as np
 
+from edgesea.core.extras import is_torch_module, require_torch
 from edgesea.edgel3.edgel3_exceptions import EdgeL3Error
 from edgesea.inference import api
-from edgesea.models import EmbeddingModel
-from edgesea.models.network import sea_mcu_student
 from edgesea.packaged import names as zoo
-from edgesea.sparse.model import SparseModel
-from edgesea.teachers.aisfx import AisfxNet
 
 __all__ = ["EMB_DIMS", "MODELS", "MODEL_TYPES", "RETRAIN_TYPES", "SPARSITIES",
            "load_embedding_model", "load_embedding_model_path"]
@@ -30,7 +27,8 @@ RETRAIN_TYPES = ("ft", "kd")
 #: edgel3's sparsities (percent) of the sparse models.
 SPARSITIES = (53.5, 63.5, 72.3, 87.0, 95.45)
 
-ModelArg = EmbeddingModel | str | os.PathLike | None
+ModelArg = Any  # an edgesea model or embedder, a path or packaged name, or None
+EmbeddingModel = Any  # (edgesea.models.EmbeddingModel with torch; an embedder without)
 
 
 def _check_args(model_type: object, emb_dim: object, retrain_type: object,
@@ -75,8 +73,8 @@ def _net(model: ModelArg, model_type: str, emb_dim: int, retrain_type: str = "kd
     edgel3), else the packaged ``(model_type, emb_dim)`` student or the packaged
     ``(sparsity, retrain_type)`` sparse model (``'ft'`` raises)."""
 
-    if model is not None and not isinstance(model, EmbeddingModel | SparseModel | str
-                                            | os.PathLike):
+    if model is not None and not isinstance(model, str | os.PathLike | api.RUNTIME_EMBEDDERS
+                                            ) and not is_torch_module(model):
         raise EdgeL3Error(f"Invalid model provided. Must be an edgesea EmbeddingModel (from "
                           f"edgel3.load_embedding_model), a model file or a packaged model "
                           f"name, or None, but got {type(model)}")
@@ -144,12 +142,20 @@ def load_embedding_model_path(model_type: str, emb_dim: int, retrain_type: str,
 
 def _sea_network(emb_dim: int = 128, **kwargs: Any) -> EmbeddingModel:
     """An untrained network of the packaged ``'sea'`` students' architecture (``mcu``)."""
+    require_torch("building an untrained edgel3 network (edgel3.models.MODELS)")
+    # torch models: imported on use (the light install embeds without them)
+    from edgesea.models.network import sea_mcu_student
+
     return sea_mcu_student(int(emb_dim))
 
 
 def _sparse_network(**kwargs: Any) -> Any:
     """An untrained network of the sparse models' architecture (the dense aisfx CNN9, before
     pruning; edgel3's was L3-Net's audio network)."""
+    require_torch("building an untrained edgel3 network (edgel3.models.MODELS)")
+    # torch models: imported on use (the light install embeds without them)
+    from edgesea.teachers.aisfx_net import AisfxNet
+
     return AisfxNet()
 
 

@@ -10,6 +10,7 @@ avoided: it is much slower on x86).
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -20,6 +21,8 @@ import torch
 from edgesea.core.fileio import atomic_path
 from edgesea.errors import EdgeSEAError
 from edgesea.export.graph import exportable
+from edgesea.inference.api import model_identity
+from edgesea.light.onnx_models import METADATA_KEY
 from edgesea.models import EmbeddingModel
 from edgesea.runtime.litert import require, silenced
 
@@ -33,9 +36,12 @@ def export_onnx(model: EmbeddingModel, path: str | os.PathLike) -> int:
     """Export ``model.embed_logmel`` (eval, BN folded) as a float ONNX file, opset 18.
 
     Returns the file size in bytes. The file is self-contained (no external data) and
-    written atomically.
+    written atomically. Its ``metadata_props`` hold the model's configuration under
+    ``"edgesea"`` (:data:`edgesea.light.onnx_models.METADATA_KEY`), so the file runs
+    without torch: :class:`~edgesea.light.onnx_models.OnnxEmbedder`,
+    ``edgesea.get_embedding(audio, sr, model="my.onnx")``, ``edgesea embed --model my.onnx``.
     """
-    require("onnx", "ONNX export")
+    onnx = require("onnx", "ONNX export")
     require("onnxscript", "ONNX export")
     graph = exportable(model)
     fe = model.frontend
@@ -46,6 +52,12 @@ def export_onnx(model: EmbeddingModel, path: str | os.PathLike) -> int:
                           external_data=False, input_names=[INPUT_NAME],
                           output_names=[OUTPUT_NAME],
                           dynamic_shapes={"logmel": {0: batch}}, verbose=False)
+        proto = onnx.load(tmp)
+        doc = {"format": "edgesea-onnx", "format_version": 1,
+               "config": model.config.to_dict(), "identity": model_identity(model),
+               "name": Path(path).name.split(".")[0]}
+        onnx.helper.set_model_props(proto, {METADATA_KEY: json.dumps(doc, sort_keys=True)})
+        onnx.save(proto, tmp)
     return os.path.getsize(path)
 
 

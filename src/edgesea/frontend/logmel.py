@@ -24,17 +24,14 @@ import torch
 from torch import nn
 
 from edgesea.errors import EdgeSEAError
-from edgesea.frontend.mel import hz_to_mel, mel_filterbank, mel_to_hz
+from edgesea.frontend.mel import PADDINGS, SPECTRA, WINDOWS, hz_to_mel, mel_filterbank, mel_to_hz
 
 __all__ = ["LogMelSpectrogram", "hz_to_mel", "mel_filterbank", "mel_to_hz"]
 
 
-PADDINGS = ("same", "end", "center", "valid", "stream")
 #: STFT frames computed at a time by :meth:`LogMelSpectrogram.window_logmels` (bounds its
 #: memory: 4096 frames of a 1024-point FFT are ~25 MB of spectra).
 MAX_BLOCK_FRAMES = 4096
-SPECTRA = ("power", "magnitude")
-WINDOWS = ("hann", "hamming", "ones")
 
 
 class LogMelSpectrogram(nn.Module):

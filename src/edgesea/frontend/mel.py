@@ -10,7 +10,14 @@ import numpy as np
 
 from edgesea.errors import EdgeSEAError
 
-__all__ = ["aisfx_mel_filterbank", "hz_to_mel", "mel_filterbank", "mel_to_hz"]
+__all__ = ["PADDINGS", "SPECTRA", "WINDOWS", "aisfx_mel_filterbank", "hz_to_mel", "mel_filterbank",
+           "mel_to_hz"]
+
+#: The front ends' padding rules, spectra and analysis windows
+#: (:class:`~edgesea.frontend.logmel.LogMelSpectrogram` documents each).
+PADDINGS = ("same", "end", "center", "valid", "stream")
+SPECTRA = ("power", "magnitude")
+WINDOWS = ("hann", "hamming", "ones")
 
 
 def hz_to_mel(freqs: np.ndarray | float, scale: str = "htk") -> np.ndarray:

@@ -16,32 +16,35 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from edgesea._aliases import moved_name
 from edgesea.audio.io import prepare_mono, preprocess_audio
 from edgesea.audio.windows import front_padding, hop_length, n_windows, window_timestamps
+from edgesea.core.batches import BatchQueue, array_sink, check_batch_size
 from edgesea.core.checks import OneOf, check_flag, check_hop_size, validate_params
-from edgesea.errors import EdgeSEAError
-from edgesea.inference.batching import (
-    ModelBatcher,
-    _array_sink,
-    _check_batch_size,
-)
+from edgesea.core.extras import has_torch, is_torch_module
+from edgesea.errors import EdgeSEAError, MissingExtraError
 from edgesea.inference.int8 import TFLiteEmbedder, WindowBatcher
 from edgesea.inference.outputs import FileResult
-from edgesea.models import EmbeddingModel, load_model
-from edgesea.models.inference import weights_signature
-from edgesea.models.io import tensor_hash
-from edgesea.packaged.names import MODEL_TYPES, ZOO_TIERS, pretrained_path, resolve_model
-from edgesea.sparse.model import SparseModel
+from edgesea.light.onnx_models import OnnxEmbedder, OnnxSparseModel
+from edgesea.packaged.names import (
+    MODEL_TYPES,
+    ONNX_SUFFIX,
+    ZOO_TIERS,
+    pretrained_path,
+    resolve_model,
+)
+from edgesea.sparse.file_checks import is_sparse_file
 from edgesea.sparse.packaged import packaged_path
-from edgesea.sparse.storage import is_sparse_file
 
-__all__ = ["FileResult", "get_embedding", "get_model", "model_identity", "model_inputs"]
+if TYPE_CHECKING:
+    from edgesea.models import EmbeddingModel
+
+__all__ = ["FileResult", "embedder_identity", "get_embedder", "get_embedding", "get_model",
+           "make_batcher", "model_identity", "model_inputs"]
 
 def __getattr__(name: str) -> Any:
     # Old paths: process_file and friends were importable from here; they live in
@@ -53,14 +56,43 @@ _CACHE: OrderedDict[tuple, Any] = OrderedDict()  # loaded models and int8 embedd
 _CACHE_SIZE = 8
 _LOCK = threading.Lock()
 
-ModelLike = EmbeddingModel | str | os.PathLike | None
+ModelLike = Any  # an EmbeddingModel, a path or packaged name, an embedder, or None
+#: Embedders run without torch: int8 LiteRT and float ONNX Runtime models.
+RUNTIME_EMBEDDERS = (TFLiteEmbedder, OnnxEmbedder, OnnxSparseModel)
 
-def _load_file(path: str) -> EmbeddingModel:
+
+def _load_file(path: str) -> Any:
     """An edgesea model file, or a sparse model file (:mod:`edgesea.sparse.storage`)."""
+    # torch-using modules, imported when a torch model is loaded (the light install has none)
+    from edgesea.models import load_model
+    from edgesea.sparse.model import SparseModel
 
     if is_sparse_file(path):
-        return SparseModel.load(path)  # type: ignore[return-value]
+        return SparseModel.load(path)
     return load_model(path)
+
+
+def _light_model(path: str) -> Any:
+    """A model file as a torch-free embedder: an ONNX student, a sparse model file, an int8
+    ``.tflite``; a packaged student's ``.safetensors`` means its packaged ``.onnx``."""
+    if path.endswith(".tflite"):
+        return _cached(path, TFLiteEmbedder)
+    if path.endswith(ONNX_SUFFIX):
+        return _cached(path, OnnxEmbedder)
+    if is_sparse_file(path):
+        return _cached(path, OnnxSparseModel)
+    twin = os.path.splitext(path)[0] + ONNX_SUFFIX
+    if path.endswith(".safetensors") and os.path.isfile(twin) and _same_dir(
+            twin, pretrained_path()):
+        return _cached(twin, OnnxEmbedder)
+    raise MissingExtraError(
+        f"running the edgesea model file {path} needs torch: run `pip install "
+        "edgesea[train]`, or export it once with `edgesea export --format onnx` (with the "
+        "train extra) and pass the .onnx file, which runs without torch")
+
+
+def _same_dir(a: str, b: str) -> bool:
+    return os.path.dirname(os.path.realpath(a)) == os.path.dirname(os.path.realpath(b))
 
 
 def get_model(model: ModelLike = None, model_type: str = "sea",
@@ -76,10 +108,22 @@ def get_model(model: ModelLike = None, model_type: str = "sea",
     (:class:`~edgesea.sparse.model.SparseModel`, 512-d) of ``sparsity`` and
     ``retrain_type`` (:func:`edgesea.sparse.packaged.packaged_path`; ``emb_dim`` and ``tier``
     are not used). Files are cached by (path, size, mtime), so a changed file is reloaded.
+
+    Without torch (``pip install edgesea`` with no ``train`` extra) the same references give
+    torch-free embedders: a packaged student its ONNX file
+    (:class:`~edgesea.light.onnx_models.OnnxEmbedder`), a sparse model
+    :class:`~edgesea.light.onnx_models.OnnxSparseModel`; other ``.safetensors`` students
+    raise :class:`~edgesea.errors.MissingExtraError` naming the extra.
     """
     if not isinstance(tier, str) or tier not in ZOO_TIERS:
         raise EdgeSEAError(f"invalid tier={tier!r}: expected one of {ZOO_TIERS}")
-    if isinstance(model, torch.nn.Module):
+    if isinstance(model, RUNTIME_EMBEDDERS):
+        return model
+    if is_torch_module(model):
+        # torch is imported already (the model is a torch module)
+        from edgesea.models import EmbeddingModel
+        from edgesea.sparse.model import SparseModel
+
         if not isinstance(model, EmbeddingModel | SparseModel):
             raise EdgeSEAError(f"model must be an edgesea EmbeddingModel, a SparseModel or a "
                                f"path, got {type(model).__name__}")
@@ -98,6 +142,8 @@ def get_model(model: ModelLike = None, model_type: str = "sea",
     else:
         raise EdgeSEAError(f"invalid model={model!r}: expected an EmbeddingModel, a path to a "
                            "model file, or None for a packaged model")
+    if not has_torch():
+        return _light_model(path)
     return _cached(path, _load_file)
 
 
@@ -121,21 +167,42 @@ def _cached(path: str | os.PathLike, load: Callable[[str], Any]) -> Any:
     return loaded
 
 
-def _as_int8(model: object) -> Any:
-    """An int8 model argument as a :class:`~edgesea.inference.int8.TFLiteEmbedder`: one as
-    is, a ``.tflite`` path or a packaged ``NAME.int8`` loaded once (cached like float
-    models); None for every other model argument (float models, their files and names,
-    None)."""
-    if model is None or isinstance(model, torch.nn.Module):
-        return None
-
-    if isinstance(model, TFLiteEmbedder):
+def _as_runtime(model: object) -> Any:
+    """A model argument that names a torch-free embedder, as that embedder: an int8
+    :class:`~edgesea.inference.int8.TFLiteEmbedder` (a ``.tflite`` path or a packaged
+    ``NAME.int8``) or an :class:`~edgesea.light.onnx_models.OnnxEmbedder` (an ``.onnx`` path
+    or ``NAME.onnx``), as is or loaded once (cached like float models); None for every other
+    argument (torch models, their files and names, None)."""
+    if isinstance(model, RUNTIME_EMBEDDERS):
         return model
-    if not isinstance(model, str | os.PathLike):
+    if model is None or not isinstance(model, str | os.PathLike):
         return None
-
     path = resolve_model(model, kind="any")
-    return _cached(path, TFLiteEmbedder) if path.endswith(".tflite") else None
+    if path.endswith(".tflite"):
+        return _cached(path, TFLiteEmbedder)
+    return _cached(path, OnnxEmbedder) if path.endswith(ONNX_SUFFIX) else None
+
+
+_as_int8 = _as_runtime  # its name before the ONNX models
+
+
+def get_embedder(model: ModelLike = None, model_type: str = "sea", emb_dim: int = 128, *,
+                 tier: str = "mcu", sparsity: float = 95.45, retrain_type: str = "kd") -> Any:
+    """What :func:`get_embedding` runs for these arguments: a torch-free embedder
+    (``.tflite``, ``.onnx``, or any model without torch) or a torch model
+    (:func:`get_model`)."""
+    runtime = _as_runtime(model)
+    if runtime is not None:
+        return runtime
+    return get_model(model, model_type, emb_dim, tier=tier, sparsity=sparsity,
+                     retrain_type=retrain_type)
+
+
+def embedder_identity(net: Any) -> str:
+    """The identity of what embeds (:func:`model_identity` of a torch student, the
+    ``identity`` attribute of every other embedder)."""
+    return model_identity(net) if is_torch_module(net) and hasattr(net, "config") \
+        else net.identity
 
 
 _IDENTITY: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -147,6 +214,10 @@ def model_identity(model: EmbeddingModel) -> str:
     Two models have the same identity exactly when they compute the same embeddings by
     construction; cached per model object and recomputed when its weights change.
     """
+    # a torch model: torch is imported already
+    from edgesea.models.inference import weights_signature
+    from edgesea.models.io import tensor_hash
+
     config = json.dumps(model.config.to_dict(), sort_keys=True, default=str)
     state = model.state_dict()
     signature = (config, weights_signature(model))
@@ -162,19 +233,40 @@ def model_identity(model: EmbeddingModel) -> str:
     return ident
 
 
-def _embed_frames(model: EmbeddingModel, frames: Sequence[np.ndarray], batch_size: int,
+def make_batcher(net: Any, batch_size: int, *, logmel: bool = False, verbose: bool = False,
+                 total: int | None = None) -> BatchQueue:
+    """The batcher of ``net``: :class:`~edgesea.inference.batching.ModelBatcher` for a torch
+    model, :class:`~edgesea.inference.int8.WindowBatcher` for every other embedder; with
+    ``logmel=True`` it takes log-mel rows (``embed_logmel``)."""
+    if is_torch_module(net):
+        # torch models only (torch is imported already)
+        from edgesea.inference.batching import ModelBatcher
+
+        return ModelBatcher(net, batch_size, verbose, total=total, logmel=logmel)
+    return WindowBatcher(net, batch_size, logmel=logmel, verbose=verbose, total=total)
+
+
+def _embed_frames(model: Any, frames: Sequence[np.ndarray], batch_size: int,
                   verbose: bool) -> list[np.ndarray]:
     """Embed lists of window arrays, batching across lists, in order."""
     outs = [np.empty((f.shape[0], model.emb_dim), dtype=np.float32) for f in frames]
-    batcher = ModelBatcher(model, batch_size, verbose, total=sum(f.shape[0] for f in frames))
+    batcher = make_batcher(model, batch_size, verbose=verbose,
+                           total=sum(f.shape[0] for f in frames))
     for f, out in zip(frames, outs, strict=True):
-        batcher.feed(f, _array_sink(out))
+        batcher.feed(f, array_sink(out))
     batcher.flush()
     return outs
 
 
-def _is_stream(model: EmbeddingModel) -> bool:
+def _is_stream(model: Any) -> bool:
     return getattr(model.frontend, "padding", None) == "stream"
+
+
+def _logmel_engine(net: Any) -> bool:
+    """A torch-free embedder that takes log-mel rows from a windowed front end (int8 and
+    ONNX students; not the sparse models, which embed their windows)."""
+    return not is_torch_module(net) and hasattr(getattr(net, "frontend", None),
+                                                 "window_logmels")
 
 
 def _signal(audio: object, sr: object, model: EmbeddingModel, hop_size: float, center: bool
@@ -192,8 +284,7 @@ def _signal(audio: object, sr: object, model: EmbeddingModel, hop_size: float, c
     return mono, start, hop, n, window_timestamps(n, hop, model.sample_rate)
 
 
-def _inputs(model: EmbeddingModel, mono: np.ndarray, start: int, hop: int, n: int
-            ) -> Iterator[torch.Tensor]:
+def _inputs(model: Any, mono: np.ndarray, start: int, hop: int, n: int) -> Iterator[Any]:
     """Blocks of the log-mel inputs of the ``n`` windows of one signal."""
     return model.frontend.window_logmels(mono, n, hop, start=start,
                                          n_window=model.window_samples)
@@ -225,24 +316,24 @@ def model_inputs(audio: Any, sr: Any, model: ModelLike = None, model_type: str =
     """
     hop_size = check_hop_size(hop_size)
     center = check_flag(center, "center")
-    net = get_model(model, model_type, emb_dim, tier=tier)
-    if not isinstance(net, EmbeddingModel):
+    net = get_embedder(model, model_type, emb_dim, tier=tier)
+    if not hasattr(getattr(net, "frontend", None), "window_logmels"):
         raise EdgeSEAError("model_inputs gives the log-mel inputs of edgesea students; a "
                            "sparse model's input is its teacher's (SparseModel.frontend)")
     mono, start, hop, n, stamps = _signal(audio, sr, net, hop_size, bool(center))
-    return torch.cat(list(_inputs(net, mono, start, hop, n))).numpy(), stamps
+    return np.concatenate([np.asarray(b) for b in _inputs(net, mono, start, hop, n)]), stamps
 
 
-def _embed_stream(model: EmbeddingModel, signals: list[tuple], batcher: Any
+def _embed_stream(model: Any, signals: list[tuple], batcher: Any
                   ) -> list[np.ndarray]:
     """Embed signals through a batcher of log-mel rows (``ModelBatcher(..., logmel=True)``, or
     an int8 model's ``WindowBatcher(..., logmel=True)``): log-mel blocks (a ``"stream"``
     front end computes the frames once per block of windows), in order."""
     outs = [np.empty((sig[3], model.emb_dim), dtype=np.float32) for sig in signals]
     for (mono, start, hop, n, _), out in zip(signals, outs, strict=True):
-        sink = _array_sink(out)
+        sink = array_sink(out)
         for block in _inputs(model, mono, start, hop, n):
-            batcher.feed(block.numpy(), sink)
+            batcher.feed(np.asarray(block), sink)
     batcher.flush()
     return outs
 
@@ -312,7 +403,7 @@ def get_embedding(audio: Any, sr: Any, model: ModelLike = None, model_type: str 
     otherwise each window is computed alone. Only the network runs once per window.
     """
     hop_size = check_hop_size(hop_size)
-    batch_size = _check_batch_size(batch_size)
+    batch_size = check_batch_size(batch_size)
     center = check_flag(center, "center")
     verbose = check_flag(verbose, "verbose")
     is_list = isinstance(audio, list | tuple)
@@ -337,19 +428,14 @@ def get_embedding(audio: Any, sr: Any, model: ModelLike = None, model_type: str 
             raise EdgeSEAError("sr is a list but audio is a single array: pass a list of "
                                "arrays, or one sample rate")
         audios, srs = [audio], [sr]
-    int8 = _as_int8(model)  # an int8 .tflite: its network is run by LiteRT
-    net = int8 if int8 is not None else get_model(
-        model, model_type, emb_dim, tier=tier, sparsity=sparsity, retrain_type=retrain_type)
-    if int8 is not None or _is_stream(net):
+    net = get_embedder(model, model_type, emb_dim, tier=tier, sparsity=sparsity,
+                       retrain_type=retrain_type)
+    if _logmel_engine(net) or _is_stream(net):
         signals = []
         for a, s in zip(audios, srs, strict=True):  # a loop, not a comprehension: stacklevel
             signals.append(_signal(a, s, net, hop_size, bool(center)))
         total = sum(sig[3] for sig in signals)
-        if int8 is not None:
-            batcher = WindowBatcher(int8, batch_size, logmel=True, verbose=verbose,
-                                    total=total)
-        else:
-            batcher = ModelBatcher(net, batch_size, verbose, total=total, logmel=True)
+        batcher = make_batcher(net, batch_size, logmel=True, verbose=verbose, total=total)
         embs = _embed_stream(net, signals, batcher)
         stamps = [sig[4] for sig in signals]
         return (embs, stamps) if is_list else (embs[0], stamps[0])

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable
 
 import numpy as np
 import torch
 
-from edgesea.core.batches import BatchQueue
-from edgesea.core.checks import check_int
+from edgesea.core.batches import MAX_BATCH_WINDOWS, BatchQueue
+from edgesea.core.batches import array_sink as _array_sink  # noqa: F401  (its old name)
+from edgesea.core.batches import check_batch_size as _check_batch_size  # noqa: F401
 from edgesea.models import EmbeddingModel
 from edgesea.models.inference import weights_signature
 
@@ -41,16 +41,6 @@ def _inference_net(model: EmbeddingModel) -> torch.nn.Module:
     return fast
 
 
-#: Largest batch a batcher allocates: a larger ``batch_size`` is run as batches of this many
-#: windows (the rows are the same; the buffers and the network's activations stay bounded).
-MAX_BATCH_WINDOWS = 256
-
-
-def _check_batch_size(batch_size: object) -> int:
-    """``batch_size`` checked (an integer >= 1) and capped at :data:`MAX_BATCH_WINDOWS`."""
-    return min(check_int(batch_size, "batch_size"), MAX_BATCH_WINDOWS)
-
-
 class ModelBatcher(BatchQueue):
     """Windows of any number of inputs, in order, into full ``batch_size`` forward passes of
     a float model (:class:`~edgesea.core.batches.BatchQueue` with zero-filled batches, so
@@ -70,15 +60,3 @@ class ModelBatcher(BatchQueue):
 
         super().__init__(run, min(int(batch_size), MAX_BATCH_WINDOWS), zero_fill=True,
                          verbose=verbose, total=total)
-
-
-def _array_sink(out: np.ndarray) -> Callable[[np.ndarray], None]:
-    """A sink filling ``out`` row by row."""
-    pos = 0
-
-    def sink(rows: np.ndarray) -> None:
-        nonlocal pos
-        out[pos:pos + rows.shape[0]] = rows
-        pos += rows.shape[0]
-
-    return sink

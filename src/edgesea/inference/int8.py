@@ -20,18 +20,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from edgesea._aliases import moved_name
-from edgesea.core.batches import BatchQueue
+from edgesea.core.batches import MAX_BATCH_WINDOWS, BatchQueue
 from edgesea.errors import EdgeSEAError
-from edgesea.frontend.logmel import LogMelSpectrogram
-from edgesea.inference.batching import MAX_BATCH_WINDOWS
+from edgesea.light.frontend import NumpyLogMel
 from edgesea.runtime.frontend_spec import quantize_input
 from edgesea.runtime.litert import (
     check_int8,
@@ -43,7 +42,18 @@ from edgesea.runtime.litert import (
 )
 from edgesea.runtime.spec_reader import read_edge_spec
 
-__all__ = ["TFLiteEmbedder", "WindowBatcher", "find_edge_spec"]
+__all__ = ["TFLiteEmbedder", "WindowBatcher", "default_threads", "find_edge_spec"]
+
+
+def default_threads() -> int:
+    """Threads for a runtime: torch's count when torch is imported (it honours
+    ``OMP_NUM_THREADS`` and ``torch.set_num_threads``), else ``OMP_NUM_THREADS``, else the
+    CPU count."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        return int(torch.get_num_threads())
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else max(1, os.cpu_count() or 1)
 
 
 def find_edge_spec(tflite: Path) -> Path:
@@ -76,9 +86,10 @@ class TFLiteEmbedder:
         Run with LiteRT's XNNPACK delegate (default; see
         :func:`edgesea.runtime.litert.litert_interpreter`).
     num_threads : int, optional
-        LiteRT's threads for each window (default: ``torch.get_num_threads()`` when the
-        interpreter is first used, so ``OMP_NUM_THREADS`` and ``torch.set_num_threads``
-        govern float and int8 models alike). Integer kernels: the outputs do not depend on it.
+        LiteRT's threads for each window (default: :func:`default_threads` when the
+        interpreter is first used: ``torch.get_num_threads()`` where torch is in use, so
+        ``OMP_NUM_THREADS`` and ``torch.set_num_threads`` govern float and int8 models alike).
+        Integer kernels: the outputs do not depend on it.
 
     Raises
     ------
@@ -93,7 +104,7 @@ class TFLiteEmbedder:
         self.data = check_tflite_file(self.path)
         require("ai_edge_litert.interpreter", f"running the int8 model {self.path.name}")
         spec = read_edge_spec(find_edge_spec(self.path))
-        self.frontend = LogMelSpectrogram.from_config(spec["frontend"]["config"])
+        self.frontend = NumpyLogMel(spec["frontend"]["config"])
         self.sample_rate = int(spec["audio"]["sample_rate"])
         self.window = float(spec["audio"]["window_seconds"])
         self.window_samples = int(spec["audio"]["window_samples"])
@@ -121,7 +132,7 @@ class TFLiteEmbedder:
         """The interpreter and its input and output indices, built on first use (call with
         ``self._lock`` held)."""
         if self._interp is None:
-            threads = self.num_threads or torch.get_num_threads()
+            threads = self.num_threads or default_threads()
             interp = litert_interpreter(self.data, threads, xnnpack=self.xnnpack)
             self._interp = (interp, interp.get_input_details()[0]["index"],
                             interp.get_output_details()[0]["index"])
@@ -156,9 +167,7 @@ class TFLiteEmbedder:
                                   if len(widths) > 1 else "") + f", got {windows.shape}")
         if not len(windows):
             return np.zeros((0, self.emb_dim), np.float32)
-        with torch.no_grad():
-            logmel = self.frontend(torch.from_numpy(windows)).numpy()
-        return self.embed_logmel(logmel)
+        return self.embed_logmel(self.frontend(windows))
 
 
 class WindowBatcher(BatchQueue):
@@ -169,7 +178,7 @@ class WindowBatcher(BatchQueue):
     are log-mel inputs and ``embed_logmel`` runs them. ``verbose`` shows a progress bar over
     ``total`` windows."""
 
-    def __init__(self, embedder: TFLiteEmbedder, batch_size: int = 64,
+    def __init__(self, embedder: Any, batch_size: int = 64,
                  logmel: bool = False, verbose: bool = False, total: int | None = None
                  ) -> None:
         self.embedder = embedder

@@ -14,23 +14,21 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
 import edgesea.inference.outputs as outputs
 from edgesea.audio.windows import hop_length, n_windows
+from edgesea.core.batches import check_batch_size
 from edgesea.core.checks import check_flag, check_hop_size
 from edgesea.core.fileio import clean_stale_temps
 from edgesea.errors import EdgeSEAError
 from edgesea.inference.api import (
     ModelLike,
-    _as_int8,
     _is_stream,
-    get_model,
-    model_identity,
+    embedder_identity,
+    get_embedder,
+    make_batcher,
 )
-from edgesea.inference.batching import ModelBatcher, _check_batch_size
-from edgesea.inference.int8 import TFLiteEmbedder, WindowBatcher
 from edgesea.inference.outputs import FileResult
 from edgesea.inference.pooling import check_pool
 
@@ -92,14 +90,17 @@ class FrameOnceFeeder:
         if frames.ndim != 2 or frames.shape[1] != self.span:
             raise EdgeSEAError(f"expected windows with their context (k, {self.span}), got "
                                f"{frames.shape}")
-        with torch.inference_mode():
-            if k and self.hop <= self.span:
-                tails = frames[1:, self.span - self.hop:].reshape(-1)
-                signal = np.concatenate([frames[0], tails])
-                blocks = self.frontend.window_logmels(signal, k, self.hop, start=self.left,
-                                                      n_window=self.window_samples)
-                return torch.cat(list(blocks)).numpy()
-            return self.frontend(torch.from_numpy(np.asarray(frames, np.float32))).numpy()
+        if k and self.hop <= self.span:
+            tails = frames[1:, self.span - self.hop:].reshape(-1)
+            signal = np.concatenate([frames[0], tails])
+            blocks = self.frontend.window_logmels(signal, k, self.hop, start=self.left,
+                                                  n_window=self.window_samples)
+            return np.concatenate([np.asarray(b) for b in blocks])
+        # each window alone: window_logmels with windows apart (no shared frames)
+        blocks = self.frontend.window_logmels(np.asarray(frames, np.float32).reshape(-1), k,
+                                              self.span, start=self.left,
+                                              n_window=self.window_samples)
+        return np.concatenate([np.asarray(b) for b in blocks])
 
     def feed(self, frames: np.ndarray, sink: Callable[[np.ndarray], None]) -> None:
         """Queue a block of windows; ``sink`` receives their rows, in order."""
@@ -161,11 +162,10 @@ def iter_process_files(paths: Sequence[str | os.PathLike], output_dir=None,
     """
     hop_size = check_hop_size(hop_size)
     pool = check_pool(pool)
-    batch_size = _check_batch_size(batch_size)
+    batch_size = check_batch_size(batch_size)
     center = check_flag(center, "center")
-    int8 = _as_int8(model)  # an int8 .tflite: its network is run by LiteRT
-    net = int8 if int8 is not None else get_model(
-        model, model_type, emb_dim, tier=tier, sparsity=sparsity, retrain_type=retrain_type)
+    net = get_embedder(model, model_type, emb_dim, tier=tier, sparsity=sparsity,
+                       retrain_type=retrain_type)
     n_windows(1, net.sample_rate, net.window, hop_size, bool(center))  # hop below a sample
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
@@ -173,16 +173,11 @@ def iter_process_files(paths: Sequence[str | os.PathLike], output_dir=None,
     outputs.check_targets(pairs, output_dir)
     for folder in {os.path.dirname(os.path.abspath(out)) for _, out in pairs}:
         clean_stale_temps(folder)
-    if int8 is not None:
-        def batcher(logmel: bool) -> Any:
-            return WindowBatcher(int8, batch_size, logmel=logmel)
-        identity = int8.identity
-    else:
-        def batcher(logmel: bool) -> Any:
-            return ModelBatcher(net, batch_size, logmel=logmel)
-        identity = model_identity(net)
     # a stream front end: frames computed once per streamed block, as get_embedding does
-    feed = FrameOnceFeeder.of(net, batcher(True), hop_size) if _is_stream(net) else batcher(False)
+    stream = _is_stream(net)
+    feed = make_batcher(net, batch_size, logmel=stream)
+    feed = FrameOnceFeeder.of(net, feed, hop_size) if stream else feed
+    identity = embedder_identity(net)
     return outputs.stream_files(pairs, net, feed, identity, bool(center), hop_size, overwrite,
                                 pool)
 
@@ -255,7 +250,7 @@ def process_file(filepath: str | os.PathLike | Sequence[str | os.PathLike],
     return outputs_
 
 
-def iter_embed_files(paths: Sequence[str | os.PathLike], embedder: TFLiteEmbedder,
+def iter_embed_files(paths: Sequence[str | os.PathLike], embedder: Any,
                      output_dir: str | os.PathLike | None = None, suffix: str | None = None,
                      *, center: bool = True, hop_size: float = 0.1, batch_size: int = 64,
                      overwrite: bool = False) -> Iterator:

@@ -11,21 +11,18 @@ chunk being pushed, whatever the length of the stream.
 
 from __future__ import annotations
 
-import os
 import warnings
 from typing import Any
 
 import numpy as np
 import soxr
-import torch
 
 from edgesea.audio.io import bandwidth_warning, to_float_mono
 from edgesea.audio.windows import front_padding, hop_length, n_windows, window_timestamps
 from edgesea.core.checks import check_flag, check_hop_size, check_sample_rate
+from edgesea.core.extras import is_torch_module
 from edgesea.errors import EdgeSEAError, EdgeSEAWarning
-from edgesea.inference.api import _as_int8, get_model
-from edgesea.inference.batching import _inference_net
-from edgesea.models.network import EmbeddingModel
+from edgesea.inference.api import get_embedder
 
 __all__ = ["StreamEmbedder"]
 
@@ -56,7 +53,7 @@ class StreamEmbedder:
     >>> emb, ts = stream.flush()               # the last windows (tail zero-padded)
     """
 
-    def __init__(self, model: EmbeddingModel | str | os.PathLike | None = None,
+    def __init__(self, model: Any = None,
                  sr: float | None = None, hop_size: float = 0.1, center: bool = True, *,
                  model_type: str = "sea", emb_dim: int = 128, tier: str = "mcu") -> None:
         if sr is None:
@@ -64,10 +61,11 @@ class StreamEmbedder:
         self.sr = check_sample_rate(sr)
         hop_size = check_hop_size(hop_size)
         center = check_flag(center, "center")
-        int8 = _as_int8(model)
-        self.net: Any = int8 if int8 is not None else get_model(model, model_type, emb_dim,
-                                                                  tier=tier)
-        self._run = int8.embed_logmel if int8 is not None else self._float_run()
+        self.net: Any = get_embedder(model, model_type, emb_dim, tier=tier)
+        if not hasattr(getattr(self.net, "frontend", None), "context"):
+            raise EdgeSEAError("StreamEmbedder streams edgesea students (float, ONNX or int8); "
+                               f"{self.net!r} is not one")
+        self._run = self._float_run() if is_torch_module(self.net) else self.net.embed_logmel
         self.rate = int(self.net.sample_rate)
         self.window = int(self.net.window_samples)
         self.hop = hop_length(hop_size, self.rate)
@@ -89,6 +87,11 @@ class StreamEmbedder:
         self._done = False
 
     def _float_run(self) -> Any:
+        # a torch student (torch is imported already)
+        import torch
+
+        from edgesea.inference.batching import _inference_net
+
         net = _inference_net(self.net)
 
         def run(logmel: np.ndarray) -> np.ndarray:
@@ -181,7 +184,7 @@ class StreamEmbedder:
         if self._base == 0 and self._received == 0:
             self._append(np.zeros(0, np.float32))
         start = self._start(t0) + self.left - self._base  # window t0's first sample in _buf
-        rows = [np.asarray(self._run(block.numpy()), np.float32)
+        rows = [np.asarray(self._run(np.asarray(block)), np.float32)
                 for block in self.net.frontend.window_logmels(
                     self._buf, k, self.hop, start=start, n_window=self.window)]
         self._next += k

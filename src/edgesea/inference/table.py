@@ -24,7 +24,7 @@ import numpy as np
 
 from edgesea.core.fileio import atomic_path
 from edgesea.errors import EdgeSEAError, MissingExtraError
-from edgesea.inference.api import _as_int8, get_model, model_identity
+from edgesea.inference.api import embedder_identity, get_embedder
 from edgesea.inference.pooling import check_pool
 from edgesea.inference.process import iter_process_files
 from edgesea.inference.provenance import differences, make_provenance, source_info
@@ -100,9 +100,8 @@ def embed_to_parquet(paths: Sequence[str | os.PathLike], out: str | os.PathLike,
     if out.suffix != ".parquet":
         raise EdgeSEAError(f"{out}: a table's name ends in .parquet")
     pool = check_pool(pool)
-    int8 = _as_int8(model)
-    net = int8 if int8 is not None else get_model(model, model_type, emb_dim, tier=tier)
-    identity = int8.identity if int8 is not None else model_identity(net)
+    net = get_embedder(model, model_type, emb_dim, tier=tier)
+    identity = embedder_identity(net)
     settings = {"model": identity, "emb_dim": int(net.emb_dim), "hop_size": float(hop_size),
                 "center": bool(center), "pool": list(pool)}
     old = _existing(out, settings, overwrite, pq)

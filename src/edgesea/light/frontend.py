@@ -21,13 +21,16 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from edgesea.errors import EdgeSEAError
-from edgesea.frontend.mel import aisfx_mel_filterbank, mel_filterbank
+from edgesea.frontend.mel import (
+    PADDINGS,
+    SPECTRA,
+    WINDOWS,
+    aisfx_mel_filterbank,
+    mel_filterbank,
+)
 
 __all__ = ["AISFX_FRONTEND", "NumpyAisfxFrontend", "NumpyLogMel"]
 
-PADDINGS = ("same", "end", "center", "valid", "stream")
-SPECTRA = ("power", "magnitude")
-WINDOWS = ("hann", "hamming", "ones")
 #: STFT frames computed at a time by :meth:`NumpyLogMel.window_logmels` (as the torch one).
 MAX_BLOCK_FRAMES = 4096
 _KEYS = {"sample_rate", "n_fft", "hop_length", "n_mels", "window", "periodic", "padding",

@@ -16,7 +16,7 @@ from typing import Any
 
 from edgesea.core.checks import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 from edgesea.errors import EdgeSEAError
-from edgesea.frontend.logmel import PADDINGS, SPECTRA, WINDOWS
+from edgesea.frontend.mel import PADDINGS, SPECTRA, WINDOWS
 
 __all__ = ["LIMITS", "activation_bytes", "check_activations", "check_config", "check_frontend",
            "expected_state_shapes", "feature_map_size", "frontend_activation_bytes",

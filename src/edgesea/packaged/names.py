@@ -27,7 +27,7 @@ from pathlib import Path
 from edgesea.errors import EdgeSEAError
 from edgesea.packaged.sparse_names import SPARSITY_LEVELS, packaged_name, parse_packaged_name
 
-__all__ = ["EMB_DIMS", "INT8_SUFFIX", "MODEL_KINDS", "MODEL_TYPES", "PRETRAINED_DIR",
+__all__ = ["EMB_DIMS", "INT8_SUFFIX", "MODEL_KINDS", "MODEL_TYPES", "ONNX_SUFFIX", "PRETRAINED_DIR",
            "ZOO_TIERS", "available", "packaged_levels", "packaged_names", "parse_zoo_name",
            "pretrained_path", "resolve_model", "zoo_name"]
 
@@ -175,6 +175,8 @@ def pretrained_path(model_type: str = "sea", emb_dim: int = 128, tier: str = "mc
 #: int8 ``.tflite`` (a packaged name then means its int8 file).
 MODEL_KINDS = ("any", "float", "int8")
 INT8_SUFFIX = ".int8.tflite"
+#: The packaged students' ONNX files (float32, run by ONNX Runtime without torch).
+ONNX_SUFFIX = ".onnx"
 
 
 def packaged_levels() -> list[tuple[float, str]]:
@@ -193,23 +195,24 @@ def packaged_names() -> list[str]:
 
 
 def _packaged_file(ref: str, kind: str) -> Path | None:
-    """The packaged file a name means (``NAME``, ``NAME.safetensors``, ``NAME.int8`` or
-    ``NAME.int8.tflite``), or None if ``ref`` is not such a name."""
+    """The packaged file a name means (``NAME``, ``NAME.safetensors``, ``NAME.int8``,
+    ``NAME.int8.tflite`` or ``NAME.onnx``), or None if ``ref`` is not such a name."""
     if os.sep in ref or (os.altsep and os.altsep in ref):
         return None
-    endings = {INT8_SUFFIX: True, ".int8": True, ".safetensors": False}
+    endings = {INT8_SUFFIX: INT8_SUFFIX, ".int8": INT8_SUFFIX, ONNX_SUFFIX: ONNX_SUFFIX,
+               ".safetensors": ".safetensors"}
     ending = next((e for e in endings if ref.endswith(e)), "")
-    stem, int8 = ref[:len(ref) - len(ending)], endings.get(ending)
+    stem, suffix = ref[:len(ref) - len(ending)], endings.get(ending)
     if parse_packaged_name(stem) is not None:  # a sparse model: one float file, no int8
         path = PRETRAINED_DIR / f"{stem}.safetensors"
-        return path if not int8 and path.is_file() else None
+        return path if suffix in (None, ".safetensors") and path.is_file() else None
     try:
         parse_zoo_name(stem)
     except EdgeSEAError:
         return None
-    if int8 is None:
-        int8 = kind == "int8"
-    path = PRETRAINED_DIR / f"{stem}{INT8_SUFFIX if int8 else '.safetensors'}"
+    if suffix is None:
+        suffix = INT8_SUFFIX if kind == "int8" else ".safetensors"
+    path = PRETRAINED_DIR / f"{stem}{suffix}"
     return path if path.is_file() else None
 
 
@@ -229,7 +232,8 @@ def resolve_model(model: str | os.PathLike, kind: str = "any") -> str:
         A path to a model file (returned as given when it exists, so a local file wins over
         a packaged name), or the name of a packaged model (:func:`packaged_names`):
         ``"sea_urban_64"`` or ``"sea_urban_64.safetensors"`` is its float32 edgesea model,
-        ``"sea_urban_64.int8"`` or ``"sea_urban_64.int8.tflite"`` its int8 TFLite model.
+        ``"sea_urban_64.int8"`` or ``"sea_urban_64.int8.tflite"`` its int8 TFLite model,
+        ``"sea_urban_64.onnx"`` its float32 ONNX file (ONNX Runtime, no torch).
     kind : {"any", "float", "int8"}
         ``"any"`` (default): either file. ``"float"``: an edgesea model file is needed
         (loading, exporting, teaching): int8 ``.tflite`` references are refused.
@@ -268,6 +272,11 @@ def resolve_model(model: str | os.PathLike, kind: str = "any") -> str:
         raise EdgeSEAError(f"model file not found: {ref!r} is neither an existing file nor "
                            f"the name of a packaged model ({_names_hint()})")
     path = os.fspath(path)
+    if kind == "float" and path.endswith(ONNX_SUFFIX):
+        raise EdgeSEAError(
+            f"{ref} is an ONNX model (run by edgesea.get_embedding(..., model=...) and "
+            "`edgesea embed --model`); this needs a float edgesea model file (.safetensors, "
+            "e.g. the packaged model's plain name without .onnx)")
     if kind == "float" and path.endswith(".tflite"):
         raise EdgeSEAError(
             f"{ref} is an int8 TFLite model; this needs a float edgesea model file "

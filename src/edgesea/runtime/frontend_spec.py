@@ -16,12 +16,14 @@ once, and a window is the last ``n_frames`` frames.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from edgesea.errors import EdgeSEAError
-from edgesea.frontend.logmel import LogMelSpectrogram
+
+if TYPE_CHECKING:
+    from edgesea.frontend.logmel import LogMelSpectrogram
 
 __all__ = ["SPEC_FORMAT", "frontend_spec", "quantize_input", "reference_logmel"]
 
@@ -52,7 +54,7 @@ def _padding(fe: LogMelSpectrogram, n: int) -> tuple[int, int]:
 
 
 def _sparse_mel(fe: LogMelSpectrogram) -> dict[str, Any]:
-    basis = fe.mel_basis.T.numpy()  # (n_mels, n_bins), float32 as used by the model
+    basis = np.asarray(fe.mel_basis).T  # (n_mels, n_bins), float32 as used by the model
     first, weights = [], []
     for row in basis:
         nz = np.flatnonzero(row)
@@ -133,7 +135,7 @@ def frontend_spec(fe: LogMelSpectrogram, window_samples: int, *, model: dict[str
         steps.append("9. embedding: e = output.scale * (q_out - output.zero_point)")
     frontend = {
         "config": cfg, "n_frames": int(n_frames), "pad_before": int(left),
-        "pad_after": int(right), "window_values": _f32(fe.window.numpy()),
+        "pad_after": int(right), "window_values": _f32(np.asarray(fe.window)),
         "mel_matrix": _sparse_mel(fe),
     }
     if fe.padding == "stream":

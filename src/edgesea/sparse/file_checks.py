@@ -17,7 +17,7 @@ from edgesea.errors import EdgeSEAError
 
 __all__ = ["ARCHITECTURE", "FORMAT", "FORMAT_VERSION", "KEY", "MAX_FILE_BYTES",
            "MAX_HEADER_BYTES", "RETRAIN_TYPES", "TEACHER_LICENSE", "VALUE_DTYPES", "architecture",
-           "check_table", "document", "raw_header"]
+           "check_table", "document", "is_sparse_file", "raw_header"]
 
 FORMAT = "edgesea-sparse"
 FORMAT_VERSION = 1
@@ -181,3 +181,14 @@ def check_table(table: dict[str, Any], path: str) -> dict[str, int]:
         raise EdgeSEAError(f"{path}: tensors do not fit the {ARCHITECTURE} network: "
                            + "; ".join(problems))
     return counts
+
+
+def is_sparse_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a readable file whose header says it is a sparse model (no
+    tensor is read; a damaged sparse file is still recognised when its header is)."""
+    try:
+        table, _ = raw_header(os.fspath(path))
+    except (EdgeSEAError, OSError):
+        return False
+    meta = table.get("__metadata__")
+    return isinstance(meta, dict) and KEY in meta

@@ -65,9 +65,6 @@ def packaged_path(sparsity: object = 95.45, retrain_type: object = "kd") -> str:
         packaged (naming the packaged ones and ``edgesea prune``), or a file whose header
         says another level or retraining than its name.
     """
-    # torch (sparse.storage) on use: this module serves the torch-free catalog too
-    from edgesea.sparse.storage import read_sparse_header
-
     name = packaged_name(sparsity, retrain_type)
     path = _dir() / f"{name}.safetensors"
     if not path.is_file():
@@ -76,7 +73,7 @@ def packaged_path(sparsity: object = 95.45, retrain_type: object = "kd") -> str:
             f"{retrain_type!r} is packaged (packaged sparse models: {_installed_text()}). "
             f"Build one with `edgesea prune --teacher aisfx --sparsity {sparsity} --retrain "
             "kd AUDIO_DIR --out MODEL.safetensors` and pass model=MODEL.safetensors")
-    doc = read_sparse_header(path)
+    doc = document(*raw_header(str(path))[:1], str(path))
     if (doc.get("sparsity"), doc.get("retrain")) != (check_sparsity(sparsity), retrain_type):
         raise EdgeSEAError(f"{path} holds a {doc.get('sparsity')!r}% {doc.get('retrain')!r} "
                            "model, not what its name says: reinstall edgesea")

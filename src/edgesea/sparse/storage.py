@@ -54,6 +54,7 @@ from edgesea.sparse.file_checks import (
     TEACHER_LICENSE,
     architecture,
     document,
+    is_sparse_file,
     raw_header,
 )
 from edgesea.teachers.aisfx import AisfxNet
@@ -202,17 +203,6 @@ def read_sparse_header(path: str | os.PathLike) -> dict[str, Any]:
     path = os.fspath(path)
     table, _ = raw_header(path)
     return document(table, path)
-
-
-def is_sparse_file(path: str | os.PathLike) -> bool:
-    """Whether ``path`` is a readable file whose header says it is a sparse model (no
-    tensor is read; a damaged sparse file is still recognised when its header is)."""
-    try:
-        table, _ = raw_header(os.fspath(path))
-    except (EdgeSEAError, OSError):
-        return False
-    meta = table.get("__metadata__")
-    return isinstance(meta, dict) and KEY in meta
 
 
 @dataclass
