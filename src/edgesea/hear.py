@@ -95,7 +95,7 @@ def load_model(model_file_path: str = "", model_type: str = "sea", emb_dim: int 
 
 def _check_audio(audio: object) -> np.ndarray:
     is_tensor = torch is not None and isinstance(audio, torch.Tensor)
-    if not is_tensor and not isinstance(audio, np.ndarray):
+    if not is_tensor and (torch is not None or not isinstance(audio, np.ndarray)):
         kinds = "a torch.Tensor" if torch is not None else "a NumPy array (no torch installed)"
         raise EdgeSEAError(f"audio must be {kinds} [n_sounds, n_samples], got "
                            f"{type(audio).__name__}")

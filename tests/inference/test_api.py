@@ -142,13 +142,13 @@ def test_model_loaded_once_across_calls(tmp_path, monkeypatch):
     torch.manual_seed(0)
     save_model(sea_student(64).eval(), path)
     calls = []
-    real = api.load_model
+    real = edgesea.models.load_model  # what the api loads model files with
 
     def counting(p):
         calls.append(p)
         return real(p)
 
-    monkeypatch.setattr(api, "load_model", counting)
+    monkeypatch.setattr(edgesea.models, "load_model", counting)
     for _ in range(3):
         get_embedding(_noise(8000), SR, model=path)
     assert len(calls) == 1

@@ -73,7 +73,7 @@ def _net(model: ModelArg, model_type: str, emb_dim: int, retrain_type: str = "kd
     edgel3), else the packaged ``(model_type, emb_dim)`` student or the packaged
     ``(sparsity, retrain_type)`` sparse model (``'ft'`` raises)."""
 
-    if model is not None and not isinstance(model, str | os.PathLike | api.RUNTIME_EMBEDDERS
+    if model is not None and not isinstance(model, (str, os.PathLike, *api.RUNTIME_EMBEDDERS)
                                             ) and not is_torch_module(model):
         raise EdgeL3Error(f"Invalid model provided. Must be an edgesea EmbeddingModel (from "
                           f"edgel3.load_embedding_model), a model file or a packaged model "

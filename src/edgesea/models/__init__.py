@@ -1,13 +1,15 @@
 """Model families (SEA students, L3-Net), their footprint, and the model file format.
 
-Lazy (PEP 562): importing the package, or its torch-free :mod:`.validate`, does not import
-torch; each name loads its module on first use.
+Without torch (the light install) the package is lazy (PEP 562), so its torch-free
+:mod:`.validate` can be imported; with torch every name is bound at import, as the names
+``footprint`` (a function and its module) need.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from edgesea.core.extras import has_torch
 from edgesea.core.lazy import attach
 
 if TYPE_CHECKING:
@@ -32,11 +34,16 @@ if TYPE_CHECKING:
     from edgesea.models.network import sea_student as sea_student
     from edgesea.models.network import student_frontend as student_frontend
 
-__getattr__, __dir__, __all__ = attach(__name__, {
+_EXPORTS = {
     "edgel3": ["load_edgel3_h5"],
     "footprint": ["Footprint", "footprint", "macs"],
     "io": ["load_model", "read_header", "save_model"],
     "network": ["HEADS", "LEVELS", "MCU1M_BLOCKS", "MCU_BLOCKS", "SEA_FILTERS",
                 "STUDENT_RATES", "EmbeddingModel", "ModelConfig", "l3net", "sea_mcu1m_student",
                 "sea_mcu_student", "sea_student", "student_frontend"],
-})
+}
+__getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)
+if has_torch():  # bind every name now (the function footprint, not its module)
+    for _name in __all__:
+        globals()[_name] = __getattr__(_name)
+    del _name
