@@ -13,8 +13,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	@echo "[1/3] torch 2.13.0 (CPU build; pinned first so nothing pulls a newer one)"
 	$(PIP) install $(PIP_FLAGS) torch==2.13.0
-	@echo "[2/3] edgesea with the dev, export and ray extras (about 90 packages, ~2.5 min)"
-	$(PIP) install $(PIP_FLAGS) -e ".[dev,export,ray]" torch==2.13.0
+	@echo "[2/3] edgesea with the train, dev, export, ray, parquet and av extras (about 95 packages, ~2.5 min)"
+	$(PIP) install $(PIP_FLAGS) -e ".[train,dev,export,ray,parquet,av]" torch==2.13.0
 	@echo "[3/3] aisfx 0.1.2, the default teacher (--no-deps: its metadata pins numpy 1.23 /"
 	@echo "      librosa 0.9, not installable on Python 3.11; at run time it needs torch+numpy)"
 	$(PIP) install $(PIP_FLAGS) --no-deps aisfx==0.1.2

@@ -76,6 +76,17 @@ for _name, _command in [("embed", embed_command), ("info", info_command),
     app.command(_name, cls=Command)(_command)
 
 
+#: Packages of the ``train`` extra: a command that needs one says which extra to install.
+_TRAIN_PACKAGES = ("torch", "scipy", "sklearn", "matplotlib")
+
+
 def main() -> None:
     """Entry point of the ``edgesea`` script."""
-    app(prog_name="edgesea")
+    try:
+        app(prog_name="edgesea")
+    except ModuleNotFoundError as e:  # a pipeline command in the light install
+        if (e.name or "").split(".")[0] not in _TRAIN_PACKAGES:
+            raise
+        typer.echo(f"error: this command needs {e.name!r}, which the inference install does "
+                   "not have: run `pip install edgesea[train]`", err=True)
+        raise SystemExit(2) from None

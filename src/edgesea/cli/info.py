@@ -57,6 +57,38 @@ def describe_tflite(path: str | Path) -> dict[str, Any]:
             "input": spec["input"], "output": spec["output"]}
 
 
+def describe_light(path: str) -> dict[str, Any]:
+    """What the torch-free install shows of a float model: an ONNX student's configuration
+    (its edgesea metadata) or a sparse model file's header, and the file size."""
+    # imported on use, not for `edgesea --help`
+    from edgesea.light.onnx_models import OnnxEmbedder
+    from edgesea.packaged.names import ONNX_SUFFIX, PRETRAINED_DIR
+    from edgesea.sparse.file_checks import document, is_sparse_file, raw_header
+
+    if is_sparse_file(path):
+        table, size = raw_header(path)
+        doc = document(table, path)
+        keys = ("sparsity", "retrain", "measured_sparsity", "nonzero", "weights", "teacher")
+        return {"format": "light", "path": path, "file_bytes": size, "runtime":
+                "ONNX Runtime (sparse aisfx, 44.1 kHz, 512-d)", **{k: doc.get(k) for k in keys}}
+    onnx = path
+    if not path.endswith(ONNX_SUFFIX):
+        onnx = str(Path(path).with_suffix(ONNX_SUFFIX))
+        if Path(path).parent.resolve() != PRETRAINED_DIR.resolve() or not Path(onnx).is_file():
+            raise EdgeSEAError(f"showing {path} needs torch (pip install edgesea[train]); an "
+                               "exported .onnx file or a packaged model can be shown without")
+    emb = OnnxEmbedder(onnx)
+    return {"format": "light", "path": onnx, "file_bytes": Path(onnx).stat().st_size,
+            "runtime": "ONNX Runtime (float32)", "emb_dim": emb.emb_dim,
+            "sample_rate": emb.sample_rate, "window": emb.window,
+            "family": emb.config.get("family"), "frontend": emb.config.get("frontend"),
+            "source_identity": emb.source_identity}
+
+
+def _format_light(d: dict[str, Any]) -> str:
+    return "\n".join(f"{k + ':':<17}{v}" for k, v in d.items() if k != "format")
+
+
 def _format_tflite(d: dict[str, Any]) -> str:
     m, a, fe = d["model"], d["audio"], d["frontend"]
     rows = [("model", d["path"]), ("format", "int8 TFLite (run by LiteRT or TFLM)"),
@@ -117,19 +149,24 @@ def info_command(
     """Show a model file's configuration, metadata and footprint (for an int8 .tflite: its
     size, front end and quantization, from its .edge.json; for a sparse model: its sparsity,
     dense and sparse sizes, unchanged activation memory and MACs)."""
-    from edgesea.models.io import load_model  # torch: on use (start-up cost)
-    from edgesea.sparse.model import SparseModel, describe_sparse, format_sparse
-
-    # imported on use, not for `edgesea --help` (start-up cost: torch)
-    from edgesea.sparse.storage import is_sparse_file
+    # imported on use, not for `edgesea --help`
+    from edgesea.core.extras import has_torch
+    from edgesea.sparse.file_checks import is_sparse_file
 
     try:
         path = resolve_model(model)
         if path.endswith(".tflite"):
             d = describe_tflite(path)
+        elif path.endswith(".onnx") or not has_torch():  # the light install: no torch
+            d = describe_light(path)
         elif is_sparse_file(path):
+            # torch: on use (start-up cost)
+            from edgesea.sparse.model import SparseModel, describe_sparse
+
             d = describe_sparse(SparseModel.load(path))
         else:
+            from edgesea.models.io import load_model  # torch: on use (start-up cost)
+
             d = describe_model(load_model(path), path)
     except EdgeSEAError as e:
         fail(str(e))
@@ -138,7 +175,11 @@ def info_command(
     if as_json:
         typer.echo(json.dumps(d, indent=2, default=str))
     else:
-        formats = {"tflite-int8": _format_tflite, "edgesea-sparse": format_sparse}
+        formats = {"tflite-int8": _format_tflite, "light": _format_light}
+        if d.get("format") == "edgesea-sparse":  # a SparseModel was loaded: torch is there
+            from edgesea.sparse.model import format_sparse
+
+            formats["edgesea-sparse"] = format_sparse
         typer.echo(formats.get(d.get("format"), _format_info)(d))
 
 
