@@ -21,6 +21,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from edgesea.audio.pyav import AvReader, pyav_available
 from edgesea.audio.windows import frame_audio, n_windows, window_timestamps
 from edgesea.core.checks import (
     MAX_SAMPLE_RATE,
@@ -63,7 +64,9 @@ _INT_SCALE = {np.dtype(np.int8): 2.0**7, np.dtype(np.int16): 2.0**15,
 
 
 def load_audio(source: str | os.PathLike | BinaryIO) -> tuple[np.ndarray, int]:
-    """Read an audio file (any format libsndfile reads: wav, flac, ogg, ...).
+    """Read an audio file: any format libsndfile reads (wav, flac, ogg, mp3, ...), and, with
+    the ``av`` extra, any format FFmpeg reads (m4a/AAC, mp4, webm/opus, wma, ...; decoded
+    by :class:`~edgesea.audio.pyav.AvReader` when libsndfile does not know the file).
 
     Parameters
     ----------
@@ -104,10 +107,34 @@ def load_audio(source: str | os.PathLike | BinaryIO) -> tuple[np.ndarray, int]:
         audio, sr = sf.read(source, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, OSError,
             io.UnsupportedOperation) as e:
+        if isinstance(source, str | os.PathLike) and _not_recognised(e) and pyav_available():
+            return _load_with_pyav(name)
         raise _open_error(name, e) from e
     except MemoryError as e:
         raise EdgeSEAError(f"not enough memory to decode {name} at once: edgesea embed / "
                            "process_file stream long files") from e
+    check_sample_rate(sr, f"the sample rate of {name}")
+    return audio, int(sr)
+
+
+def _not_recognised(error: BaseException) -> bool:
+    """libsndfile does not know the format (where FFmpeg may)."""
+    low = str(error).lower()
+    return isinstance(error, sf.LibsndfileError) and (
+        "format not recognised" in low or "unknown format" in low
+        or "unimplemented format" in low)
+
+
+def _load_with_pyav(name: str) -> tuple[np.ndarray, int]:
+    """:func:`load_audio` of a file libsndfile does not read, decoded by PyAV."""
+    with AvReader(name) as reader:
+        if reader.frames * reader.channels * 4 > MAX_LOAD_BYTES:
+            raise EdgeSEAError(
+                f"{name} lasts {reader.frames / reader.samplerate:,.0f} s x {reader.channels} "
+                f"channels by its header: more than the {MAX_LOAD_BYTES // 2**30} GiB "
+                "load_audio decodes at once (edgesea embed / process_file stream long files)")
+        audio = reader.read(-1)
+        sr = reader.samplerate
     check_sample_rate(sr, f"the sample rate of {name}")
     return audio, int(sr)
 
@@ -133,7 +160,9 @@ def _open_error(name: object, error: BaseException) -> EdgeSEAError:
         return EdgeSEAError(f"could not read audio file {name}: {error.strerror or text}")
     low = text.lower()
     if "format not recognised" in low or "unknown format" in low:
-        why = "not an audio format libsndfile knows (or not audio at all)"
+        why = ("not an audio format libsndfile knows (or not audio at all); formats such as "
+               "m4a/AAC, mp4 and webm are read with FFmpeg once PyAV is installed: "
+               "pip install edgesea[av]")
     elif "system error" in low:
         why = "the operating system refused to read it (unreadable or a special file)"
     else:  # lost sync, psf_fseek, "possibly a pipe?", unimplemented format, ...
@@ -141,7 +170,8 @@ def _open_error(name: object, error: BaseException) -> EdgeSEAError:
                "decode")
     return EdgeSEAError(
         f"could not decode audio from {name}: {why} [libsndfile: {text}]. Accepted: files "
-        "libsndfile reads (wav, flac, ogg/vorbis, aiff, ...)")
+        "libsndfile reads (wav, flac, ogg/vorbis, aiff, mp3, ...), and with the av extra "
+        "what FFmpeg reads")
 
 
 def to_float_mono(audio: object) -> np.ndarray:

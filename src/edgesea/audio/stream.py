@@ -20,7 +20,8 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from edgesea.audio.io import _check_audio_path, _open_error
+from edgesea.audio.io import _check_audio_path, _not_recognised, _open_error
+from edgesea.audio.pyav import AvReader, pyav_available
 from edgesea.audio.windows import (
     front_padding,
     hop_length,
@@ -56,11 +57,15 @@ class StreamInfo:
         return self.n_input / self.sr if self.sr else 0.0
 
 
-def _open(path: str | os.PathLike) -> sf.SoundFile:
+def _open(path: str | os.PathLike) -> sf.SoundFile | AvReader:
+    """The file opened by libsndfile, or by PyAV (FFmpeg) when libsndfile does not know its
+    format and the ``av`` extra is installed."""
     p = _check_audio_path(path)  # the same checks and messages as load_audio
     try:
         return sf.SoundFile(p)
     except Exception as e:  # libsndfile, permission and format errors
+        if _not_recognised(e) and pyav_available():
+            return AvReader(p)
         raise _open_error(p, e) from e
 
 

@@ -104,7 +104,8 @@ def save_sparse(net: Any, path: str | os.PathLike, *, sparsity: float | None,
                 masks: Mapping[str, torch.Tensor] | None = None,
                 teacher_identity: str | None = None, training_data: str | None = None,
                 licenses: Mapping[str, str] | None = None,
-                metadata: Mapping[str, Any] | None = None) -> str:
+                metadata: Mapping[str, Any] | None = None,
+                values_dtype: str = "float32") -> str:
     """Write a pruned aisfx network as a sparse model file, atomically (temp + rename).
 
     Parameters
@@ -132,6 +133,10 @@ def save_sparse(net: Any, path: str | os.PathLike, *, sparsity: float | None,
         Added to ``{"teacher_weights": TEACHER_LICENSE}`` (e.g. ``training_data``).
     metadata : dict, optional
         Free-form JSON-ready values.
+    values_dtype : {"float32", "float16"}
+        How the non-zero convolution weights are stored: ``"float16"`` halves the file (the
+        weights are rounded to half precision and read back as float32; BatchNorm stays
+        float32). Recorded as ``values_dtype`` in the header.
 
     Returns
     -------
@@ -149,6 +154,9 @@ def save_sparse(net: Any, path: str | os.PathLike, *, sparsity: float | None,
                            f"{RETRAIN_TYPES}")
     if method not in ("layer", "global"):
         raise EdgeSEAError(f"invalid method={method!r}: expected 'layer' or 'global'")
+    if values_dtype not in ("float32", "float16"):
+        raise EdgeSEAError(f"invalid values_dtype={values_dtype!r}: expected 'float32' or "
+                           "'float16'")
     state = _state_of(net)
     _, convs = architecture()
     tensors: dict[str, torch.Tensor] = {}
@@ -165,7 +173,13 @@ def save_sparse(net: Any, path: str | os.PathLike, *, sparsity: float | None,
                                "the masks (edgesea.sparse.prune.apply_masks) before saving")
         flat = keep.reshape(-1).numpy()
         tensors[f"sparse/{name}.mask"] = torch.from_numpy(np.packbits(flat))
-        tensors[f"sparse/{name}.values"] = t.reshape(-1)[keep.reshape(-1)].clone()
+        values = t.reshape(-1)[keep.reshape(-1)].clone()
+        if values_dtype == "float16":
+            if bool((values.abs() > torch.finfo(torch.float16).max).any()):
+                raise EdgeSEAError(f"{name} has weights beyond float16's range: store them "
+                                   "as float32")
+            values = values.half()
+        tensors[f"sparse/{name}.values"] = values
         n, nz = t.numel(), int(flat.sum())
         layers.append({"name": name, "shape": list(t.shape), "weights": n, "nonzero": nz,
                        "sparsity": 100.0 * (n - nz) / n})
@@ -180,7 +194,7 @@ def save_sparse(net: Any, path: str | os.PathLike, *, sparsity: float | None,
                     "license": TEACHER_LICENSE},
         "training_data": training_data, "recipe": dict(recipe or {}),
         "licenses": {"teacher_weights": TEACHER_LICENSE, **dict(licenses or {})},
-        "metadata": dict(metadata or {})}
+        "metadata": dict(metadata or {}), "values_dtype": values_dtype}
     try:
         doc = json.loads(json.dumps(doc, allow_nan=False))
     except (TypeError, ValueError) as e:
