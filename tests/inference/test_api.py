@@ -11,7 +11,6 @@ import soundfile as sf
 import torch
 
 import edgesea
-import edgesea.inference.api as api
 import edgesea.inference.outputs as outputs
 from edgesea import EdgeSEAError, EdgeSEAWarning, get_embedding, get_model, process_file
 from edgesea.audio.windows import n_windows

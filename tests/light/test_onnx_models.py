@@ -13,7 +13,7 @@ import torch
 import edgesea
 from edgesea.errors import EdgeSEAError, MissingExtraError
 from edgesea.export.onnx import export_onnx
-from edgesea.inference import api
+from edgesea.inference import api, resolve
 from edgesea.light.onnx_models import METADATA_KEY, OnnxEmbedder, OnnxSparseModel
 from edgesea.models import load_model, sea_student
 from edgesea.packaged.names import PRETRAINED_DIR, available, resolve_model, zoo_name
@@ -106,7 +106,7 @@ def test_sparse_model_without_torch_equals_the_torch_one():
 def test_get_model_without_torch_gives_the_light_embedders(monkeypatch, tmp_path):
     """What the light install resolves (torch reported absent): packaged students -> their
     ONNX files, sparse models -> ONNX Runtime, a user's .safetensors -> the extra to install."""
-    monkeypatch.setattr(api, "has_torch", lambda: False)
+    monkeypatch.setattr(resolve, "has_torch", lambda: False)
     api._CACHE.clear()
     try:
         assert isinstance(api.get_model(), OnnxEmbedder)
@@ -114,10 +114,10 @@ def test_get_model_without_torch_gives_the_light_embedders(monkeypatch, tmp_path
         assert isinstance(api.get_model("sea_urban_64"), OnnxEmbedder)
         x = _audio(2.0, 16000)
         a, _ = edgesea.get_embedding(x, 16000, hop_size=0.5)
-        monkeypatch.setattr(api, "has_torch", lambda: True)
+        monkeypatch.setattr(resolve, "has_torch", lambda: True)
         b, _ = edgesea.get_embedding(x, 16000, hop_size=0.5)
         assert _rel(a, b) <= REL
-        monkeypatch.setattr(api, "has_torch", lambda: False)
+        monkeypatch.setattr(resolve, "has_torch", lambda: False)
         torch.manual_seed(0)
         mine = tmp_path / "mine.safetensors"
         edgesea.models.save_model(sea_student(64), mine)

@@ -108,7 +108,10 @@ def load_audio(source: str | os.PathLike | BinaryIO) -> tuple[np.ndarray, int]:
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, OSError,
             io.UnsupportedOperation) as e:
         if isinstance(source, str | os.PathLike) and _not_recognised(e) and pyav_available():
-            return _load_with_pyav(name)
+            try:
+                return _load_with_pyav(name)
+            except EdgeSEAError as av_error:  # FFmpeg cannot either: libsndfile's reason
+                raise _open_error(name, e, ffmpeg_failed=True) from av_error
         raise _open_error(name, e) from e
     except MemoryError as e:
         raise EdgeSEAError(f"not enough memory to decode {name} at once: edgesea embed / "
@@ -151,15 +154,19 @@ def _check_audio_path(source: str | os.PathLike) -> str:
     return path
 
 
-def _open_error(name: object, error: BaseException) -> EdgeSEAError:
-    """A clear :class:`EdgeSEAError` for a file libsndfile could not open or decode."""
+def _open_error(name: object, error: BaseException, ffmpeg_failed: bool = False
+                ) -> EdgeSEAError:
+    """A clear :class:`EdgeSEAError` for a file libsndfile could not open or decode (and,
+    with ``ffmpeg_failed``, FFmpeg neither)."""
     if isinstance(error, PermissionError):
         return EdgeSEAError(f"audio file not readable (permission denied): {name}")
     text = str(error)
     if isinstance(error, OSError) and not isinstance(error, sf.LibsndfileError):
         return EdgeSEAError(f"could not read audio file {name}: {error.strerror or text}")
     low = text.lower()
-    if "format not recognised" in low or "unknown format" in low:
+    if ("format not recognised" in low or "unknown format" in low) and ffmpeg_failed:
+        why = "not an audio format libsndfile or FFmpeg (PyAV) knows (or not audio at all)"
+    elif "format not recognised" in low or "unknown format" in low:
         why = ("not an audio format libsndfile knows (or not audio at all); formats such as "
                "m4a/AAC, mp4 and webm are read with FFmpeg once PyAV is installed: "
                "pip install edgesea[av]")

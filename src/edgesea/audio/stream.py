@@ -65,7 +65,10 @@ def _open(path: str | os.PathLike) -> sf.SoundFile | AvReader:
         return sf.SoundFile(p)
     except Exception as e:  # libsndfile, permission and format errors
         if _not_recognised(e) and pyav_available():
-            return AvReader(p)
+            try:
+                return AvReader(p)
+            except EdgeSEAError as av_error:  # FFmpeg cannot either: libsndfile's reason
+                raise _open_error(p, e, ffmpeg_failed=True) from av_error
         raise _open_error(p, e) from e
 
 

@@ -176,7 +176,8 @@ def info_command(
         typer.echo(json.dumps(d, indent=2, default=str))
     else:
         formats = {"tflite-int8": _format_tflite, "light": _format_light}
-        if d.get("format") == "edgesea-sparse":  # a SparseModel was loaded: torch is there
+        if d.get("format") == "edgesea-sparse":
+            # a SparseModel was loaded: torch is there
             from edgesea.sparse.model import format_sparse
 
             formats["edgesea-sparse"] = format_sparse

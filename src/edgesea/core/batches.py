@@ -27,9 +27,12 @@ class BatchQueue:
         ``run(batch) -> rows``: one row per window of ``batch`` (float32, ``(n, ...)``).
     batch_size : int
         Windows per run.
-    zero_fill : bool
-        Pad the last batch with zero windows to a full ``batch_size`` (the rows of a window
-        then never depend on how many others share its batch); else run it as it is.
+    zero_fill : bool or int
+        ``True``: pad the last batch with zero windows to a full ``batch_size`` (the rows of
+        a window then never depend on how many others share its batch). An integer ``q``:
+        pad it only to the next multiple of ``q``, for a network whose rows are the same in
+        every batch of a multiple of ``q`` windows (a short clip then pays for at most
+        ``q - 1`` extra windows, not ``batch_size - 1``). ``False``: run it as it is.
     verbose, total, desc
         A progress bar over ``total`` windows.
 
@@ -42,7 +45,8 @@ class BatchQueue:
     """
 
     def __init__(self, run: Callable[[np.ndarray], np.ndarray], batch_size: int,
-                 zero_fill: bool = False, verbose: bool = False, total: int | None = None,
+                 zero_fill: bool | int = False, verbose: bool = False,
+                 total: int | None = None,
                  desc: str = "embedding") -> None:
         self.run, self.size, self.zero_fill = run, int(batch_size), zero_fill
         self.buf: np.ndarray | None = None
@@ -85,8 +89,10 @@ class BatchQueue:
     def _run(self) -> None:
         n = self.fill
         if self.zero_fill and n < self.size:
-            self.buf[n:] = 0.0
-            batch = self.buf
+            q = self.size if self.zero_fill is True else int(self.zero_fill)
+            m = min(self.size, -(-n // q) * q)  # n up to the next multiple of q
+            self.buf[n:m] = 0.0
+            batch = self.buf[:m]
         else:
             batch = self.buf[:n]
         out = self.run(batch)

@@ -21,7 +21,7 @@ from edgesea.core.batches import check_batch_size as _check_batch_size  # noqa: 
 from edgesea.models import EmbeddingModel
 from edgesea.models.inference import weights_signature
 
-__all__ = ["MAX_BATCH_WINDOWS", "ModelBatcher"]
+__all__ = ["BATCH_QUANTUM", "MAX_BATCH_WINDOWS", "ModelBatcher"]
 
 _FAST_LOCK = threading.Lock()
 _FAST: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -41,12 +41,22 @@ def _inference_net(model: EmbeddingModel) -> torch.nn.Module:
     return fast
 
 
+#: The students' inference trunk (oneDNN, channels-last) gives every window the same row in
+#: every batch of a multiple of this many windows (and in every batch of 12 or more), but not
+#: in batches of 1-3, 5-7 or 9-11 (measured for the packaged students: the tests check it);
+#: so a last batch is zero-filled to the next multiple of it, not to ``batch_size``.
+BATCH_QUANTUM = 4
+
+
 class ModelBatcher(BatchQueue):
-    """Windows of any number of inputs, in order, into full ``batch_size`` forward passes of
-    a float model (:class:`~edgesea.core.batches.BatchQueue` with zero-filled batches, so
-    results never depend on batch composition: one input alone or among others, whole or in
-    blocks, gives the same rows). With ``logmel=True`` the rows fed are log-mel inputs
-    ``(n_mels, n_frames)`` and only the trunk runs (``embed_logmel``).
+    """Windows of any number of inputs, in order, into forward passes of ``batch_size``
+    windows of a float model (:class:`~edgesea.core.batches.BatchQueue`); the last batch is
+    zero-filled to a multiple of the model's ``batch_quantum`` (:data:`BATCH_QUANTUM` for
+    the students; 2 for the sparse models), so results
+    never depend on batch composition (one input alone or among others, whole or in blocks,
+    gives the same rows) while a short clip pays for at most a few padding windows. With
+    ``logmel=True`` the rows fed are log-mel inputs ``(n_mels, n_frames)`` and only the
+    trunk runs (``embed_logmel``).
     """
 
     def __init__(self, model: EmbeddingModel, batch_size: int, verbose: bool = False,
@@ -58,5 +68,6 @@ class ModelBatcher(BatchQueue):
             with torch.inference_mode():
                 return run_net(torch.from_numpy(batch)).numpy()
 
-        super().__init__(run, min(int(batch_size), MAX_BATCH_WINDOWS), zero_fill=True,
+        quantum = int(getattr(model, "batch_quantum", BATCH_QUANTUM))
+        super().__init__(run, min(int(batch_size), MAX_BATCH_WINDOWS), zero_fill=quantum,
                          verbose=verbose, total=total)

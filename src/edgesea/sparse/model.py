@@ -143,6 +143,9 @@ class SparseModel(nn.Module):
     """
 
     name = "sparse-aisfx"
+    #: the packed aisfx trunk gives a window the same row in every batch of 2 or more windows
+    #: (a batch of 1 differs in the last bits): a lone window is padded to 2
+    batch_quantum = 2
     sample_rate = SAMPLE_RATE
     window = 1.0
     emb_dim = 512
