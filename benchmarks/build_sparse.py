@@ -156,8 +156,122 @@ def package(args: argparse.Namespace) -> None:
                            sparsity=s, retrain="kd", recipe=recipe, masks=masks,
                            teacher_identity=teacher.identity,
                            training_data="UrbanSound8K folds 1-2 (audio only, labels unused)",
-                           licenses={"training_data": "CC BY-NC 3.0 (UrbanSound8K)"})
+                           licenses={"training_data": "CC BY-NC 3.0 (UrbanSound8K)"},
+                           values_dtype="float16" if args.float16 else "float32")
         print(f"{path}: {Path(path).stat().st_size:,} bytes", flush=True)
+
+
+_LICENSE = """## License
+
+The weights derive from two sources. The teacher weights (aisfx 0.1.2, by Alison B. Ma and \
+Alexander Lerch, ISMIR 2022) are licensed **CC BY 4.0** (the aisfx code is MIT): attribute \
+them. The retraining used UrbanSound8K audio (folds 1 and 2; Salamon, Jacoby and Bello, \
+2014), licensed **CC BY-NC 3.0**: the labels were not used, but the retrained weights derive \
+from that audio, so treat them as CC BY-NC 3.0 as well, i.e. free to share and adapt with \
+attribution, **not for commercial use**.
+"""
+
+
+def _metric(r: dict, key: str) -> str:
+    m = r["metrics"][key]
+    return f"{m['mean']:.3f} ± {m['std']:.3f}"
+
+
+def card(args: argparse.Namespace) -> None:
+    """Write ``<name>.md`` beside each packaged sparse model of ``--sparsity`` from its run
+    (``summary.json``, the split), its evaluation (``eval_<s>-kd.json``, ``eval_dense.json``)
+    and the packaged file (header, size, footprint)."""
+    from edgesea.sparse.model import SparseModel
+    from edgesea.sparse.packaged import packaged_name
+    from edgesea.sparse.prune import PROFILES
+
+    work = Path(args.work)
+    out_dir = Path(args.out) if args.out else Path(__file__).resolve().parents[1] / \
+        "src" / "edgesea" / "pretrained"
+    dense = json.loads((work / "eval_dense.json").read_text())
+    for s in args.sparsity:
+        name = packaged_name(s, "kd")
+        path = out_dir / f"{name}.safetensors"
+        summ = json.loads((work / f"s{s:g}" / "summary.json").read_text())
+        split = json.loads((work / f"s{s:g}" / "kd" / "split.json").read_text())
+        ev_file = work / f"eval_{s:g}-kd.json"
+        ev = json.loads(ev_file.read_text()) if ev_file.is_file() else None
+        model = SparseModel.load(path)
+        fp = model.footprint().to_dict()
+        head = model.metadata
+        f16 = head.get("values_dtype") == "float16"
+        recipe = summ["recipe"]
+        n_train = split["n_train"]
+        prof = " ".join(f"{p:g}" for p in PROFILES[s])
+        teacher_auprc = dense["metrics"]["micro_auprc"]["mean"]
+        share = (f"{100 * ev['metrics']['micro_auprc']['mean'] / teacher_auprc:.1f} %"
+                 if ev else "-")
+        scores = ([("fold 10 micro-AUPRC", _metric(ev, "micro_auprc")),
+                   ("fold 10 macro-AUPRC", _metric(ev, "macro_auprc")),
+                   ("fold 10 accuracy", _metric(ev, "accuracy"))] if ev else
+                  [("fold 10 micro-AUPRC", "not measured")])
+        rows = [
+            ("architecture", "aisfx CNN9 (`aisfx-cnn9`: eight 3x3 convolutions 64, 64, 128, "
+             "128, 256, 256, 512, 512 channels, BatchNorm, ReLU; mean over mel, max over "
+             "time), 512-d, 44.1 kHz, 1 s windows, the aisfx (Essentia) log-mel front end"),
+            ("teacher", "aisfx 0.1.2 (`aisfx/models/checkpoint.pth`), dense, 1 s windows"),
+            ("pruning", f"one-shot layer-wise magnitude pruning at edgel3's {s:g} % profile, "
+             f"conv1..conv8 {prof} % (the first convolution, biases and BatchNorm are not "
+             f"pruned): {head['nonzero']:,} non-zero of {head['weights']:,} conv weights "
+             f"({head['measured_sparsity']:.2f} % sparse), by construction of the profile"),
+            ("retraining", f"`kd`: Adam, MSE to the dense teacher's 512-d embeddings, masks "
+             f"fixed (pruned weights get no gradient and stay zero); {recipe['epochs']} "
+             f"epoch{'s' if recipe['epochs'] != 1 else ''}, lr {recipe['lr']:g}, {recipe['schedule']} schedule, batch "
+             f"{recipe['batch_size']}, seed {recipe['seed']}, {n_train:,} training windows"
+             + (f" (a random {n_train:,} of them: `--max-windows`)"
+                if recipe.get("max_windows") else " (all of them)")
+             + f"; {summ['wall_s']:.0f} s on 2 shared CPU cores"),
+            ("data", "UrbanSound8K folds 1 and 2 (audio only, labels unused; fold 10 never "
+             "seen), 1 s windows at hop 0.5 s; 10 % of the recordings (by Freesound id) held "
+             f"out for validation; {n_train:,} training and {split['n_val']:,} validation "
+             "windows"),
+            ("validation (held-out recordings of folds 1-2)", f"R² {summ['val_r2']:.3f} and "
+             f"mean cosine {summ['val_cosine']:.3f} to the dense teacher's embeddings after kd"),
+            *scores,
+            ("fold 10, beside", f"dense teacher {_metric(dense, 'micro_auprc')} (this model: "
+             f"{share})"),
+            ("size", f"dense 18.76 MB float32 (4,689,984 numbers); stored sparse: kept "
+             f"weights as {'float16 (2 bytes)' if f16 else 'float32 (4 bytes)'}, BatchNorm "
+             f"at 4 bytes, 1 mask bit per weight; file {fp['file_bytes']:,} bytes"
+             + (" (float16 values: embeddings within cosine 0.99999 of float32 ones, "
+                "`benchmarks/sparse_float16.py`)" if f16 else "")),
+            ("activation", f"{fp['activation_mb']:.2f} MB ({fp['activation_elements']:,} "
+             "values: the first convolution's output for one window), unchanged by pruning: "
+             "no microcontroller tier fits (64 KB / 256 KB arena)"),
+            ("compute", f"{fp['macs']:,} MACs per window (network, dense, as the teacher); "
+             f"{fp['nonzero_macs']:,} of them with a non-zero weight"),
+        ]
+        lines = [f"# `{name}`: the aisfx teacher pruned to {s:g} % sparsity, retrained by "
+                 "distillation (kd)", "",
+                 f"`edgesea.get_embedding(audio, sr, model_type='sparse', sparsity={s:g}, "
+                 f"retrain_type='kd')`; `edgesea embed FILE --model-type sparse --sparsity "
+                 f"{s:g}`; `edgel3.get_embedding(audio, sr, sparsity={s:g}, retrain_type='kd')` "
+                 f"with `import edgesea.edgel3 as edgel3`. File: `{name}.safetensors` (an "
+                 "edgesea sparse model file: a bitmask and the non-zero values of each "
+                 "convolution, BatchNorm dense; docs/sparse.md).", "",
+                 "| | |", "|---|---|", *[f"| {k} | {v} |" for k, v in rows], "",
+                 "Evaluation protocol: `docs/results.md` (classifier on mean+max clip "
+                 "embeddings trained on folds 1+2, chosen by leave-one-fold-out validation; "
+                 "fold 10 only scored; 5 seeds).", "", "## Rebuild", "",
+                 "The recorded recipe is `benchmarks/build_sparse.py`, with `DATA` = the "
+                 "UrbanSound8K subset of docs/data.md:", "", "```bash",
+                 f"python benchmarks/build_sparse.py train --data $DATA --work runs/sparse "
+                 f"--sparsity {s:g} --epochs {recipe['epochs']}"
+                 + (f" --max-windows {recipe['max_windows']}" if recipe.get("max_windows")
+                    else ""),
+                 f"python benchmarks/build_sparse.py evaluate --data $DATA --work runs/sparse "
+                 f"--sparsity {s:g}",
+                 f"python benchmarks/build_sparse.py package --work runs/sparse --sparsity {s:g}"
+                 + (" --float16" if f16 else ""),
+                 f"python benchmarks/build_sparse.py card --work runs/sparse --sparsity {s:g}",
+                 "```", "", _LICENSE]
+        (out_dir / f"{name}.md").write_text("\n".join(lines), encoding="utf-8")
+        print(f"{out_dir / (name + '.md')}")
 
 
 def report(args: argparse.Namespace) -> None:
@@ -223,7 +337,7 @@ def report(args: argparse.Namespace) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("step", choices=["train", "evaluate", "package", "report"])
+    p.add_argument("step", choices=["train", "evaluate", "package", "card", "report"])
     p.add_argument("--data", default="../shared/data/urbansound8k_subset")
     p.add_argument("--work", default="runs/sparse")
     p.add_argument("--sparsity", type=float, nargs="+", default=[95.45, 87.0])
@@ -239,8 +353,10 @@ def main() -> None:
     p.add_argument("--figure", default="docs/img/sparse_vs_sea.png")
     p.add_argument("--out", default=None, help="package: folder (default: pretrained/)")
     p.add_argument("--activation-mb", default="see docs/sparse.md")
+    p.add_argument("--float16", action="store_true",
+                   help="package: store the kept weights as float16 (half the bytes)")
     args = p.parse_args()
-    {"train": train, "evaluate": evaluate, "package": package,
+    {"train": train, "evaluate": evaluate, "package": package, "card": card,
      "report": report}[args.step](args)
 
 
