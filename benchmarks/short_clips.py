@@ -56,7 +56,7 @@ def main() -> None:
         alone = [edgesea.get_embedding(c, sr, hop_size=0.5, **kw)[0] for c in clips]
         same = all(np.array_equal(a, b) for a, b in zip(together, alone, strict=True))
         print(f"{label:<24} {n:>7} {1e3 * t64:>11.1f} {1e3 * tn:>10.1f} {t64 / tn:>5.2f}x "
-              f"{str(same):>22}")
+              f"{same!s:>22}")
     api._CACHE.clear()
 
 
