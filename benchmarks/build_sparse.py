@@ -221,7 +221,8 @@ def card(args: argparse.Namespace) -> None:
              f"({head['measured_sparsity']:.2f} % sparse), by construction of the profile"),
             ("retraining", f"`kd`: Adam, MSE to the dense teacher's 512-d embeddings, masks "
              f"fixed (pruned weights get no gradient and stay zero); {recipe['epochs']} "
-             f"epoch{'s' if recipe['epochs'] != 1 else ''}, lr {recipe['lr']:g}, {recipe['schedule']} schedule, batch "
+             f"epoch{'s' if recipe['epochs'] != 1 else ''}, lr {recipe['lr']:g}, "
+             f"{recipe['schedule']} schedule, batch "
              f"{recipe['batch_size']}, seed {recipe['seed']}, {n_train:,} training windows"
              + (f" (a random {n_train:,} of them: `--max-windows`)"
                 if recipe.get("max_windows") else " (all of them)")
