@@ -125,3 +125,19 @@ def test_get_model_without_torch_gives_the_light_embedders(monkeypatch, tmp_path
             api.get_model(mine)
     finally:
         api._CACHE.clear()
+
+
+def test_cli_embed_runs_an_onnx_model(tmp_path):
+    """``edgesea embed --model NAME.onnx`` with torch installed runs ONNX Runtime too."""
+    from typer.testing import CliRunner
+
+    from edgesea.cli import app
+
+    x = _audio(2.0, 16000, seed=5)
+    wav = _wav(tmp_path, x, 16000)
+    r = CliRunner().invoke(app, ["embed", wav, "--model", "sea_urban_64.onnx", "-o",
+                                 str(tmp_path / "out"), "--hop-size", "0.5"])
+    assert r.exit_code == 0, r.output
+    emb = np.load(tmp_path / "out" / "a.npz")["embedding"]
+    ref, _ = edgesea.get_embedding(x, 16000, model="sea_urban_64.onnx", hop_size=0.5)
+    np.testing.assert_array_equal(emb, ref)

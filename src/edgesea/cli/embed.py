@@ -35,10 +35,12 @@ def _resolve_model(model: Path | str | None, model_type: str, emb_dim: int | Non
     """Load the model once, checking ``--emb-dim`` against a model file if both are given
     (``--tier`` only selects a packaged model: refused with ``--model``). ``model`` is a
     path or a packaged name (:func:`edgesea.zoo.resolve_model`); an int8 ``.tflite`` gives
-    a :class:`~edgesea.inference.int8.TFLiteEmbedder`. ``--model-type sparse`` selects the
+    a :class:`~edgesea.inference.int8.TFLiteEmbedder`, an ``.onnx`` an
+    :class:`~edgesea.light.onnx_models.OnnxEmbedder`. ``--model-type sparse`` selects the
     packaged sparse model of ``sparsity`` and ``retrain_type`` (512-d)."""
-    from edgesea.inference.api import get_model  # torch: on use (start-up cost)
-    from edgesea.inference.int8 import TFLiteEmbedder
+    # on use (start-up cost)
+    from edgesea.inference.api import get_embedder, get_model
+
     if model is None and model_type == "sparse":
         if emb_dim not in (None, 512) or tier is not None:
             raise EdgeSEAError("--model-type sparse gives the 512-d sparse aisfx model of "
@@ -50,11 +52,7 @@ def _resolve_model(model: Path | str | None, model_type: str, emb_dim: int | Non
     if tier is not None:
         raise EdgeSEAError(f"--tier {tier} selects a packaged model: drop it when --model is "
                            "given")
-    path = resolve_model(str(model))
-    if path.endswith(".tflite"):
-        net: EmbeddingModel | TFLiteEmbedder = TFLiteEmbedder(path)
-    else:
-        net = get_model(path)
+    net = get_embedder(resolve_model(str(model)))  # a .tflite or .onnx runs without torch
     if emb_dim is not None and emb_dim != net.emb_dim:
         raise EdgeSEAError(f"--emb-dim {emb_dim} does not match the model file {model}, whose "
                            f"embeddings have {net.emb_dim} dimensions: drop --emb-dim or pass "
