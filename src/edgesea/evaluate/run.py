@@ -22,6 +22,7 @@ from edgesea.evaluate.classify import (
 from edgesea.evaluate.report import write_eval_report
 from edgesea.extract.run import resolve_teacher
 from edgesea.inference.int8 import TFLiteEmbedder
+from edgesea.light.onnx_models import OnnxEmbedder
 from edgesea.models import footprint, load_model
 from edgesea.packaged.names import resolve_model
 from edgesea.sparse.model import SparseModel
@@ -86,7 +87,8 @@ def run_evaluation(dataset: Path, models: list[Path], teachers: list[str],
     dataset : Path
         A folder with ``metadata.csv`` (:func:`edgesea.evaluate.classify.read_dataset`).
     models : list of Path
-        Model files (``.safetensors``, an int8 ``.tflite`` run by LiteRT, or a sparse
+        Model files (``.safetensors``, an int8 ``.tflite`` run by LiteRT, an ``.onnx`` run by
+        ONNX Runtime, or a sparse
         model file) or packaged model names (``sea_urban_64``, ``sea_urban_64.int8``,
         ``sparse_aisfx_95.45_kd``).
     teachers : list of str
@@ -128,6 +130,11 @@ def run_evaluation(dataset: Path, models: list[Path], teachers: list[str],
             emb = TFLiteEmbedder(path)
             embedders.append((name, emb, {"path": str(path), "format": "tflite-int8",
                                           "flash_bytes": len(emb.data)}))
+            continue
+        if path.suffix == ".onnx":  # an exported float model, run by ONNX Runtime
+            onnx = OnnxEmbedder(path)
+            embedders.append((name, onnx, {"path": str(path), "format": "onnx",
+                                           "file_bytes": path.stat().st_size}))
             continue
         if is_sparse_file(path):  # a pruned aisfx (edgesea.sparse)
             sparse = SparseModel.load(path)
