@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from edgesea import _aliases
 from edgesea._version import __version__
+from edgesea.core.lazy import import_for
 from edgesea.errors import EdgeSEAError, EdgeSEAWarning
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ _aliases.install()
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
+        value = getattr(import_for(_LAZY[name], f"edgesea.{name}"), name)
         globals()[name] = value
         return value
     old = f"{__name__}.{name}"

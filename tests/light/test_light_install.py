@@ -58,6 +58,13 @@ def test_python_api_without_torch(tmp_path):
         scene = hear.get_scene_embeddings(np.stack([audio, audio]).astype('float32'), m)
         assert scene.shape == (2, 128)
         assert sys.modules.get('torch') is None, 'torch was imported'
+        from edgesea.errors import MissingExtraError
+        for name in ('load_model', 'footprint'):
+            try:
+                getattr(edgesea, name)
+                raise AssertionError(name + ' did not say which extra it needs')
+            except MissingExtraError as e:
+                assert 'pip install edgesea[train]' in str(e), e
         print('ok')
     """)
     assert r.returncode == 0, r.stderr[-3000:]

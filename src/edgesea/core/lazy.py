@@ -9,7 +9,25 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["attach"]
+from edgesea.errors import MissingExtraError
+
+__all__ = ["attach", "import_for"]
+
+#: Packages of the ``train`` extra (the inference install has none of them).
+TRAIN_PACKAGES = ("torch", "scipy", "sklearn", "matplotlib")
+
+
+def import_for(module: str, name: str) -> Any:
+    """``importlib.import_module(module)`` for the public name ``name``; in the inference
+    install, a module that needs the ``train`` extra raises
+    :class:`~edgesea.errors.MissingExtraError` saying so."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if (e.name or "").split(".")[0] not in TRAIN_PACKAGES:
+            raise
+        raise MissingExtraError(f"{name} needs {e.name!r}, which the inference install does "
+                                "not have: run `pip install edgesea[train]`") from e
 
 
 def attach(package: str, exports: dict[str, list[str]]
@@ -29,7 +47,7 @@ def attach(package: str, exports: dict[str, list[str]]
         module = where.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(module), name)
+        value = getattr(import_for(module, f"{package}.{name}"), name)
         setattr(sys.modules[package], name, value)
         return value
 
