@@ -2,8 +2,8 @@
 
 For the default student (``sea_urban_128``) the same 60 s of audio is embedded by
 ``get_embedding(..., model="sea_urban_128.onnx")`` (what ``pip install edgesea`` runs) and by
-the torch model, at hop 0.1 and 0.5 s, with 1 and 2 threads (``torch.set_num_threads`` and
-ONNX Runtime's intra-op threads), interleaved, best of ``--repeats``. Prints x real time of
+the torch model, at hop 0.1 and 0.5 s, with 1 and 2 threads (``torch.set_num_threads``, ONNX Runtime's
+intra-op threads and the NumPy front end's FFT threads), interleaved, best of ``--repeats``. Prints x real time of
 each, their ratio, and the largest difference of the embeddings relative to the largest
 value. Usage: ``python benchmarks/light_speed.py [--seconds 60] [--repeats 3]``.
 """
@@ -11,6 +11,7 @@ value. Usage: ``python benchmarks/light_speed.py [--seconds 60] [--repeats 3]``.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -37,6 +38,7 @@ def main() -> None:
           f"{'max rel diff':>12}")
     for threads in (1, 2):
         torch.set_num_threads(threads)
+        os.environ["OMP_NUM_THREADS"] = str(threads)  # the NumPy front end's FFT threads
         light = OnnxEmbedder(resolve_model(f"{args.model}.onnx"), num_threads=threads)
         for hop in (0.1, 0.5):
             best = {"torch": np.inf, "light": np.inf}
