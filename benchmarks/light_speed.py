@@ -2,10 +2,11 @@
 
 For the default student (``sea_urban_128``) the same 60 s of audio is embedded by
 ``get_embedding(..., model="sea_urban_128.onnx")`` (what ``pip install edgesea`` runs) and by
-the torch model, at hop 0.1 and 0.5 s, with 1 and 2 threads (``torch.set_num_threads``, ONNX Runtime's
-intra-op threads and the NumPy front end's FFT threads), interleaved, best of ``--repeats``. Prints x real time of
-each, their ratio, and the largest difference of the embeddings relative to the largest
-value. Usage: ``python benchmarks/light_speed.py [--seconds 60] [--repeats 3]``.
+the torch model, at hop 0.1 and 0.5 s, with 1 and 2 threads (``torch.set_num_threads``,
+ONNX Runtime's intra-op threads and the NumPy front end's FFT threads), interleaved, best of
+``--repeats``. Prints x real time of each, their ratio, and the largest difference of the
+embeddings relative to the largest value.
+Usage: ``python benchmarks/light_speed.py [--seconds 60] [--repeats 3]``.
 """
 
 from __future__ import annotations
