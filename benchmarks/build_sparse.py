@@ -235,7 +235,8 @@ def card(args: argparse.Namespace) -> None:
              f"mean cosine {summ['val_cosine']:.3f} to the dense teacher's embeddings after kd"),
             *scores,
             ("fold 10, beside", f"dense teacher {_metric(dense, 'micro_auprc')} (this model: "
-             f"{share})"),
+             f"{share})" + ("; scored with the run's float32 weights (`evaluate`), which the "
+                            "file's float16 values follow to cosine >= 0.99999" if f16 else "")),
             ("size", f"dense 18.76 MB float32 (4,689,984 numbers); stored sparse: kept "
              f"weights as {'float16 (2 bytes)' if f16 else 'float32 (4 bytes)'}, BatchNorm "
              f"at 4 bytes, 1 mask bit per weight; file {fp['file_bytes']:,} bytes"

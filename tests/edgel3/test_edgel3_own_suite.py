@@ -10,9 +10,8 @@ Left out, with the reason (docs/edgel3.md lists them):
   run with ``'kd'`` instead (marked "ft -> kd" below);
 - ``load_embedding_model(...).output_shape`` (a Keras attribute: edgesea's models are torch
   modules, whose ``emb_dim`` is checked instead).
-Marked xfail (strict), with the reason: the sparse ``kd`` levels 53.5, 63.5 and 72.3 (not
-packaged) and the ``.h5`` file names of ``load_embedding_model_path`` (edgesea ships
-``.safetensors`` files under other names).
+Marked xfail (strict), with the reason: the ``.h5`` file names of
+``load_embedding_model_path`` (edgesea ships ``.safetensors`` files under other names).
 """
 
 from __future__ import annotations
@@ -97,20 +96,11 @@ def test_core_sea_sizes(edgel3, data) -> None:
         assert emb.shape[1] == emb_dim
 
 
-@pytest.mark.parametrize("sparsity", [87.0, 95.45])
+@pytest.mark.parametrize("sparsity", [53.5, 63.5, 72.3, 87.0, 95.45])
 def test_core_sparse_kd(edgel3, data, sparsity: float) -> None:
     audio, sr = _read(data, "chirp_mono")
     emb, ts = edgel3.get_embedding(audio, sr, retrain_type="kd", sparsity=sparsity,
                                    center=True, hop_size=0.1, verbose=1)
-    _check_rows(emb, ts)
-
-
-@pytest.mark.xfail(strict=True, reason="the kd sparse models of these levels are not packaged "
-                   "(issue 34: to be trained on folds 1-2)")
-@pytest.mark.parametrize("sparsity", [53.5, 63.5, 72.3])
-def test_core_sparse_kd_unpackaged_levels(edgel3, data, sparsity: float) -> None:
-    audio, sr = _read(data, "chirp_mono")
-    emb, ts = edgel3.get_embedding(audio, sr, retrain_type="kd", sparsity=sparsity)
     _check_rows(emb, ts)
 
 

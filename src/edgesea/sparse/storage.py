@@ -5,8 +5,8 @@ Layout: a standard safetensors file. For each of the eight 3x3 convolutions' wei
 
 - ``sparse/<name>.mask``: uint8, ``ceil(n / 8)`` bytes: ``np.packbits`` (most significant
   bit first) of ``W.reshape(-1) != 0`` in C order, padding bits zero;
-- ``sparse/<name>.values``: float32, the non-zero values of ``W`` in C order (as many as
-  the mask has set bits);
+- ``sparse/<name>.values``: float32 (or float16, ``values_dtype``), the non-zero values of
+  ``W`` in C order (as many as the mask has set bits);
 
 and every other tensor of the network (BatchNorm weights, biases, running statistics) dense
 under ``dense/<name>``. The header metadata has one key, ``"edgesea-sparse"``, a JSON
