@@ -57,7 +57,7 @@ def format_models(models: list[ZooModel]) -> str:
              for m in sparse]
     if sparse:
         notes = ["Type sparse: the aisfx teacher pruned at edgel3's levels (params = stored "
-                 "numbers); float32", "only, no int8 build, about 1.1 MB of activations: "
+                 "numbers); float", "weights only (no int8 build), about 1.1 MB of activations: "
                  "CPUs, not microcontrollers (docs/sparse.md).", *notes, ""]
     return "\n".join([
         line(head), *(line(r) for r in rows), "", *notes,
