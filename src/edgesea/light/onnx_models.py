@@ -63,6 +63,8 @@ def onnx_session(model: str | bytes, num_threads: int | None = None) -> Any:
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # no busy-waiting between runs: the NumPy front end runs on the same cores meanwhile
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
     except Exception as e:  # onnxruntime's own errors (not a model, unsupported op, ...)
