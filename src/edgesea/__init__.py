@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 
 from edgesea import _aliases
 from edgesea._version import __version__
-from edgesea.core.lazy import import_for
 from edgesea.errors import EdgeSEAError, EdgeSEAWarning
 
 if TYPE_CHECKING:
@@ -49,6 +48,9 @@ _aliases.install()
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
+        # on use: edgesea.core imports numpy, which `import edgesea` alone does not need
+        from edgesea.core.lazy import import_for
+
         value = getattr(import_for(_LAZY[name], f"edgesea.{name}"), name)
         globals()[name] = value
         return value
