@@ -296,3 +296,21 @@ def test_embed_output_full_disk(tmp_path, monkeypatch, tiny_model_path):
     with pytest.raises(EdgeSEAError, match="no space left on the device writing"):
         process_file(tmp_path / "a.wav", output_dir=tmp_path / "out", model=tiny_model_path)
     assert [p.name for p in (tmp_path / "out").iterdir()] == []
+
+
+def test_a_failed_stage_leaves_gradients_on(setup: dict, tmp_path: Path, monkeypatch) -> None:
+    """A stage that fails mid-way (disk full) while its input generator is suspended must
+    not leave torch's grad mode off: the generators used to yield inside ``torch.no_grad()``,
+    and the kept traceback kept them suspended, so a later training step in the same
+    process failed with "element 0 of tensors does not require grad"."""
+    import torch
+
+    store = EmbeddingStore.open(setup["store"])
+    out = tmp_path / "inputs" / "logmel.npy"
+    out.parent.mkdir()
+    monkeypatch.setattr(fileio, "open", _full_disk_open(20_000), raising=False)
+    with pytest.raises(EdgeSEAError, match="no space left") as e:
+        stages.student_inputs(store, setup["audio"], student(), out, progress=False)
+    assert e.value is not None  # the traceback (and the generator's frame) is still held
+    assert torch.is_grad_enabled()
+    assert not torch.is_inference_mode_enabled()

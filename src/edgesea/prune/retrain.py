@@ -76,8 +76,9 @@ def _teacher_inputs(store: EmbeddingStore, audio_dir: Path, teacher: Any, out_pa
             frames = frame_windows(mono, sr, f.n_windows, hop, window, center)
             for i in range(0, len(frames), 64):
                 x = torch.from_numpy(np.array(frames[i:i + 64], np.float32))
-                with torch.inference_mode():
-                    yield teacher.frontend(x).numpy()
+                with torch.inference_mode():  # not around the yield (it would stay on)
+                    block = teacher.frontend(x).numpy()
+                yield block
 
     write_npy(out_path, np.float16, (n_total, n_frames, teacher.frontend(
         torch.zeros(1, teacher.window_samples)).shape[-1]), blocks())

@@ -85,8 +85,9 @@ def student_inputs(store: EmbeddingStore, audio_dir: Path, model: EmbeddingModel
                 continue
             frames = frame_windows(mono, sr, f.n_windows, store.manifest["hop_size"], model.window,
                               store.manifest["center"])
-            with torch.no_grad():
-                yield model.frontend(torch.from_numpy(np.array(frames, np.float32))).numpy()
+            with torch.no_grad():  # not around the yield: a suspended generator keeps it
+                block = model.frontend(torch.from_numpy(np.array(frames, np.float32))).numpy()
+            yield block
 
     write_npy(out_path, np.float16, (n_total, model.frontend.n_mels, n_frames), blocks())
     return np.load(out_path, mmap_mode="r")
@@ -213,9 +214,10 @@ def augment_windows(store: EmbeddingStore, audio_dir: Path, split: dict[str, np.
 
     def blocks():
         for i in range(0, len(audio), 256):
-            with torch.no_grad():
-                yield model.frontend(torch.from_numpy(
+            with torch.no_grad():  # not around the yield: a suspended generator keeps it
+                block = model.frontend(torch.from_numpy(
                     audio[i:i + 256].astype(np.float32) / 32767)).numpy()
+            yield block
 
     write_npy(out / RunLayout.LOGMEL, np.float16, (len(audio), model.frontend.n_mels, n_frames),
                blocks())
