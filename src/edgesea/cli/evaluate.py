@@ -36,6 +36,30 @@ def _folds(text: str) -> list[int]:
     return folds
 
 
+def _echo_relative(res: dict[str, Any], width: int) -> None:
+    """The micro-AUPRC table of the extra protocols and of the share of the teacher."""
+    models = res["models"]
+    cols = [("test fold", lambda r: r["metrics"]["micro_auprc"]["mean"])]
+    if res["protocol"].get("cross_check"):
+        cols.append(("cross-check", lambda r: r["cross_fold"]["mean"]["micro_auprc"]))
+    if res["protocol"].get("lr"):
+        cols.append(("LR test fold", lambda r: r["lr"]["metrics"]["micro_auprc"]["mean"]))
+    rel = {n: r["relative"] for n, r in models.items() if "relative" in r}
+    if len(cols) == 1 and not rel:
+        return
+    keys = {"test fold": "test", "cross-check": "cross_fold", "LR test fold": "lr"}
+    head = [c for c, _ in cols] + ([f"% {c}" for c, _ in cols] if rel else [])
+    typer.echo("\nmicro-AUPRC by protocol" + (
+        f", and as % of {next(iter(rel.values()))['teacher']}" if rel else "") + ":")
+    typer.echo(f"{'model':<{width}} " + " ".join(f"{h:>16}" for h in head))
+    for name, r in models.items():
+        cells = [f"{get(r):.4f}" for _, get in cols]
+        if rel:
+            cells += [f"{100 * rel[name][keys[c]]['micro_auprc']:.1f} %" if name in rel
+                      else "(reference)" for c, _ in cols]
+        typer.echo(f"{name:<{width}} " + " ".join(f"{c:>16}" for c in cells))
+
+
 def evaluate_command(
     dataset: Annotated[Path, typer.Option("--dataset", exists=True, file_okay=False,
                                           show_default=False,
@@ -62,12 +86,22 @@ def evaluate_command(
         "protocol of docs/results.md; a finer hop costs proportionally more time.")] = 0.5,
     out: Annotated[Path, typer.Option("--out", "-o", file_okay=False, help="Results, report "
                                       "and embedding cache folder.")] = Path("evaluation"),
+    cross_check: Annotated[bool, typer.Option(
+        "--cross-check", help="Also the fold cross-check: train (and select) the classifier "
+        "on one training fold, score another, for every ordered pair (e.g. 1->2 and 2->1); "
+        "the test fold is not used.")] = False,
+    lr: Annotated[bool, typer.Option(
+        "--lr", help="Also a logistic regression on the test fold, its C chosen by training "
+        "on the first training fold and scoring the second, then refitted on all of "
+        "them.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or stage "
                                         "messages (warnings are still shown).")] = False,
 ) -> None:
     """Train a small classifier on each embedder's clip embeddings (training folds only)
     and report accuracy, micro/macro-AUPRC on the test fold (mean +- sd over seeds) beside
-    their chance levels; writes results.json and report.md with PR curves to --out."""
+    their chance levels; writes results.json and report.md with PR curves to --out. With a
+    --teacher, every model's micro-AUPRC is also given as a share of the (first) teacher's,
+    by each protocol asked for (--cross-check, --lr)."""
 
     try:
         from edgesea.evaluate.run import run_evaluation  # torch: on use (start-up cost)
@@ -75,7 +109,7 @@ def evaluate_command(
         res = run_evaluation(dataset, [Path(resolve_model(m)) for m in model or []],
                              list(teacher or []),
                              _folds(train_folds), test_fold, seeds, hop_size, out,
-                             progress=not quiet)
+                             progress=not quiet, cross_check=cross_check, lr=lr)
     except EdgeSEAError as e:
         fail(str(e))
     except OSError as e:
@@ -92,6 +126,7 @@ def evaluate_command(
         f"{f'{chance[k]:.4f}' if k in chance else '-':>16}" for k in keys))
     typer.echo("(chance: micro-AUPRC = share of positive (clip, class) pairs, accuracy = "
                "majority class share)")
+    _echo_relative(res, width)
     for name, r in res["models"].items():
         if r.get("note"):
             typer.echo(f"{name}: {r['note']}")

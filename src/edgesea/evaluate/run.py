@@ -14,11 +14,13 @@ from edgesea.core.fileio import NPZ_READ_ERRORS, atomic_path, write_json
 from edgesea.errors import EdgeSEAError
 from edgesea.evaluate.classify import (
     chance_levels,
+    clip_features,
     embed_dataset,
     evaluate_embedder,
     read_dataset,
     small_fold_warnings,
 )
+from edgesea.evaluate.protocols import cross_fold, lr_protocol, relative_to
 from edgesea.evaluate.report import write_eval_report
 from edgesea.extract.run import resolve_teacher
 from edgesea.inference.int8 import TFLiteEmbedder
@@ -77,50 +79,8 @@ def _cached_result(path: Path) -> dict[str, Any] | None:
     return res
 
 
-def run_evaluation(dataset: Path, models: list[Path], teachers: list[str],
-                   train_folds: list[int], test_fold: int, seeds: int, hop_size: float,
-                   out: Path, progress: bool = True) -> dict[str, Any]:
-    """Evaluate model files and teachers on a dataset's test fold (``edgesea evaluate``).
-
-    Parameters
-    ----------
-    dataset : Path
-        A folder with ``metadata.csv`` (:func:`edgesea.evaluate.classify.read_dataset`).
-    models : list of Path
-        Model files (``.safetensors``, an int8 ``.tflite`` run by LiteRT, an ``.onnx`` run by
-        ONNX Runtime, or a sparse
-        model file) or packaged model names (``sea_urban_64``, ``sea_urban_64.int8``,
-        ``sparse_aisfx_95.45_kd``).
-    teachers : list of str
-        Teacher specs (``aisfx``, ``openl3:PATH.h5``, ``model:PATH``, ``sparse:PATH``).
-    train_folds : list of int
-        Folds the classifier is trained and selected on.
-    test_fold : int
-        The held-out fold it is scored on (refused when it is also a training fold).
-    seeds : int
-        Classifier seeds (mean and sd are reported).
-    hop_size : float
-        Seconds between window embeddings.
-    out : Path
-        Folder for ``results.json``, ``test_scores.npz``, the report (``report.md``,
-        ``pr_curves.png``, ``per_class_ap.png``: :mod:`edgesea.evaluate.report`) and the
-        embedding cache.
-    progress : bool
-        Progress bars on stderr.
-
-    Returns
-    -------
-    dict
-        What ``results.json`` holds, plus ``report`` (the report's path).
-    """
-
-    models = [Path(resolve_model(m)) for m in models]
-    import numpy as np
-
-    if test_fold in train_folds:  # refuse before any work
-        raise EdgeSEAError(f"the test fold {test_fold} is also a training fold: refusing to "
-                           "train or tune on the test fold")
-    ds = read_dataset(dataset)
+def _embedders(models: list[Path], teachers: list[str]) -> list[tuple[str, Any, dict[str, Any]]]:
+    """(label, embedder, facts) for every teacher spec and model file, teachers first."""
     embedders: list[tuple[str, Any, dict[str, Any]]] = []
     for spec in teachers:
         embedders.append((f"teacher:{spec}", resolve_teacher(spec), {}))
@@ -150,6 +110,85 @@ def run_evaluation(dataset: Path, models: list[Path], teachers: list[str],
         embedders.append((name, ModelTeacher(model),
                           {"path": str(path), "params": fp.params, "size_mb": fp.size_mb,
                            "activation_mb": fp.activation_mb}))
+    return embedders
+
+
+def _add_relative(models: dict[str, Any], teachers: list[str]) -> None:
+    """``relative`` of every model that is not the reference: its metrics as fractions of the
+    first teacher's, by the same protocol (test fold, cross-check mean, LR protocol)."""
+    if not teachers:
+        return
+    ref = models[teachers[0]]
+    for name, r in models.items():
+        if name == teachers[0]:
+            continue
+        rel = {"teacher": teachers[0], "test": relative_to(r["metrics"], ref["metrics"])}
+        if "cross_fold" in r:
+            rel["cross_fold"] = relative_to(r["cross_fold"]["mean"], ref["cross_fold"]["mean"])
+        if "lr" in r:
+            rel["lr"] = relative_to(r["lr"]["metrics"], ref["lr"]["metrics"])
+        r["relative"] = rel
+
+
+def run_evaluation(dataset: Path, models: list[Path], teachers: list[str],
+                   train_folds: list[int], test_fold: int, seeds: int, hop_size: float,
+                   out: Path, progress: bool = True, cross_check: bool = False,
+                   lr: bool = False) -> dict[str, Any]:
+    """Evaluate model files and teachers on a dataset's test fold (``edgesea evaluate``).
+
+    Parameters
+    ----------
+    dataset : Path
+        A folder with ``metadata.csv`` (:func:`edgesea.evaluate.classify.read_dataset`).
+    models : list of Path
+        Model files (``.safetensors``, an int8 ``.tflite`` run by LiteRT, an ``.onnx`` run by
+        ONNX Runtime, or a sparse
+        model file) or packaged model names (``sea_urban_64``, ``sea_urban_64.int8``,
+        ``sparse_aisfx_95.45_kd``).
+    teachers : list of str
+        Teacher specs (``aisfx``, ``openl3:PATH.h5``, ``model:PATH``, ``sparse:PATH``).
+    train_folds : list of int
+        Folds the classifier is trained and selected on.
+    test_fold : int
+        The held-out fold it is scored on (refused when it is also a training fold).
+    seeds : int
+        Classifier seeds (mean and sd are reported).
+    hop_size : float
+        Seconds between window embeddings.
+    out : Path
+        Folder for ``results.json``, ``test_scores.npz``, the report (``report.md``,
+        ``pr_curves.png``, ``per_class_ap.png``: :mod:`edgesea.evaluate.report`) and the
+        embedding cache.
+    progress : bool
+        Progress bars on stderr.
+    cross_check : bool
+        Also the fold cross-check: for every ordered pair of training folds, the classifier
+        is selected and trained on one and scored on the other
+        (:func:`edgesea.evaluate.protocols.cross_fold`); needs two or more training folds.
+    lr : bool
+        Also the logistic-regression protocol on the test fold
+        (:func:`edgesea.evaluate.protocols.lr_protocol`): ``C`` chosen on the first training
+        fold -> the second, refitted on all of them.
+
+    Returns
+    -------
+    dict
+        What ``results.json`` holds, plus ``report`` (the report's path). When a teacher is
+        given, every model also has ``relative`` (each metric as a fraction of the first
+        teacher's, for the test fold and for each extra protocol asked for).
+    """
+
+    models = [Path(resolve_model(m)) for m in models]
+    import numpy as np
+
+    if test_fold in train_folds:  # refuse before any work
+        raise EdgeSEAError(f"the test fold {test_fold} is also a training fold: refusing to "
+                           "train or tune on the test fold")
+    if (cross_check or lr) and len(train_folds) < 2:
+        raise EdgeSEAError(f"--cross-check and --lr need two or more training folds, got "
+                           f"{train_folds}")
+    ds = read_dataset(dataset)
+    embedders = _embedders(models, teachers)
     if not embedders:
         raise EdgeSEAError("nothing to evaluate: give --model and/or --teacher")
     results: dict[str, Any] = {"protocol": {
@@ -157,7 +196,8 @@ def run_evaluation(dataset: Path, models: list[Path], teachers: list[str],
         "seeds": seeds, "hop_size": hop_size, "clip": "mean+max of window embeddings",
         "selection": "leave-one-training-fold-out micro-AUPRC over hidden x alpha"
         if len(train_folds) > 1 else "micro-AUPRC of 3-fold cross-validation grouped by "
-        "recording within the training fold, over hidden x alpha"},
+        "recording within the training fold, over hidden x alpha",
+        "cross_check": cross_check, "lr": lr},
         "classes": ds.classes, "models": {}}
     scores = {}
     # the result cache is keyed on the audio's content too (sha256 of every file), not only
@@ -175,6 +215,11 @@ def run_evaluation(dataset: Path, models: list[Path], teachers: list[str],
             windows = embed_dataset(ds, emb, out / "cache", hop_size,
                                     progress and f"embedding {name}")
             res = evaluate_embedder(ds, windows, train_folds, test_fold, seeds)
+            if cross_check:
+                res["cross_fold"] = cross_fold(ds, windows, train_folds, seeds)
+            if lr:
+                res["lr"] = lr_protocol(clip_features(windows), ds.labels, ds.folds,
+                                        train_folds, test_fold, ds.multilabel)
             with atomic_path(done, suffix=".npz") as tmp:
                 np.savez(tmp, scores=res["test_scores_seed0"], result=np.array(json.dumps(
                     {k: v for k, v in res.items() if k != "test_scores_seed0"})))
@@ -185,6 +230,7 @@ def run_evaluation(dataset: Path, models: list[Path], teachers: list[str],
             res["note"] = ("sd 0: the chosen classifier (logistic regression) is "
                            "deterministic; seeds change nothing")
         results["models"][name] = {"identity": emb.identity, **info, **res}
+    _add_relative(results["models"], [f"teacher:{t}" for t in teachers])
     test = ds.folds == test_fold
     results["chance"] = chance_levels(ds.labels[test], ds.multilabel)
     results["warnings"] = small_fold_warnings(ds.labels[test], ds.classes)
