@@ -148,3 +148,40 @@ def test_umap_missing_gives_clear_error(data, monkeypatch):
 def test_umap_cannot_be_saved_as_arrays():
     with pytest.raises(EdgeSEAError, match="plain arrays"):
         UMAPReducer(2).to_arrays()
+
+
+@pytest.mark.parametrize("d", [1, 8, 64, 12, 100])
+def test_spread_rotation_is_orthogonal_and_spreads(d):
+    from edgesea.reduce import spread_rotation
+
+    r = spread_rotation(d)
+    np.testing.assert_allclose(r @ r.T, np.eye(d), atol=1e-12)
+    if d & (d - 1) == 0:  # Hadamard: every entry +-1/sqrt(d)
+        np.testing.assert_allclose(np.abs(r), 1 / np.sqrt(d))
+    # uncorrelated components of very unequal variance: each rotated coordinate carries a
+    # share of every component, none is left with only the weakest
+    lam = 2.0 ** -np.arange(d)
+    var = (r ** 2) @ lam
+    assert var.min() >= lam.sum() / d / 4 if d > 1 else var[0] == 1
+    with pytest.raises(EdgeSEAError, match="positive"):
+        spread_rotation(0)
+
+
+def test_rotated_pca_keeps_information_and_round_trips(data):
+    plain = PCAReducer(8).fit(data)
+    rot = PCAReducer(8, rotate=True).fit(data)
+    a, b = plain.transform(data), rot.transform(data)
+    # the same components turned: same total variance, same Gram matrix, different axes
+    np.testing.assert_allclose(a @ a.T, b @ b.T, rtol=1e-9, atol=1e-8)
+    assert b.var(0).max() / b.var(0).min() < a.var(0).max() / a.var(0).min() / 2
+    arrays, settings = rot.to_arrays()
+    assert settings["rotate"] is True
+    back = reducer_from_arrays(arrays, json.loads(json.dumps(settings)))
+    np.testing.assert_array_equal(back.transform(data), b)
+    # a file written before the option existed rebuilds unrotated
+    old = {k: v for k, v in plain.to_arrays()[1].items() if k != "rotate"}
+    np.testing.assert_array_equal(reducer_from_arrays(plain.to_arrays()[0], old)
+                                  .transform(data), a)
+    with pytest.raises(EdgeSEAError, match="rotate"):
+        PCAReducer(8, rotate="yes")
+    assert make_reducer("pca", 4, rotate=True).rotate

@@ -21,7 +21,7 @@ import numpy as np
 from edgesea.errors import EdgeSEAError, MissingExtraError
 
 __all__ = ["REDUCERS", "IdentityReducer", "PCAReducer", "UMAPReducer", "make_reducer",
-           "reducer_from_arrays"]
+           "reducer_from_arrays", "spread_rotation"]
 
 REDUCERS = ("pca", "umap", "identity")
 _PREFIX = "reducer_"
@@ -172,6 +172,15 @@ class PCAReducer(_Reducer):
         Output dimension, 1 <= n_components <= min(n_samples, n_features).
     whiten : bool, default False
         Scale each component to unit variance.
+    rotate : bool, default False
+        Turn the components by a fixed orthogonal matrix (:func:`spread_rotation`: a
+        normalised Hadamard matrix when ``n_components`` is a power of two), so that every
+        target coordinate mixes all components and carries the average of their variance,
+        instead of component 1 carrying the most and the last the least. The targets keep
+        the same information and the same total variance (an MSE and its R² do not change);
+        what changes is what a downstream classifier that standardises each coordinate sees:
+        it no longer scales the weakest, least faithfully fitted components up to the
+        strength of the first (docs/results.md, the zoo diagnosis).
     random_state : int, optional
         Seed for the randomized SVD used on big inputs (full SVD otherwise).
 
@@ -185,12 +194,15 @@ class PCAReducer(_Reducer):
 
     name = "pca"
     _array_attrs = ("components", "explained_variance", "explained_variance_ratio")
-    _setting_attrs = ("whiten", "random_state", "explained_variance_total_")
+    _setting_attrs = ("whiten", "random_state", "rotate", "explained_variance_total_")
 
     def __init__(self, n_components: int, whiten: bool = False,
-                 random_state: int | None = None) -> None:
+                 random_state: int | None = None, rotate: bool = False) -> None:
         super().__init__(n_components)
+        if not isinstance(rotate, (bool, np.bool_)):
+            raise EdgeSEAError(f"rotate must be true or false, got {rotate!r}")
         self.whiten, self.random_state = bool(whiten), random_state
+        self.rotate = bool(rotate)
         self.components_ = self.explained_variance_ = self.explained_variance_ratio_ = None
 
     @property
@@ -231,6 +243,8 @@ class PCAReducer(_Reducer):
         out = z @ self.components_.T
         if self.whiten:
             out = out / np.sqrt(np.maximum(self.explained_variance_, _STD_FLOOR))
+        if self.rotate:
+            out = out @ spread_rotation(out.shape[1]).T
         return out
 
 
@@ -282,6 +296,24 @@ class UMAPReducer(_Reducer):
                            "only the targets' provenance); use 'pca' or 'identity' to save it")
 
 
+def spread_rotation(d: int) -> np.ndarray:
+    """A fixed ``d x d`` orthogonal matrix whose entries all have the same magnitude where
+    possible: the normalised Sylvester-Hadamard matrix when ``d`` is a power of two, else the
+    normalised discrete Hartley matrix (``cas(2 pi k n / d) / sqrt(d)``; orthogonal, its
+    first column constant, so the strongest component is shared equally by every output
+    coordinate). Deterministic: no seed."""
+    if not isinstance(d, (int, np.integer)) or d < 1:
+        raise EdgeSEAError(f"a rotation needs a positive dimension, got {d!r}")
+    if d & (d - 1) == 0:
+        h = np.ones((1, 1))
+        while h.shape[0] < d:
+            h = np.block([[h, h], [h, -h]])
+        return h / np.sqrt(d)
+    k, n = np.meshgrid(np.arange(d), np.arange(d), indexing="ij")
+    a = 2 * np.pi * (k * n % d) / d
+    return (np.cos(a) + np.sin(a)) / np.sqrt(d)
+
+
 def make_reducer(name: str, n_components: int | None = None, **kw: Any) -> _Reducer:
     """Build an unfitted reducer by name: ``"pca"``, ``"umap"`` or ``"identity"``."""
     classes = {"pca": PCAReducer, "umap": UMAPReducer, "identity": IdentityReducer}
@@ -305,7 +337,8 @@ def reducer_from_arrays(arrays: dict[str, np.ndarray],
     missing = [_PREFIX + k for k in keys if _PREFIX + k not in arrays]
     if missing:
         raise EdgeSEAError(f"reducer arrays are missing {missing}")
-    opts = {k: settings[k] for k in cls._setting_attrs[:2] if k in settings}
+    opts = {k: settings[k] for k in ("whiten", "random_state", "rotate")
+            if k in settings and k in cls._setting_attrs}
     red = cls(settings.get("n_components"), **opts)
     for k in keys:
         setattr(red, k + "_", np.ascontiguousarray(arrays[_PREFIX + k], dtype=np.float64))
