@@ -16,10 +16,11 @@ Window embeddings are read from an ``edgesea evaluate`` folder's cache (run that
     python benchmarks/zoo_diagnosis.py downstream --eval runs/eval_old --teacher aisfx \\
         --model src/edgesea/pretrained/sea_urban_512.safetensors ... --out runs/diag
 
-``components``: each student's R² per target component on its run's validation windows
-(the recordings the run held out), against the PCA targets of that run::
+``components``: each student's R² per target component on the validation windows (the
+recordings every zoo run held out), against its PCA targets::
 
-    python benchmarks/zoo_diagnosis.py components --run 512=runs/z/m512 ... --out runs/diag
+    python benchmarks/zoo_diagnosis.py components --run runs/z/base \
+        --model 512=src/edgesea/pretrained/sea_urban_512.safetensors ... --out runs/diag
 
 ``plot`` draws both (``docs/img/zoo_components.png``, ``docs/img/zoo_leading.png``) from the
 JSON files the two commands write (kept in ``benchmarks/zoo_diagnosis_record.json``).
@@ -103,38 +104,95 @@ def downstream(eval_dir: Path, models: list[str], teachers: list[str], out: Path
     return rec
 
 
-def components(runs: list[str], out: Path) -> dict:
-    """Per-component validation R² of each run's student against its own targets."""
-    import torch
+def components(base: Path, models: list[str], out: Path) -> dict:
+    """Per-component validation R² of each student against its PCA targets.
 
+    ``models``: ``NAME=PATH``. A run directory is scored against its own reducer and
+    targets; a model file against the first ``d`` components of ``base``'s (unrotated) PCA,
+    which are a ``d``-component run's targets (the full SVD of the same sample). The
+    validation windows are ``base``'s (the recordings every run of the zoo held out)."""
+    from edgesea.distill.forward import predict
     from edgesea.models import load_model
     from edgesea.reduce import reducer_from_arrays
     from edgesea.specialize.layout import RunLayout
     from edgesea.store import EmbeddingStore
 
+    lay = RunLayout.of(base)
+    with np.load(lay.sample) as z:
+        val = np.asarray(z["val"])
+    emb = EmbeddingStore.open(lay.store).load(["embedding"])["embedding"][val]
+    x = np.load(lay.inputs, mmap_mode="r")[val]
+
+    def reducer(run: RunLayout) -> object:
+        with np.load(run.reduce / run.REDUCER) as z:
+            return reducer_from_arrays(dict(z), json.loads(str(z["settings"])))
+
+    base_targets = reducer(lay).transform(emb)
     rec: dict[str, Any] = {}
-    for spec in runs:
-        name, run = spec.split("=", 1)
-        lay = RunLayout.of(run)
-        with np.load(lay.sample) as z:
-            val = np.asarray(z["val"])
-        with np.load(lay.reduce / lay.REDUCER) as z:
-            reducer = reducer_from_arrays(dict(z))
-        emb = EmbeddingStore(lay.store).load(["embedding"])["embedding"]
-        target = reducer.transform(emb[val])
-        x = np.load(lay.inputs, mmap_mode="r")[val].astype(np.float32)
-        model = load_model(lay.student).eval()
-        with torch.no_grad():
-            pred = np.concatenate([model(torch.from_numpy(x[i:i + 256])).numpy()
-                                   for i in range(0, len(x), 256)])
+    for spec in models:
+        name, path = spec.split("=", 1)
+        if Path(path).is_dir():
+            run = RunLayout.of(path)
+            target, model = reducer(run).transform(emb), load_model(run.student)
+        else:
+            model = load_model(path)
+            target = None
+        pred = predict(model, x)
+        target = base_targets[:, :pred.shape[1]] if target is None else target
         sst = ((target - target.mean(0)) ** 2).sum(0)
         r2 = 1 - ((pred - target) ** 2).sum(0) / sst
         rec[name] = {"r2": r2.tolist(), "variance": (sst / len(val)).tolist(),
                      "total_r2": float(1 - ((pred - target) ** 2).sum() / sst.sum())}
-        print(name, "total R2", rec[name]["total_r2"], flush=True)
+        print(name, "total R2", round(rec[name]["total_r2"], 4), flush=True)
     out.mkdir(parents=True, exist_ok=True)
     (out / "components.json").write_text(json.dumps(rec, indent=1))
     return rec
+
+
+def plot(diag: Path, docs: Path) -> None:
+    """``docs/img/zoo_components.png`` (R² against component index, each student) and
+    ``docs/img/zoo_leading.png`` (cross-fold micro-AUPRC against leading components kept);
+    the figures are also kept in :data:`RECORD`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rec = {k: json.loads((diag / f"{k}.json").read_text()) for k in ("components",
+                                                                     "downstream")
+           if (diag / f"{k}.json").is_file()}
+    if not rec and RECORD.is_file():
+        rec = json.loads(RECORD.read_text())
+    RECORD.write_text(json.dumps(rec, indent=1) + "\n")
+    (docs / "img").mkdir(parents=True, exist_ok=True)
+    if "components" in rec:
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+        for name, r in rec["components"].items():
+            ax = axes[1 if "mcu1m" in name else 0]
+            r2 = np.asarray(r["r2"])
+            ax.plot(np.arange(1, len(r2) + 1), np.convolve(r2, np.ones(5) / 5, "same"),
+                    label=f"{name} (total {r['total_r2']:.2f})")
+        for ax, tier in zip(axes, ("mcu", "mcu-1m"), strict=True):
+            ax.set(xscale="log", xlabel="target component (PCA order)", title=f"tier {tier}")
+            ax.axhline(0, color="grey", lw=0.5)
+            ax.legend(fontsize=7)
+        axes[0].set_ylabel("validation R² (5-component running mean)")
+        fig.tight_layout()
+        fig.savefig(docs / "img" / "zoo_components.png", dpi=120)
+        plt.close(fig)
+    if "downstream" in rec:
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        for name, r in rec["downstream"]["embedders"].items():
+            ks = [k for k in KS if f"k{k}" in r]
+            ys = [r[f"k{k}"]["micro_auprc"] for k in ks]
+            style = "k-" if name.startswith("teacher") else ("--" if "mcu1m" in name else "-")
+            ax.plot(ks, ys, style, marker="o", ms=3, label=name)
+        ax.set(xscale="log", xlabel="leading components kept (PCA order)",
+               ylabel="cross-fold micro-AUPRC (LR, 1<->2)")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(docs / "img" / "zoo_leading.png", dpi=120)
+        plt.close(fig)
 
 
 def main() -> None:
@@ -146,13 +204,19 @@ def main() -> None:
     d.add_argument("--teacher", action="append", default=[])
     d.add_argument("--out", type=Path, required=True)
     c = sub.add_parser("components")
-    c.add_argument("--run", action="append", default=[])
+    c.add_argument("--run", type=Path, required=True)
+    c.add_argument("--model", action="append", default=[])
     c.add_argument("--out", type=Path, required=True)
+    g = sub.add_parser("plot")
+    g.add_argument("--diag", type=Path, required=True)
+    g.add_argument("--docs", type=Path, default=HERE.parent / "docs")
     a = p.parse_args()
     if a.cmd == "downstream":
         downstream(a.eval, a.model, a.teacher, a.out)
+    elif a.cmd == "components":
+        components(a.run, a.model, a.out)
     else:
-        components(a.run, a.out)
+        plot(a.diag, a.docs)
 
 
 if __name__ == "__main__":
