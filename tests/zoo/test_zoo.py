@@ -27,6 +27,7 @@ import edgesea
 import edgesea.packaged.names
 from edgesea.audio.io import load_audio
 from edgesea.errors import EdgeSEAError
+from edgesea.models import load_model
 from edgesea.packaged.names import (
     EMB_DIMS,
     PRETRAINED_DIR,
@@ -370,3 +371,37 @@ def test_pack_model_specs(build_zoo) -> None:
     for bad in ("128", "128:mcu1m=runs/a", "x=runs/a", "128="):
         with pytest.raises(SystemExit, match="invalid --model"):
             build_zoo.parse_model_spec(bad)
+
+
+def test_turning_a_trained_head_gives_the_rotated_targets_basis(tmp_path) -> None:
+    """benchmarks/zoo_rotate.py: a student's head turned by R = spread_rotation(d) outputs
+    exactly R times the original output; a second turn is refused."""
+    from edgesea.models import save_model, sea_student
+    from edgesea.reduce import spread_rotation
+
+    spec = importlib.util.spec_from_file_location("zoo_rotate",
+                                                  ROOT / "benchmarks" / "zoo_rotate.py")
+    zr = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(zr)
+    torch.manual_seed(0)
+    model = sea_student(16, head="linear", filters=(4, 4, 8, 8)).eval()
+    x = torch.randn(3, 16000)
+    with torch.no_grad():
+        want = model(x).double() @ torch.from_numpy(spread_rotation(16)).T
+        turned = zr.turn_head(model)
+        torch.testing.assert_close(turned(x).double(), want, rtol=1e-5, atol=1e-6)
+    assert turned.metadata["reducer"]["rotate"] is True
+    with pytest.raises(SystemExit, match="already rotated"):
+        zr.turn_head(turned)
+    save_model(turned, tmp_path / "t.safetensors")
+
+
+@pytest.mark.parametrize("tier", ZOO_TIERS)
+def test_shipped_students_have_rotated_targets(zoo, tier: str) -> None:
+    """The zoo recipe (docs/results.md, the zoo diagnosis): PCA targets turned by
+    spread_rotation, so no output coordinate holds only a weak trailing component."""
+    for d in _installed(tier):
+        name = zoo_name("sea", d, tier)
+        recipe = json.loads((zoo / f"{name}.recipe.json").read_text())
+        assert recipe["config"]["reduction_options"] == {"rotate": True}, name
+        assert load_model(zoo / f"{name}.safetensors").metadata["reducer"]["rotate"] is True
