@@ -186,8 +186,15 @@ def plot(diag: Path, docs: Path) -> None:
             ks = [k for k in KS if f"k{k}" in r]
             ys = [r[f"k{k}"]["micro_auprc"] for k in ks]
             style = "k-" if name.startswith("teacher") else ("--" if "mcu1m" in name else "-")
-            ax.plot(ks, ys, style, marker="o", ms=3, label=name)
-        ax.set(xscale="log", xlabel="leading components kept (PCA order)",
+            line, = ax.plot(ks, ys, style, marker="o", ms=3, label=name)
+            if "rotated" in r:  # the same embedding, all components, turned
+                ax.plot([r["dim"]], [r["rotated"]["micro_auprc"]], "*", ms=11,
+                        color=line.get_color(), mec="k", mew=0.5)
+            if "raw" in r:
+                ax.axhline(r["raw"]["micro_auprc"], color="k", ls=":", lw=1,
+                           label="teacher as it is (its own 512 coordinates)")
+        ax.set(xscale="log", xlabel="leading components kept (PCA order); "
+               "stars: all components, turned (rotated basis)",
                ylabel="cross-fold micro-AUPRC (LR, 1<->2)")
         ax.legend(fontsize=7)
         fig.tight_layout()
