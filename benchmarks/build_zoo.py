@@ -274,6 +274,38 @@ def _fit_text(info: dict) -> str:
     return f"{measured}: fits tier `{info['tier'].name}`"
 
 
+def _turned_rows(info: dict) -> list[str]:
+    """A card row for a student whose head was turned (benchmarks/zoo_rotate.py)."""
+    turned = info["model"].metadata.get("turned")
+    if not turned:
+        return []
+    return [f"| this file | the `{turned['from']}` student of the previous zoo, trained on "
+            "unrotated PCA targets, its linear head turned exactly (W -> R W, b -> R b): "
+            "the same network, its output in the rotated basis; not retrained "
+            "(benchmarks/zoo_rotate.py). The rebuild below trains on rotated targets, "
+            "which is the same loss |"]
+
+
+def _relative_rows(res: dict | None) -> list[str]:
+    """Card rows for the teacher-relative scores, the cross-check and the LR protocol."""
+    if not res or "relative" not in res:
+        return []
+    rel, ref = res["relative"], res["relative"]["teacher"]
+    rows = [f"| fold 10 micro-AUPRC as % of the teacher (`{ref}`, same protocol) | "
+            f"{100 * rel['test']['micro_auprc']:.1f} % |"]
+    if "cross_fold" in res:
+        pairs = res["cross_fold"]["pairs"]
+        rows.append("| fold 1<->2 cross-check micro-AUPRC (" + ", ".join(
+            f"{k} {v['micro_auprc']:.3f}" for k, v in pairs.items()) + "; mean "
+            f"{res['cross_fold']['mean']['micro_auprc']:.3f}) | "
+            f"{100 * rel['cross_fold']['micro_auprc']:.1f} % of the teacher's |")
+    if "lr" in res:
+        rows.append(f"| fold 10 micro-AUPRC, logistic regression (C={res['lr']['C']:g} chosen "
+                    f"on fold 1 -> 2) | {res['lr']['metrics']['micro_auprc']['mean']:.3f}, "
+                    f"{100 * rel['lr']['micro_auprc']:.1f} % of the teacher's |")
+    return rows
+
+
 def card_text(info: dict) -> str:
     """The model card (markdown) of a :func:`describe` result."""
     name, dim, t, q, fp, i = (info[k] for k in ("name", "dim", "tier", "q", "fp", "input"))
@@ -323,7 +355,12 @@ def card_text(info: dict) -> str:
         f"windows; trained on `{c['train_on']}` "
         f"({tr['n_train']:,} windows incl. {rec['augment']:,} augmented) |",
         f"| reduction | {c['reduction']} {teacher.get('emb_dim', 'teacher')} -> {dim}, "
-        "fitted on the sample |",
+        "fitted on the sample" + ("; targets turned by `spread_rotation` (every output "
+                                  "coordinate carries a share of every component: "
+                                  "docs/results.md, the zoo diagnosis)"
+                                  if (c.get("reduction_options") or {}).get("rotate")
+                                  else "") + " |",
+        *_turned_rows(info),
         f"| training | Adam lr {train['lr']}, {train['schedule']}, loss {train['loss']}, "
         f"weight decay {train['weight_decay']}, spec mask {train['spec_mask']}, seed "
         f"{c['seed']}; best epoch {tr['best_epoch']} of {tr['epochs_run']} "
@@ -336,6 +373,7 @@ def card_text(info: dict) -> str:
         f"{_fmt(q_res, 'macro_auprc')} |",
         f"| fold 10 accuracy (float / int8) | {_fmt(f_res, 'accuracy')} / "
         f"{_fmt(q_res, 'accuracy')} |",
+        *_relative_rows(f_res),
         f"| size | {fp.size_mb:.3f} MB float32; largest activation {fp.activation_mb:.3f} "
         "MB |",
         f"| int8 | {q['flash_bytes']:,} B flash, TFLM arena {q['arena_bytes']:,} B; "
@@ -356,8 +394,16 @@ def card_text(info: dict) -> str:
 
 TABLE_HEAD = ["| model | tier | emb dim | arch | input | params | MACs/window (net + front "
               "end) | MB (float32) | activation MB | int8 flash B | TFLM arena B | fits tier "
-              "| fold-10 micro-AUPRC float | int8 |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "| fold-10 micro-AUPRC float | int8 | % of teacher: fold 10 / cross-check / LR |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+
+
+def _shares(res: dict | None) -> str:
+    rel = (res or {}).get("relative")
+    if not rel:
+        return "-"
+    return " / ".join(f"{100 * rel[k]['micro_auprc']:.1f}" if k in rel else "-"
+                      for k in ("test", "cross_fold", "lr"))
 
 
 def table_row(info: dict) -> str:
@@ -370,7 +416,7 @@ def table_row(info: dict) -> str:
             f"{_m(fp.macs)} + {_m(fp.frontend_macs)} | {fp.size_mb:.2f} | "
             f"{fp.activation_mb:.3f} | {q['flash_bytes']:,} | {q['arena_bytes']:,} | "
             f"{'no' if info['over'] else 'yes'} | {_fmt(info['f_res'], 'micro_auprc')} | "
-            f"{_fmt(info['q_res'], 'micro_auprc')} |")
+            f"{_fmt(info['q_res'], 'micro_auprc')} | {_shares(info['f_res'])} |")
 
 
 def expected_key(name: str) -> str:
@@ -384,12 +430,25 @@ def _sort_key(name: str) -> tuple[int, int]:
     return ZOO_TIERS.index(tier), -dim
 
 
-def cards(eval_dir: Path, audio: Path, pretrained: Path, docs: Path, expected: Path) -> None:
-    results = json.loads((eval_dir / "results.json").read_text())
-    protocol = results.get("protocol", {})
-    if protocol.get("test_fold") != 10 or protocol.get("train_folds") != [1, 2]:
-        print(f"warning: {eval_dir / 'results.json'} is not the cards' protocol (train folds "
-              f"1,2, test fold 10): {protocol.get('train_folds')} / {protocol.get('test_fold')}")
+def read_evaluations(eval_dirs: list[Path]) -> dict:
+    """The ``results.json`` of one or more ``edgesea evaluate`` folders, their models merged
+    (e.g. the float students with ``--cross-check --lr`` in one, the int8 files in another)."""
+    results: dict = {"models": {}}
+    for eval_dir in eval_dirs:
+        r = json.loads((eval_dir / "results.json").read_text())
+        protocol = r.get("protocol", {})
+        if protocol.get("test_fold") != 10 or protocol.get("train_folds") != [1, 2]:
+            print(f"warning: {eval_dir / 'results.json'} is not the cards' protocol (train "
+                  f"folds 1,2, test fold 10): {protocol.get('train_folds')} / "
+                  f"{protocol.get('test_fold')}")
+        results["models"].update(r["models"])
+    return results
+
+
+def cards(eval_dirs: list[Path], audio: Path, pretrained: Path, docs: Path,
+          expected: Path) -> None:
+    results = read_evaluations(eval_dirs)
+    eval_dir = " / ".join(str(e) for e in eval_dirs)
     names = sorted((p.name.removesuffix(".recipe.json")
                     for p in pretrained.glob("*.recipe.json")), key=_sort_key)
     if not names:
@@ -406,7 +465,7 @@ def cards(eval_dir: Path, audio: Path, pretrained: Path, docs: Path, expected: P
         (docs / f"{name}.md").write_text(text)
         rows.append(table_row(info))
         problems += [f"{name}: {m}" for m in info["over"]]
-        problems += [f"{name}: {what} model not in {eval_dir / 'results.json'}"
+        problems += [f"{name}: {what} model not in {eval_dir}"
                      for what, r in (("float", info["f_res"]), ("int8", info["q_res"]))
                      if r is None]
     tiers = []
@@ -520,7 +579,8 @@ def main() -> None:
     p.add_argument("--pretrained", "--out", dest="out", type=Path, default=PRETRAINED_DIR,
                    help="the package folder to write (default: %(default)s)")
     c = sub.add_parser("cards")
-    c.add_argument("--eval", type=Path, required=True)
+    c.add_argument("--eval", type=Path, action="append", required=True,
+                   help="an `edgesea evaluate` folder (repeatable: their models are merged)")
     c.add_argument("--audio", type=Path, required=True, help="audio for the int8 agreement "
                    "and latency (not the calibration audio)")
     c.add_argument("--pretrained", type=Path, default=PRETRAINED_DIR)
