@@ -124,8 +124,11 @@ def rebuild_command(cfg: dict, out: str) -> str:
     parts += [f"{flag} {q(str(cfg['train'][key]))}" for key, flag in _TRAIN_FLAGS]
     if cfg["train"].get("ema"):  # written only when on (TrainConfig.to_dict)
         parts.append(f"--ema {q(str(cfg['train']['ema']))}")
-    if cfg.get("reduction_options"):
-        parts.append(f"--reduction-options {q(json.dumps(cfg['reduction_options']))}")
+    options = dict(cfg.get("reduction_options") or {})
+    if cfg["reduction"] == "pca" and "rotate" not in options:
+        options["rotate"] = False  # made before rotated targets became the default
+    if options:
+        parts.append(f"--reduction-options {q(json.dumps(options))}")
     if cfg["augment_factor"] and cfg.get("augment"):
         default = _jsonable(AugmentConfig().to_dict())
         changed = {k: v for k, v in _jsonable(cfg["augment"]).items() if default.get(k) != v}

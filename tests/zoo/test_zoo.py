@@ -326,7 +326,7 @@ def test_rebuild_command_reproduces_every_setting(build_zoo, tmp_path) -> None:
     assert p["stream"] is True
     for key, _ in build_zoo._TRAIN_FLAGS:
         assert p[key] == cfg["train"][key], key
-    assert json.loads(p["reduction_options"]) == {"whiten": True}
+    assert json.loads(p["reduction_options"]) == {"whiten": True, "rotate": True}
     assert json.loads(p["augment"]) == {"mix_prob": 0.5}
     # every setting of a run that the command line takes is in the command
     exposed = {f for f in cfg if f not in ("train", "reduction_options", "augment",

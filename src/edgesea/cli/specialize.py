@@ -58,7 +58,8 @@ def specialize_command(
     reduction: Annotated[str, typer.Option("--reduction", help="pca, umap or identity.")
                          ] = "pca",
     reduction_options: Annotated[str, typer.Option(
-        "--reduction-options", help='JSON options, e.g. \'{"n_neighbors": 30}\'.')] = "{}",
+        "--reduction-options", help='JSON options, e.g. \'{"n_neighbors": 30}\' (umap); '
+        'pca targets are rotated unless \'{"rotate": false}\'.')] = "{}",
     arch: Annotated[str, typer.Option(
         "--arch", help="mcu (the microcontroller student of the shipped models: int8 fits "
         "tier mcu, 64 KB arena / 300 KB flash), mcu-1m (the larger student for tier mcu-1m, "

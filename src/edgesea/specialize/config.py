@@ -59,6 +59,10 @@ class SpecializeConfig(Settings):
         window of the training recordings (the reducer is fitted on the sample either way).
     reduction : str
         ``pca``, ``umap`` or ``identity``; ``reduction_options`` go to its constructor.
+        PCA targets are rotated (``{"rotate": true}``, :class:`edgesea.reduce.PCAReducer`)
+        unless ``reduction_options`` says ``"rotate": false``: in the PCA basis a classifier
+        that standardises each coordinate amplifies the weak, unfitted trailing components
+        (docs/results.md, the zoo diagnosis); the default is written into the config.
     arch : str
         ``"sea"`` (the paper's filters for ``emb_dim``), ``"sea:32,64,128,128"``,
         ``"mcu"`` (:func:`~edgesea.models.sea_mcu_student`: strided stem, separable convs;
@@ -162,6 +166,8 @@ class SpecializeConfig(Settings):
         self.exclude_audio = [str(p) for p in self.exclude_audio]
         if self.reduction == "identity" and self.reduction_options:
             raise EdgeSEAError("the identity reduction takes no options")
+        if self.reduction == "pca" and "rotate" not in self.reduction_options:
+            self.reduction_options = {**self.reduction_options, "rotate": True}
 
     def build_student(self) -> Any:
         """A freshly initialised student of this architecture (seed torch first)."""
