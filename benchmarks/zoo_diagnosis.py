@@ -161,8 +161,8 @@ def plot(diag: Path, docs: Path) -> None:
     rec = {k: json.loads((diag / f"{k}.json").read_text()) for k in ("components",
                                                                      "downstream")
            if (diag / f"{k}.json").is_file()}
-    if not rec and RECORD.is_file():
-        rec = json.loads(RECORD.read_text())
+    old = json.loads(RECORD.read_text()) if RECORD.is_file() else {}
+    rec = {**old, **rec}
     RECORD.write_text(json.dumps(rec, indent=1) + "\n")
     (docs / "img").mkdir(parents=True, exist_ok=True)
     if "components" in rec:
@@ -202,6 +202,52 @@ def plot(diag: Path, docs: Path) -> None:
         plt.close(fig)
 
 
+def zoo_table(eval_dirs: list[Path], pretrained: Path) -> list[str]:
+    """The zoo table of docs/results.md: each packaged student's fold-10 micro-AUPRC (float
+    and int8, ``edgesea evaluate``), its share of the teacher's by the three protocols, its
+    budget and validation R²; also stored in :data:`RECORD` under ``zoo``."""
+    from edgesea.inference.int8 import TFLiteEmbedder
+    from edgesea.models import load_model
+    from edgesea.teachers.model import ModelTeacher
+
+    models: dict[str, Any] = {}
+    for d in eval_dirs:
+        models.update(json.loads((d / "results.json").read_text())["models"])
+    by_id = {r["identity"]: r for r in models.values()}
+    rows, rec = [], {}
+    for recipe in sorted(pretrained.glob("sea_urban_*.recipe.json"),
+                         key=lambda p: ("mcu1m" in p.name, int(p.name.split("_")[2].split(
+                             ".")[0]))):
+        name = recipe.name.removesuffix(".recipe.json")
+        r = json.loads(recipe.read_text())
+        model = load_model(pretrained / f"{name}.safetensors")
+        f = by_id.get(ModelTeacher(model).identity)
+        q = by_id.get(TFLiteEmbedder(pretrained / f"{name}.int8.tflite").identity)
+        if f is None or q is None or "relative" not in f:
+            print(f"warning: {name} not evaluated (float and int8, with a teacher)")
+            continue
+        tr, rel = r["training"], f["relative"]
+        how = "turned" if model.metadata.get("turned") else "retrained"
+        fm, qm = f["metrics"]["micro_auprc"], q["metrics"]["micro_auprc"]
+        rec[name] = {"float": fm, "int8": qm, "relative": rel, "how": how,
+                     "cross_fold": f["cross_fold"], "lr": f["lr"]["metrics"],
+                     "epochs": tr["epochs_run"], "val_r2": tr["val_r2"]}
+        rows.append(
+            f"| `{name}` | {r['tier']} | {tr['epochs_run']} ({how}) | {tr['val_r2']:.3f} | "
+            f"{fm['mean']:.3f} ± {fm['std']:.3f} / {qm['mean']:.3f} ± {qm['std']:.3f} "
+            f"({qm['mean'] - fm['mean']:+.3f}) | {100 * rel['test']['micro_auprc']:.1f} % | "
+            f"{f['cross_fold']['mean']['micro_auprc']:.3f}, "
+            f"{100 * rel['cross_fold']['micro_auprc']:.1f} % | "
+            f"{f['lr']['metrics']['micro_auprc']['mean']:.3f}, "
+            f"{100 * rel['lr']['micro_auprc']:.1f} % |")
+    record = json.loads(RECORD.read_text()) if RECORD.is_file() else {}
+    record["zoo"] = rec
+    RECORD.write_text(json.dumps(record, indent=1) + "\n")
+    return ["| model | tier | epochs (how) | val R² | fold-10 micro-AUPRC float / int8 "
+            "(int8 - float) | % of teacher, fold 10 | cross-check 1<->2, % of teacher | "
+            "LR fold 10, % of teacher |", "|---|---|---|---|---|---|---|---|", *rows]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -217,8 +263,13 @@ def main() -> None:
     g = sub.add_parser("plot")
     g.add_argument("--diag", type=Path, required=True)
     g.add_argument("--docs", type=Path, default=HERE.parent / "docs")
+    t = sub.add_parser("table")
+    t.add_argument("--eval", type=Path, action="append", required=True)
+    t.add_argument("--pretrained", type=Path, required=True)
     a = p.parse_args()
-    if a.cmd == "downstream":
+    if a.cmd == "table":
+        print("\n".join(zoo_table(a.eval, a.pretrained)))
+    elif a.cmd == "downstream":
         downstream(a.eval, a.model, a.teacher, a.out)
     elif a.cmd == "components":
         components(a.run, a.model, a.out)
