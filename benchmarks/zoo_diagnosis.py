@@ -234,18 +234,19 @@ def zoo_table(eval_dirs: list[Path], pretrained: Path) -> list[str]:
                      "epochs": tr["epochs_run"], "val_r2": tr["val_r2"]}
         rows.append(
             f"| `{name}` | {r['tier']} | {tr['epochs_run']} ({how}) | {tr['val_r2']:.3f} | "
-            f"{fm['mean']:.3f} ± {fm['std']:.3f} / {qm['mean']:.3f} ± {qm['std']:.3f} "
-            f"({qm['mean'] - fm['mean']:+.3f}) | {100 * rel['test']['micro_auprc']:.1f} % | "
+            f"{fm['mean']:.3f} ± {fm['std']:.3f} / {qm['mean']:.3f} ± {qm['std']:.3f} | "
+            f"{qm['mean'] - fm['mean']:+.4f} | {100 * rel['test']['micro_auprc']:.1f} | "
             f"{f['cross_fold']['mean']['micro_auprc']:.3f}, "
-            f"{100 * rel['cross_fold']['micro_auprc']:.1f} % | "
+            f"{100 * rel['cross_fold']['micro_auprc']:.1f} | "
             f"{f['lr']['metrics']['micro_auprc']['mean']:.3f}, "
-            f"{100 * rel['lr']['micro_auprc']:.1f} % |")
+            f"{100 * rel['lr']['micro_auprc']:.1f} |")
     record = json.loads(RECORD.read_text()) if RECORD.is_file() else {}
     record["zoo"] = rec
     RECORD.write_text(json.dumps(record, indent=1) + "\n")
     return ["| model | tier | epochs (how) | val R² | fold-10 micro-AUPRC float / int8 "
-            "(int8 - float) | % of teacher, fold 10 | cross-check 1<->2, % of teacher | "
-            "LR fold 10, % of teacher |", "|---|---|---|---|---|---|---|---|", *rows]
+            "| int8 - float | share of the teacher (%), fold 10 | cross-check 1<->2 (score, "
+            "share %) | LR on fold 10 (score, share %) |", "|---|---|---|---|---|---|---|---|---|",
+            *rows]
 
 
 def main() -> None:
