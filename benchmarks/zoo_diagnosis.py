@@ -35,21 +35,12 @@ from typing import Any
 
 import numpy as np
 
+from edgesea.reduce import spread_rotation
+
 HERE = Path(__file__).resolve().parent
 RECORD = HERE / "zoo_diagnosis_record.json"
 DATA = HERE.parent.parent / "shared" / "data" / "urbansound8k_subset"
 KS = (8, 16, 32, 64, 128, 256, 512)
-
-
-def hadamard(d: int) -> np.ndarray:
-    """The normalised Sylvester-Hadamard matrix of order ``d`` (a power of two): orthogonal,
-    every entry +-1/sqrt(d)."""
-    if d < 1 or d & (d - 1):
-        raise ValueError(f"Hadamard order must be a power of two, got {d}")
-    h = np.ones((1, 1))
-    while h.shape[0] < d:
-        h = np.block([[h, h], [h, -h]])
-    return h / np.sqrt(d)
 
 
 def _embedders(models: list[str], teachers: list[str]) -> list[tuple[str, Any]]:
@@ -93,8 +84,8 @@ def downstream(eval_dir: Path, models: list[str], teachers: list[str], out: Path
             row[f"k{k}"] = cross_fold(ds, [w[:, :k] for w in windows], [1, 2],
                                       protocol="lr")["mean"]
             print(name, k, row[f"k{k}"]["micro_auprc"], flush=True)
-        if d & (d - 1) == 0:
-            h = hadamard(d)
+        if d & (d - 1) == 0:  # the zoo's sizes: spread_rotation is the Hadamard matrix
+            h = spread_rotation(d)
             row["rotated"] = cross_fold(ds, [w @ h.T for w in windows], [1, 2],
                                         protocol="lr")["mean"]
             print(name, "rotated", row["rotated"]["micro_auprc"], flush=True)

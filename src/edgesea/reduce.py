@@ -13,6 +13,7 @@ memory.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -244,7 +245,7 @@ class PCAReducer(_Reducer):
         if self.whiten:
             out = out / np.sqrt(np.maximum(self.explained_variance_, _STD_FLOOR))
         if self.rotate:
-            out = out @ spread_rotation(out.shape[1]).T
+            out = out @ _rotation(out.shape[1]).T
         return out
 
 
@@ -294,6 +295,15 @@ class UMAPReducer(_Reducer):
         """Always raises: a fitted UMAP cannot be stored as plain arrays."""
         raise EdgeSEAError("a UMAP reducer cannot be stored as plain arrays (the student carries "
                            "only the targets' provenance); use 'pca' or 'identity' to save it")
+
+
+@functools.lru_cache(maxsize=8)
+def _rotation(d: int) -> np.ndarray:
+    """:func:`spread_rotation`, built once per size (targets are transformed block by block),
+    read-only."""
+    r = spread_rotation(d)
+    r.setflags(write=False)
+    return r
 
 
 def spread_rotation(d: int) -> np.ndarray:

@@ -17,17 +17,12 @@ regression protocol of the zoo tables, and scores relative to a teacher's.
 from __future__ import annotations
 
 import itertools
-import warnings
 from typing import Any
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
-from sklearn.multiclass import OneVsRestClassifier
-from sklearn.preprocessing import StandardScaler
 
 from edgesea.errors import EdgeSEAError
-from edgesea.evaluate.classify import auprc_metrics, clip_features, evaluate_embedder
+from edgesea.evaluate.classify import clip_features, evaluate_embedder, fit_and_score
 
 __all__ = ["LR_CS", "cross_fold", "fit_lr", "lr_protocol", "relative_to"]
 
@@ -39,20 +34,9 @@ def fit_lr(x_tr: np.ndarray, y_tr: np.ndarray, x_te: np.ndarray, y_te: np.ndarra
            multilabel: bool) -> dict[str, Any]:
     """Standardise on the training rows, fit a logistic regression with inverse L2 strength
     ``c`` (lbfgs from zeros: deterministic), and score the test rows (:func:`auprc_metrics`
-    plus ``scores``)."""
-    scaler = StandardScaler().fit(x_tr)
-    lr = LogisticRegression(C=float(c), max_iter=2000)
-    clf = OneVsRestClassifier(lr) if multilabel else lr
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        if multilabel:
-            clf.fit(scaler.transform(x_tr), y_tr)
-            s = np.asarray(clf.predict_proba(scaler.transform(x_te)))
-        else:
-            clf.fit(scaler.transform(x_tr), y_tr.argmax(1))
-            s = np.zeros((len(x_te), y_te.shape[1]))
-            s[:, clf.classes_] = clf.predict_proba(scaler.transform(x_te))
-    return auprc_metrics(y_te, s, multilabel) | {"scores": s}
+    plus ``scores``): :func:`~edgesea.evaluate.classify.fit_and_score` with no hidden layer
+    and ``alpha = 1 / (100 c)``."""
+    return fit_and_score(x_tr, y_tr, x_te, y_te, 0, 1.0 / (100.0 * float(c)), 0, multilabel)
 
 
 def _check_folds(folds: np.ndarray, train_folds: list[int], test_fold: int | None) -> None:
