@@ -38,9 +38,9 @@ from edgesea.core.checks import check_int
 from edgesea.errors import EdgeSEAError
 from edgesea.extract.run import extract
 
-__all__ = ["Dataset", "auprc_metrics", "chance_levels", "clip_features", "embed_dataset",
-           "evaluate_embedder", "fit_and_score", "read_dataset", "select_classifier",
-           "small_fold_warnings"]
+__all__ = ["Dataset", "auprc_metrics", "chance_levels", "check_folds", "clip_features",
+           "embed_dataset", "evaluate_embedder", "fit_and_score", "read_dataset",
+           "select_classifier", "small_fold_warnings"]
 
 #: Classifier search space: hidden units (0 = logistic regression) x L2 strength.
 HIDDEN = (0, 128, 256)
@@ -250,17 +250,23 @@ def select_classifier(x: np.ndarray, y: np.ndarray, folds: np.ndarray, groups: n
     return {"hidden": best["hidden"], "alpha": best["alpha"]}, table
 
 
+def check_folds(folds: np.ndarray, train_folds: list[int], test_fold: int | None) -> None:
+    """Refuse a test fold that is also a training fold, and any fold (training or test; no
+    test fold when ``test_fold`` is None) that no clip of ``folds`` belongs to."""
+    if test_fold is not None and test_fold in train_folds:
+        raise EdgeSEAError(f"the test fold {test_fold} is also a training fold: refusing to "
+                           "train or tune on the test fold")
+    known = set(np.unique(folds).tolist())
+    for f in [*train_folds, *([] if test_fold is None else [test_fold])]:
+        if f not in known:
+            raise EdgeSEAError(f"fold {f} is not in the dataset (folds {sorted(known)})")
+
+
 def evaluate_embedder(ds: Dataset, windows: list[np.ndarray], train_folds: list[int],
                       test_fold: int, seeds: int = 5) -> dict[str, Any]:
     """Select the classifier on ``train_folds``, then fit with ``seeds`` seeds and score on
     ``test_fold``; mean and standard deviation of each metric over seeds."""
-    if test_fold in train_folds:
-        raise EdgeSEAError(f"the test fold {test_fold} is also a training fold: refusing to "
-                           "train or tune on the test fold")
-    known = set(np.unique(ds.folds).tolist())
-    for f in [*train_folds, test_fold]:
-        if f not in known:
-            raise EdgeSEAError(f"fold {f} is not in the dataset (folds {sorted(known)})")
+    check_folds(ds.folds, train_folds, test_fold)
     check_int(seeds, "seeds")
     x = clip_features(windows)
     tr = np.flatnonzero(np.isin(ds.folds, train_folds))

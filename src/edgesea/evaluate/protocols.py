@@ -22,7 +22,12 @@ from typing import Any
 import numpy as np
 
 from edgesea.errors import EdgeSEAError
-from edgesea.evaluate.classify import clip_features, evaluate_embedder, fit_and_score
+from edgesea.evaluate.classify import (
+    check_folds,
+    clip_features,
+    evaluate_embedder,
+    fit_and_score,
+)
 
 __all__ = ["LR_CS", "cross_fold", "fit_lr", "lr_protocol", "relative_to"]
 
@@ -37,16 +42,6 @@ def fit_lr(x_tr: np.ndarray, y_tr: np.ndarray, x_te: np.ndarray, y_te: np.ndarra
     plus ``scores``): :func:`~edgesea.evaluate.classify.fit_and_score` with no hidden layer
     and ``alpha = 1 / (100 c)``."""
     return fit_and_score(x_tr, y_tr, x_te, y_te, 0, 1.0 / (100.0 * float(c)), 0, multilabel)
-
-
-def _check_folds(folds: np.ndarray, train_folds: list[int], test_fold: int | None) -> None:
-    known = set(np.unique(folds).tolist())
-    for f in [*train_folds, *([] if test_fold is None else [test_fold])]:
-        if f not in known:
-            raise EdgeSEAError(f"fold {f} is not in the dataset (folds {sorted(known)})")
-    if test_fold is not None and test_fold in train_folds:
-        raise EdgeSEAError(f"the test fold {test_fold} is also a training fold: refusing to "
-                           "train or tune on the test fold")
 
 
 def lr_protocol(x: np.ndarray, y: np.ndarray, folds: np.ndarray, train_folds: list[int],
@@ -78,7 +73,7 @@ def lr_protocol(x: np.ndarray, y: np.ndarray, folds: np.ndarray, train_folds: li
     if len(train_folds) < 2:
         raise EdgeSEAError("the logistic-regression protocol needs two training folds (C is "
                            f"chosen on the first -> second), got {train_folds}")
-    _check_folds(folds, train_folds, test_fold)
+    check_folds(folds, train_folds, test_fold)
     a, b = folds == train_folds[0], folds == train_folds[1]
     search = [{"C": c, "val_micro_auprc": fit_lr(x[a], y[a], x[b], y[b], c, multilabel)[
         "micro_auprc"]} for c in cs]
@@ -104,7 +99,7 @@ def cross_fold(ds: Any, windows: list[np.ndarray], train_folds: list[int], seeds
                            f"{train_folds}")
     if protocol not in ("search", "lr"):
         raise EdgeSEAError(f"unknown cross-fold protocol {protocol!r}: 'search' or 'lr'")
-    _check_folds(ds.folds, train_folds, None)
+    check_folds(ds.folds, train_folds, None)
     pairs: dict[str, dict[str, Any]] = {}
     if protocol == "search":
         for a, b in itertools.permutations(train_folds, 2):
