@@ -98,14 +98,20 @@ def _no_temps(folder: Path) -> list[Path]:
     return sorted(folder.rglob(".tmp-*"))
 
 
-def test_student_inputs_disk_full_is_a_clear_error(setup: dict, tmp_path: Path,
-                                                   monkeypatch) -> None:
+def _inputs_on_a_full_disk(setup: dict, tmp_path: Path, monkeypatch) -> tuple:
+    """Write the student inputs onto a disk with 20 kB of room: (the error, the out path)."""
     store = EmbeddingStore.open(setup["store"])
     out = tmp_path / "inputs" / "logmel.npy"
     out.parent.mkdir()
     monkeypatch.setattr(fileio, "open", _full_disk_open(20_000), raising=False)
     with pytest.raises(EdgeSEAError, match="no space left") as e:
         stages.student_inputs(store, setup["audio"], student(), out, progress=False)
+    return e, out
+
+
+def test_student_inputs_disk_full_is_a_clear_error(setup: dict, tmp_path: Path,
+                                                   monkeypatch) -> None:
+    e, out = _inputs_on_a_full_disk(setup, tmp_path, monkeypatch)
     assert f"needs {cache_bytes(setup) + 128:,} bytes" in str(e.value)  # + the .npy header
     assert str(out.parent) in str(e.value)
     assert not out.exists() and not _no_temps(tmp_path)
@@ -305,12 +311,7 @@ def test_a_failed_stage_leaves_gradients_on(setup: dict, tmp_path: Path, monkeyp
     process failed with "element 0 of tensors does not require grad"."""
     import torch
 
-    store = EmbeddingStore.open(setup["store"])
-    out = tmp_path / "inputs" / "logmel.npy"
-    out.parent.mkdir()
-    monkeypatch.setattr(fileio, "open", _full_disk_open(20_000), raising=False)
-    with pytest.raises(EdgeSEAError, match="no space left") as e:
-        stages.student_inputs(store, setup["audio"], student(), out, progress=False)
+    e, _ = _inputs_on_a_full_disk(setup, tmp_path, monkeypatch)
     assert e.value is not None  # the traceback (and the generator's frame) is still held
     assert torch.is_grad_enabled()
     assert not torch.is_inference_mode_enabled()
