@@ -122,6 +122,8 @@ def rebuild_command(cfg: dict, out: str) -> str:
     parts += [f"{flag} {q(str(cfg[key]))}" for key, flag in _FLAGS]
     parts.append("--stream" if cfg["stream"] else "--no-stream")
     parts += [f"{flag} {q(str(cfg['train'][key]))}" for key, flag in _TRAIN_FLAGS]
+    if cfg.get("train_seed") is not None:  # written only when set
+        parts.append(f"--train-seed {cfg['train_seed']}")
     if cfg["train"].get("ema"):  # written only when on (TrainConfig.to_dict)
         parts.append(f"--ema {q(str(cfg['train']['ema']))}")
     options = dict(cfg.get("reduction_options") or {})

@@ -224,3 +224,8 @@ def test_rebuild_command_of_a_config_made_with_the_old_defaults(tmp_path) -> Non
         build_zoo.rebuild_command(new, "runs/new"))[3:]]).params
     assert (p["arch"], p["augment_factor"], p["epochs"], p["schedule"]) == ("mcu", 5.0, 40,
                                                                             "cosine")
+    # a second training seed is part of the command; without one, none is stated
+    assert "--train-seed" not in build_zoo.rebuild_command(new, "runs/new")
+    p = cmd.make_context("specialize", [str(tmp_path), *shlex.split(build_zoo.rebuild_command(
+        SpecializeConfig(train_seed=3).to_dict(), "runs/seed3"))[3:]]).params
+    assert (p["seed"], p["train_seed"]) == (0, 3)

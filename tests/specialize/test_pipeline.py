@@ -370,3 +370,32 @@ def test_shared_store_is_reused_across_run_directories(audio_dir: Path, teacher_
     assert res.exit_code == 0, res.output
     stages = json.loads((tmp_path / "run5" / "stages.json").read_text())
     assert stages["embed"]["store"] == embed1["store"] and stages["embed"]["shards_computed"] == 0
+
+
+def test_train_seed_retrains_only_the_student(finished, audio_dir: Path, teacher_spec: str,
+                                              tmp_path: Path) -> None:
+    """``train_seed`` seeds only the student (initial weights, batch order): the split, the
+    sample and the targets stay those of ``seed``, so a second training seed of one recipe
+    costs one distillation; without it, config.json is as before (older runs stay cached)."""
+    run = tmp_path / "run"
+    shutil.copytree(finished.run_dir, run)
+    cfg = config(teacher_spec)
+    assert "train_seed" not in cfg.to_dict() and cfg.train["seed"] == cfg.seed
+    other = config(teacher_spec, train_seed=cfg.seed + 7)
+    assert other.train["seed"] == cfg.seed + 7 and other.to_dict()["train_seed"] == cfg.seed + 7
+    r = specialize(audio_dir, run, other, force=True, progress=False)
+    assert r.ran == {"embed": "cached", "inputs": "cached", "sample": "cached",
+                     "augment": "off", "reduce": "cached", "distill": "computed"}
+    a, b = load_model(finished.student_path), load_model(r.student_path)
+    assert b.metadata["training"]["config"]["seed"] == cfg.seed + 7
+    assert not torch.equal(next(a.parameters()), next(b.parameters()))
+    # the same train seed again reproduces it exactly
+    again = specialize(audio_dir, tmp_path / "again", other, progress=False)
+    assert all(torch.equal(p, q) for p, q in zip(load_model(again.student_path).parameters(),
+                                                  b.parameters(), strict=True))
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "1", True])
+def test_bad_train_seed(bad) -> None:
+    with pytest.raises(EdgeSEAError, match="train_seed"):
+        SpecializeConfig(train_seed=bad)

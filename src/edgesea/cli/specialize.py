@@ -107,6 +107,11 @@ def specialize_command(
     seed: Annotated[int, typer.Option("--seed", help="Seeds the split, the sample, the "
                                       "reducer, the initial weights, the batch order and "
                                       "the augmentation.")] = 0,
+    train_seed: Annotated[int | None, typer.Option(
+        "--train-seed", show_default=False,
+        help="Seeds only the student (initial weights, batch order) instead of --seed: "
+        "another training seed of the same split, sample, bank and targets. Default: "
+        "--seed.")] = None,
     augment_factor: Annotated[float, typer.Option(
         "--augment-factor", help="Teacher-labelled augmented windows PER TRAINING WINDOW: "
         "5 adds 5 new windows for each window the student trains on (the shipped recipe; 0: "
@@ -162,8 +167,9 @@ def specialize_command(
             sample_size=sample_size, train_on=train_on, reduction=reduction,
             reduction_options=options, arch=arch, head=head, sample_rate=sample_rate,
             level=level, view=view, stream=stream, val_fraction=val_fraction,
-            group_by=group_by, seed=seed, train=train, augment_factor=augment_factor,
-            augment=aug_options, exclude_audio=[str(p) for p in exclude or []])
+            group_by=group_by, seed=seed, train_seed=train_seed, train=train,
+            augment_factor=augment_factor, augment=aug_options,
+            exclude_audio=[str(p) for p in exclude or []])
         result = specialize(audio_dir, out, config, resume=resume, force=force,
                             workers=workers, progress=not quiet, nproc=nproc, store=store,
                             distill_job_only=distill_job_only, engine=engine,

@@ -99,9 +99,16 @@ class SpecializeConfig(Settings):
         slices of one recording stay together); ``auto`` picks ``urbansound8k`` when every
         file name matches it.
     seed : int
-        Seeds the split, the sample, the reducer, the initial weights and the batch order.
+        Seeds the split, the sample, the reducer, the augmentation, the initial weights and
+        the batch order.
+    train_seed : int or None
+        Seeds only the student (initial weights and batch order) instead of ``seed``: a
+        second training seed of one recipe reuses its split, sample, bank and targets and
+        costs one distillation. None (the default): ``seed``; written to ``config.json`` only
+        when set, so runs made before it stay cached.
     train : dict
-        :class:`~edgesea.distill.train.TrainConfig` settings (its ``seed`` is set from ``seed``).
+        :class:`~edgesea.distill.train.TrainConfig` settings (its ``seed`` is set from
+        ``train_seed``, else ``seed``).
     augment_factor : float
         Augmented windows per training window (0: none; default 5, the shipped recipe): a
         run training on ``N`` windows adds ``round(augment_factor * N)`` new crops with
@@ -132,6 +139,7 @@ class SpecializeConfig(Settings):
     val_fraction: float = 0.1
     group_by: str = "auto"
     seed: int = 0
+    train_seed: int | None = None
     train: dict[str, Any] = field(default_factory=dict)
     augment_factor: float = 5.0
     augment: dict[str, Any] = field(default_factory=dict)
@@ -159,7 +167,10 @@ class SpecializeConfig(Settings):
                 self.sample_size.rstrip("%")) <= 0:
             raise EdgeSEAError(f"invalid sample_size={self.sample_size!r}: expected a number "
                                "of windows (e.g. 5000) or a percentage (e.g. 50%)")
-        self.train = TrainConfig.from_dict({**self.train, "seed": self.seed}).to_dict()
+        if self.train_seed is not None:
+            validate_params(vars(self), {"train_seed": Integer(0)})
+        seed = self.seed if self.train_seed is None else self.train_seed
+        self.train = TrainConfig.from_dict({**self.train, "seed": seed}).to_dict()
         self.filters()
         validate_params(vars(self), {"augment_factor": Real(0, 100)})
         self.augment = AugmentConfig.from_dict(self.augment).to_dict()
@@ -168,6 +179,13 @@ class SpecializeConfig(Settings):
             raise EdgeSEAError("the identity reduction takes no options")
         if self.reduction == "pca" and "rotate" not in self.reduction_options:
             self.reduction_options = {**self.reduction_options, "rotate": True}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able settings; ``train_seed`` only when it is set."""
+        d = super().to_dict()
+        if d["train_seed"] is None:
+            d.pop("train_seed")
+        return d
 
     def build_student(self) -> Any:
         """A freshly initialised student of this architecture (seed torch first)."""

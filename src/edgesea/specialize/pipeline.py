@@ -230,7 +230,7 @@ def specialize(audio_dir: str | os.PathLike, run_dir: str | os.PathLike,
     n = len(cols["file_index"])
 
     # inputs -----------------------------------------------------------------------------
-    torch.manual_seed(config.seed)
+    torch.manual_seed(config.train["seed"])  # the training seed: train_seed, else seed
     model = config.build_student()
     k_inputs = _key("inputs", k_embed, model.config.frontend, model.config.sample_rate)
     inputs_path = RunLayout(run).inputs
