@@ -46,7 +46,9 @@ def test_python_api_without_torch(tmp_path):
         assert int8.shape == (6, 128) and sparse.shape == (6, 512)
         out = edgesea.process_file({str(wav)!r}, {str(tmp_path / 'out')!r}, hop_size=0.5,
                                    pool='mean,max')
-        np.testing.assert_array_equal(np.load(out[0])['embedding'], emb)
+        # the file is read in blocks: the mel matrix product runs on other row counts, which
+        # BLAS rounds differently on some CPUs (seen: 3e-6 on an AMD EPYC)
+        assert np.abs(np.load(out[0])['embedding'] - emb).max() <= 1e-5
         s = edgesea.StreamEmbedder(sr=sr, hop_size=0.5)
         rows = [s.push(audio[i:i + 320])[0] for i in range(0, len(audio), 320)]
         rows.append(s.flush()[0])

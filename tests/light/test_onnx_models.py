@@ -140,4 +140,6 @@ def test_cli_embed_runs_an_onnx_model(tmp_path):
     assert r.exit_code == 0, r.output
     emb = np.load(tmp_path / "out" / "a.npz")["embedding"]
     ref, _ = edgesea.get_embedding(x, 16000, model="sea_urban_64.onnx", hop_size=0.5)
-    np.testing.assert_array_equal(emb, ref)
+    # the file is read in blocks: the mel matrix product runs on other row counts, which
+    # BLAS rounds differently on some CPUs (seen: 4e-6 on an AMD EPYC)
+    np.testing.assert_allclose(emb, ref, rtol=0, atol=1e-5)

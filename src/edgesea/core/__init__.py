@@ -1,6 +1,6 @@
 """Layer 0 helpers every stage shares: atomic file writing (:mod:`.fileio`), the validating
-JSON reader (:mod:`.safe_json`), the settings base class (:mod:`.settings`) and declarative
-parameter checks (:mod:`.checks`).
+JSON reader (:mod:`.safe_json`), the settings base class (:mod:`.settings`), declarative
+parameter checks (:mod:`.checks`) and the ``OMP_NUM_THREADS`` reader (:mod:`.threads`).
 """
 
 from edgesea.core.fileio import (

@@ -29,6 +29,7 @@ import numpy as np
 
 from edgesea._aliases import moved_name
 from edgesea.core.batches import MAX_BATCH_WINDOWS, BatchQueue
+from edgesea.core.threads import cpu_threads
 from edgesea.errors import EdgeSEAError
 from edgesea.light.frontend import NumpyLogMel
 from edgesea.runtime.frontend_spec import quantize_input
@@ -52,8 +53,7 @@ def default_threads() -> int:
     torch = sys.modules.get("torch")
     if torch is not None:
         return int(torch.get_num_threads())
-    value = os.environ.get("OMP_NUM_THREADS", "")
-    return int(value) if value.isdigit() and int(value) > 0 else max(1, os.cpu_count() or 1)
+    return cpu_threads()
 
 
 def find_edge_spec(tflite: Path) -> Path:

@@ -14,7 +14,6 @@ end. The results equal the torch front end's to float rounding (about 1e-5 dB;
 from __future__ import annotations
 
 import math
-import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from edgesea.core.threads import cpu_threads
 from edgesea.errors import EdgeSEAError
 from edgesea.frontend.mel import (
     PADDINGS,
@@ -66,8 +66,7 @@ _POOL_LOCK = threading.Lock()
 def _threads() -> int:
     """Threads for the FFTs: ``OMP_NUM_THREADS`` when set (as torch and ONNX Runtime read
     it), else the CPU count."""
-    value = os.environ.get("OMP_NUM_THREADS", "")
-    return int(value) if value.isdigit() and int(value) > 0 else max(1, os.cpu_count() or 1)
+    return cpu_threads()
 
 
 def _power(frames: np.ndarray, window: np.ndarray) -> np.ndarray:

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from edgesea.core.extras import require
+from edgesea.core.threads import env_threads
 from edgesea.errors import EdgeSEAError
 from edgesea.light.frontend import AISFX_FRONTEND, NumpyAisfxFrontend, NumpyLogMel
 from edgesea.sparse.arrays import read_sparse_arrays
@@ -51,8 +52,7 @@ INPUT_NAME, OUTPUT_NAME = "logmel", "embedding"
 def _threads() -> int:
     """ONNX Runtime's threads: ``OMP_NUM_THREADS`` when set (as torch reads it), else 0
     (ONNX Runtime's default: one per physical core)."""
-    value = os.environ.get("OMP_NUM_THREADS", "")
-    return int(value) if value.isdigit() and int(value) > 0 else 0
+    return env_threads() or 0
 
 
 def onnx_session(model: str | bytes, num_threads: int | None = None) -> Any:
