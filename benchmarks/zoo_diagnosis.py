@@ -219,6 +219,8 @@ def zoo_table(eval_dirs: list[Path], pretrained: Path) -> list[str]:
             continue
         tr, rel = r["training"], f["relative"]
         how = "turned" if model.metadata.get("turned") else "retrained"
+        if r["config"].get("train_seed") is not None:
+            how += f", train seed {r['config']['train_seed']}"
         fm, qm = f["metrics"]["micro_auprc"], q["metrics"]["micro_auprc"]
         rec[name] = {"float": fm, "int8": qm, "relative": rel, "how": how,
                      "cross_fold": f["cross_fold"], "lr": f["lr"]["metrics"],
